@@ -1,0 +1,128 @@
+// Command frontdesk is Front Desk, the reception-desk program of an
+// acupuncture and pain clinic: patients, evaluation intakes, booking requests
+// and printed intake packets, kept on the desk's own disk.
+//
+// With no arguments it opens the window; with a subcommand it runs headless
+// (see usage below and the README).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"fyne.io/fyne/v2/app"
+
+	"frontdesk/storage"
+	"frontdesk/ui"
+)
+
+const usage = `Front Desk — patients, intakes and booking requests for the clinic's front desk.
+
+Usage:
+  frontdesk [--data DIR]                      open the window
+  frontdesk search QUERY [--json]             ranked search by name, phone, email or date of birth
+  frontdesk import --csv FILE [--skip-invalid] bring patients over from a spreadsheet (CSV)
+  frontdesk duplicates [--json]               likely duplicate patients, with reasons
+  frontdesk seed --patients N                 add N synthetic demo patients with intakes
+  frontdesk export --json [--out FILE]        everything, as JSON
+  frontdesk packet --patient ID [--intake ID] [--blank] [--out FILE] [--open] [--print]
+                                              write (and open or print) an intake packet PDF
+
+Every command takes --data DIR (default: $FRONTDESK_DATA, else the user's
+configuration folder + FrontDesk).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses the command line and runs the window or one command; it returns
+// the process exit status (0 ok, 1 failed, 2 bad usage).
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	c, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "frontdesk: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("frontdesk "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	dataDir := fs.String("data", "", "data folder (default $FRONTDESK_DATA or the user's config folder + FrontDesk)")
+	opts := c.flags(fs)
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	dir, err := resolveDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "frontdesk:", err)
+		return 1
+	}
+	env := &cmdEnv{dataDir: dir, stdout: stdout, stderr: stderr}
+	if err := c.run(env, opts, positional); err != nil {
+		fmt.Fprintln(stderr, "frontdesk:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// runWindow opens the store and the main window; it returns when the window closes.
+func runWindow(env *cmdEnv) error {
+	st, err := storage.Open(env.dataDir, storage.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a := app.NewWithID(ui.AppID)
+	w := a.NewWindow("Front Desk")
+	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir})
+	w.SetContent(u.Content())
+	w.Resize(u.WindowSize())
+	w.ShowAndRun()
+	return nil
+}
+
+// resolveDataDir applies the precedence --data, $FRONTDESK_DATA, default.
+func resolveDataDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if env := os.Getenv("FRONTDESK_DATA"); env != "" {
+		return env, nil
+	}
+	return storage.DefaultDir()
+}
+
+// parseInterspersed lets flags come before or after positional arguments
+// ("search zoe --json" as well as "search --json zoe").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}

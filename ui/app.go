@@ -1,0 +1,191 @@
+// Package ui is Front Desk's window: the patients list and search, the
+// patient form, the evaluation intake with its red-flag screen, printing and
+// settings. It is the only package that knows Fyne; it talks to the store and
+// the forms through the small interfaces declared here.
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"frontdesk/forms"
+	"frontdesk/storage"
+)
+
+// AppID identifies Front Desk to the operating system and to Fyne's preferences.
+const AppID = "org.frontdesk.app"
+
+// Store is everything the window needs from the clinic's store.
+// *storage.Store implements it; tests may pass the real store in a temp folder.
+type Store interface {
+	Search(query string, limit int) []storage.SearchResult
+	ListPatients(offset, limit int) ([]storage.Patient, error)
+	PatientCount() int
+	Patient(id uint64) (storage.Patient, error)
+	CreatePatient(p *storage.Patient) error
+	UpdatePatient(p *storage.Patient) error
+	DuplicateCandidates(p storage.Patient) []storage.Candidate
+	UrgentPatients() map[uint64]bool
+
+	CreateIntake(in *storage.Intake) error
+	Intake(id uint64) (storage.Intake, error)
+	UpdateIntake(in *storage.Intake) error
+	IntakesFor(patientID uint64) ([]storage.Intake, error)
+
+	Settings() (storage.Settings, error)
+	SaveSettings(s storage.Settings) error
+	PacketInput(patientID, intakeID uint64, at time.Time) (forms.PacketInput, error)
+}
+
+// Printer writes packets and hands them to the system viewer or printer.
+// The default uses forms.SavePacket, forms.OpenFile and forms.PrintFile.
+type Printer interface {
+	Save(dir string, in forms.PacketInput) (path string, res forms.PacketResult, err error)
+	Open(path string) error
+	Print(path, printer string) error
+}
+
+// Deps are the window's dependencies.
+type Deps struct {
+	Store   Store
+	DataDir string
+	Printer Printer       // nil: the system's
+	Now     func() time.Time // nil: time.Now
+	// Background runs blocking work (store writes, searches, PDF rendering)
+	// off the UI goroutine; nil: a new goroutine. Tests pass a synchronous one.
+	Background func(work func())
+}
+
+type systemPrinter struct{}
+
+func (systemPrinter) Save(dir string, in forms.PacketInput) (string, forms.PacketResult, error) {
+	return forms.SavePacket(dir, in)
+}
+func (systemPrinter) Open(path string) error           { return forms.OpenFile(path) }
+func (systemPrinter) Print(path, printer string) error { return forms.PrintFile(path, printer) }
+
+// Preference keys.
+const (
+	prefWidth   = "window.width"
+	prefHeight  = "window.height"
+	prefLastTab = "window.tab"
+)
+
+// App is the whole window's content and its screens.
+type App struct {
+	app  fyne.App
+	win  fyne.Window
+	deps Deps
+
+	tabs     *container.AppTabs
+	patients *patientsScreen
+	settings *settingsScreen
+
+	lastPacket   string        // the last packet written (shown to tests)
+	packetDialog dialog.Dialog // "Packet ready", while shown
+}
+
+// New builds the window's content. Call it once per window.
+func New(a fyne.App, w fyne.Window, deps Deps) *App {
+	if deps.Printer == nil {
+		deps.Printer = systemPrinter{}
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Background == nil {
+		deps.Background = func(work func()) { go work() }
+	}
+	ui := &App{app: a, win: w, deps: deps}
+	ui.patients = newPatientsScreen(ui)
+	ui.settings = newSettingsScreen(ui)
+	ui.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Patients", nil, ui.patients.content),
+		container.NewTabItemWithIcon("Settings", nil, ui.settings.content),
+	)
+	ui.tabs.OnSelected = func(t *container.TabItem) {
+		a.Preferences().SetString(prefLastTab, t.Text)
+	}
+	if last := a.Preferences().String(prefLastTab); last != "" {
+		for _, t := range ui.tabs.Items {
+			if t.Text == last {
+				ui.tabs.Select(t)
+			}
+		}
+	}
+	ui.addShortcuts()
+	w.SetOnClosed(ui.rememberSize)
+	return ui
+}
+
+// Content is the window's root object.
+func (ui *App) Content() fyne.CanvasObject { return ui.tabs }
+
+// WindowSize is the size remembered from the last run, or a default.
+func (ui *App) WindowSize() fyne.Size {
+	p := ui.app.Preferences()
+	w, h := p.FloatWithFallback(prefWidth, 1100), p.FloatWithFallback(prefHeight, 720)
+	if w < 640 || h < 480 {
+		w, h = 1100, 720
+	}
+	return fyne.NewSize(float32(w), float32(h))
+}
+
+func (ui *App) rememberSize() {
+	s := ui.win.Canvas().Size()
+	if s.Width >= 640 && s.Height >= 480 {
+		ui.app.Preferences().SetFloat(prefWidth, float64(s.Width))
+		ui.app.Preferences().SetFloat(prefHeight, float64(s.Height))
+	}
+}
+
+func (ui *App) addShortcuts() {
+	add := func(key fyne.KeyName, fn func()) {
+		ui.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault},
+			func(fyne.Shortcut) { fn() })
+	}
+	add(fyne.KeyF, func() { ui.showPatients(); ui.patients.focusSearch() })
+	add(fyne.KeyN, func() { ui.showPatients(); ui.patients.onNewPatient() })
+	add(fyne.KeyS, func() { ui.patients.onSave() })
+	add(fyne.KeyP, func() { ui.patients.onPrint() })
+}
+
+func (ui *App) showPatients() { ui.tabs.SelectIndex(0) }
+
+// background runs work off the UI goroutine; work changes widgets only inside fyne.Do.
+func (ui *App) background(work func()) { ui.deps.Background(work) }
+
+// showError is the one path for error dialogs: what went wrong, in words a
+// receptionist can act on.
+func (ui *App) showError(what string, err error) {
+	msg := err.Error()
+	var fe *forms.Error
+	if errors.As(err, &fe) {
+		msg = fe.Msg
+	}
+	d := dialog.NewError(fmt.Errorf("%s\n\n%s", what, msg), ui.win)
+	d.Show()
+}
+
+// busy shows an activity dialog while work runs off the UI goroutine, then
+// calls done on the UI goroutine with the work's error.
+func (ui *App) busy(title string, work func() error, done func(error)) {
+	bar := widget.NewProgressBarInfinite()
+	d := dialog.NewCustomWithoutButtons(title, bar, ui.win)
+	d.Show()
+	ui.background(func() {
+		err := work()
+		fyne.Do(func() {
+			bar.Stop()
+			d.Hide()
+			done(err)
+		})
+	})
+}
