@@ -113,7 +113,7 @@ func TestScreenRedFlags(t *testing.T) {
 	}{
 		{name: "all no is clear", overAllNo: true, wantStatus: ScreenClear},
 		{name: "nothing answered is incomplete, never clear", wantStatus: ScreenIncomplete, wantUnanswered: ids},
-		{name: "two non-urgent-same-day flags",
+		{name: "two flags without a same-day need",
 			overAllNo: true, base: Answers{"rf-fever": Yes(), "rf-immune": Yes()},
 			wantStatus: ScreenUrgent, wantPositive: []string{"rf-fever", "rf-immune"}},
 		{name: "cauda equina with malignancy",
