@@ -51,11 +51,11 @@ func ScreenRedFlags(t *Template, a Answers) Screen {
 }
 
 // Describe says the result of the screen in one plain line for a banner, a
-// list or the packet, for example
-// "URGENT: Weight loss you cannot explain; Fever, chills or night sweats",
-// "URGENT, same-day medical assessment: …" when a cauda equina item is
-// positive, "Screening incomplete: 3 questions unanswered" or
-// "No red flags reported".
+// list or the packet, naming every positive question, for example
+// `URGENT: yes to "Have you ever had cancer?"; "Fever, chills or night sweats"`,
+// `URGENT, same-day medical assessment: yes to "…"` when a cauda equina item
+// is positive (with "(also 2 questions unanswered)" when some are),
+// "Screening incomplete: 3 questions unanswered" or "No red flags reported".
 func (s Screen) Describe() string {
 	switch s.Status {
 	case ScreenUrgent:
@@ -65,9 +65,9 @@ func (s Screen) Describe() string {
 		}
 		texts := make([]string, len(s.Positive))
 		for i, it := range s.Positive {
-			texts[i] = it.Text
+			texts[i] = `"` + it.Text + `"`
 		}
-		out := head + strings.Join(texts, "; ")
+		out := head + "yes to " + strings.Join(texts, "; ")
 		if n := len(s.Unanswered); n > 0 {
 			out += " (also " + countQuestions(n) + " unanswered)"
 		}

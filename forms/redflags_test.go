@@ -1,6 +1,7 @@
 package forms
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -220,11 +221,11 @@ func TestScreenDescribe(t *testing.T) {
 		{"incomplete one", Screen{Status: ScreenIncomplete, Unanswered: []*Item{item("rf-fever")}},
 			"Screening incomplete: 1 question unanswered"},
 		{"urgent", Screen{Status: ScreenUrgent, Positive: []*Item{item("rf-weight-loss"), item("rf-fever")}},
-			"URGENT: Weight loss you cannot explain; Fever, chills or night sweats"},
+			`URGENT: yes to "Weight loss you cannot explain"; "Fever, chills or night sweats"`},
 		{"urgent same day, with unanswered", Screen{Status: ScreenUrgent, SameDay: true,
 			Positive:   []*Item{item("rf-bladder")},
 			Unanswered: []*Item{item("rf-fever"), item("rf-cancer")}},
-			"URGENT, same-day medical assessment: New trouble passing urine, or leaking urine without control (also 2 questions unanswered)"},
+			`URGENT, same-day medical assessment: yes to "New trouble passing urine, or leaking urine without control" (also 2 questions unanswered)`},
 		{"zero value", Screen{}, "Red-flag screen not done"},
 	}
 	for _, tc := range tests {
@@ -240,4 +241,24 @@ func TestScreenDescribe(t *testing.T) {
 	if !strings.HasPrefix(d, "URGENT, same-day") || !strings.Contains(d, item("rf-weakness").Text) || !strings.Contains(d, item("rf-cancer").Text) {
 		t.Errorf("Describe of weakness + cancer = %q", d)
 	}
+}
+
+func ExampleScreen_Describe() {
+	tmpl, _ := Current(EvaluationID)
+	a := Answers{}
+	for _, it := range tmpl.RedFlagItems() {
+		a[it.LinkID] = No()
+	}
+	fmt.Println(ScreenRedFlags(tmpl, a).Describe())
+
+	delete(a, "rf-fever")
+	delete(a, "rf-immune")
+	fmt.Println(ScreenRedFlags(tmpl, a).Describe())
+
+	a["rf-cancer"] = Yes()
+	fmt.Println(ScreenRedFlags(tmpl, a).Describe())
+	// Output:
+	// No red flags reported
+	// Screening incomplete: 2 questions unanswered
+	// URGENT: yes to "Have you ever had cancer?" (also 2 questions unanswered)
 }

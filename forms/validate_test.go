@@ -2,6 +2,7 @@ package forms
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -305,4 +306,53 @@ func TestValidateJSONRoundTrip(t *testing.T) {
 	if back["interference-standing"].Int == nil || *back["interference-standing"].Int != 0 {
 		t.Errorf("a 0 answer after JSON = %+v", back["interference-standing"])
 	}
+}
+
+// TestConcurrentUse checks that the shared catalog templates can be read by
+// several goroutines at once (the window and a packet being printed); run
+// with -race.
+func TestConcurrentUse(t *testing.T) {
+	tmpl := currentEvaluation(t)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			a := completeAnswers()
+			a["rf-fever"] = Yes()
+			a["interference-sleep"] = Int(12)
+			for i := 0; i < 50; i++ {
+				Validate(tmpl, a, Complete)
+				ScreenRedFlags(tmpl, a).Describe()
+				ScoreStartBack(tmpl, a)
+			}
+			done <- true
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}
+
+func BenchmarkValidateComplete(b *testing.B) {
+	tmpl := mustEvaluation()
+	a := completeAnswers()
+	a["xyz"] = Yes()
+	for b.Loop() {
+		Validate(tmpl, a, Complete)
+	}
+}
+
+func ExampleValidate() {
+	tmpl, _ := Lookup(EvaluationID, "1")
+	a := Answers{
+		"interference-sitting": Int(12),
+		"pain-onset-date":      Text("2023-02-30"),
+		"xyz":                  Text("?"),
+	}
+	for _, p := range Validate(tmpl, a, Draft) {
+		fmt.Println(p.Msg)
+	}
+	// Output:
+	// "About when did it start? (date)": "2023-02-30" is not a date; enter year-month-day, for example 2024-03-14
+	// "Sitting": enter a number from 0 to 10
+	// "xyz" is not a question on this form (version 1)
 }
