@@ -1,5 +1,10 @@
 package forms
 
+import (
+	"strconv"
+	"strings"
+)
+
 // ScreenStatus is the outcome of the red-flag screen.
 type ScreenStatus string
 
@@ -43,4 +48,42 @@ func ScreenRedFlags(t *Template, a Answers) Screen {
 		s.Status = ScreenClear
 	}
 	return s
+}
+
+// Describe says the result of the screen in one plain line for a banner, a
+// list or the packet, naming every positive question, for example
+// `URGENT: yes to "Have you ever had cancer?"; "Fever, chills or night sweats"`,
+// `URGENT, same-day medical assessment: yes to "…"` when a cauda equina item
+// is positive (with "(also 2 questions unanswered)" when some are),
+// "Screening incomplete: 3 questions unanswered" or "No red flags reported".
+func (s Screen) Describe() string {
+	switch s.Status {
+	case ScreenUrgent:
+		head := "URGENT: "
+		if s.SameDay {
+			head = "URGENT, same-day medical assessment: "
+		}
+		texts := make([]string, len(s.Positive))
+		for i, it := range s.Positive {
+			texts[i] = `"` + it.Text + `"`
+		}
+		out := head + "yes to " + strings.Join(texts, "; ")
+		if n := len(s.Unanswered); n > 0 {
+			out += " (also " + countQuestions(n) + " unanswered)"
+		}
+		return out
+	case ScreenIncomplete:
+		return "Screening incomplete: " + countQuestions(len(s.Unanswered)) + " unanswered"
+	case ScreenClear:
+		return "No red flags reported"
+	}
+	return "Red-flag screen not done"
+}
+
+// countQuestions is "1 question" or "n questions".
+func countQuestions(n int) string {
+	if n == 1 {
+		return "1 question"
+	}
+	return strconv.Itoa(n) + " questions"
 }

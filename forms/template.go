@@ -220,10 +220,14 @@ func loadCatalog(fsys fs.FS) (map[string]*Template, error) {
 // Lookup returns the shipped template with the id and version.
 func Lookup(id, version string) (*Template, error) {
 	t, ok := catalog[id+"/"+version]
-	if !ok {
-		return nil, &Error{Msg: fmt.Sprintf("this Front Desk does not have form %q version %s; a newer Front Desk wrote it", id, version)}
+	if ok {
+		return t, nil
 	}
-	return t, nil
+	cur, err := Current(id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &Error{Msg: fmt.Sprintf("this Front Desk does not have version %q of the form %q (it has up to version %s); the intake was probably saved by a newer Front Desk: update Front Desk on this computer to open it", version, cur.Title, cur.Version)}
 }
 
 // Current returns the newest shipped version of the template with the id.
@@ -243,7 +247,7 @@ func Current(id string) (*Template, error) {
 		}
 	}
 	if best == nil {
-		return nil, &Error{Msg: fmt.Sprintf("no form named %q", id)}
+		return nil, &Error{Msg: fmt.Sprintf("this Front Desk has no form named %q", id)}
 	}
 	return best, nil
 }
