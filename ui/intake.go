@@ -350,8 +350,7 @@ func (is *intakeScreen) saver() {
 		is.mu.Unlock()
 		fyne.Do(func() {
 			if err != nil {
-				var conflict *storage.ConflictError
-				if errors.As(err, &conflict) {
+				if errors.Is(err, storage.ErrConflict) {
 					is.screen.ui.showError("This intake was changed on another desk; your last change was not saved. Reopen the intake to see the saved answers.", err)
 				} else {
 					is.screen.ui.showError("The intake was not saved. Your answers are still on screen; try again (Ctrl+S).", err)
