@@ -1,0 +1,161 @@
+package forms
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"codeberg.org/go-pdf/fpdf"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
+
+	"frontdesk/assets"
+)
+
+// The packet is set in DejaVu Sans (regular and bold); characters DejaVu
+// lacks (Chinese, Japanese, Korean) come from Droid Sans Fallback. fpdf has no
+// font fallback of its own, so every run of text is split by the first font
+// that has each character, using coverage tables read once per process.
+//
+// fpdf parses a font afresh for every document, and Droid Sans Fallback is
+// 4 MB with 49,000 glyphs (about 50 ms per document). So the packet never
+// loads the whole of it: the first time a 1,024-character block of Droid is
+// needed, that block is cut out into a small font (kept for the life of the
+// process), and a document loads only the blocks its text uses.
+
+// fontFace is one embedded font with what the layout needs to know about it.
+type fontFace struct {
+	name    string       // for messages
+	family  string       // fpdf family name
+	style   string       // fpdf style: "" or "B"
+	data    []byte       // the TrueType file
+	covered [1024]uint64 // bit per BMP code point: the font has a glyph
+	widths  []uint16     // advance per BMP code point, in 1/1000 em, as fpdf computes it
+}
+
+// has reports whether the font has a glyph for r. fpdf reads only the BMP
+// (cmap format 4), so anything above U+FFFF is never covered.
+func (f *fontFace) has(r rune) bool {
+	if r < 0 || r > 0xFFFF {
+		return false
+	}
+	return f.covered[r>>6]&(1<<(uint(r)&63)) != 0
+}
+
+// fontSet is the packet's fonts, parsed once per process.
+type fontSet struct {
+	regular, bold, cjk *fontFace
+}
+
+var packetFonts struct {
+	once sync.Once
+	set  *fontSet
+	err  error
+}
+
+// loadFonts returns the packet's fonts, reading their coverage and widths on
+// first use.
+func loadFonts() (*fontSet, error) {
+	packetFonts.once.Do(func() {
+		var s fontSet
+		var err error
+		if s.regular, err = readFace("DejaVu Sans", "dejavu", "", assets.DejaVuSans); err != nil {
+			packetFonts.err = err
+			return
+		}
+		if s.bold, err = readFace("DejaVu Sans Bold", "dejavu", "B", assets.DejaVuSansBold); err != nil {
+			packetFonts.err = err
+			return
+		}
+		if s.cjk, err = readFace("Droid Sans Fallback", "droid", "", assets.DroidSansFallback); err != nil {
+			packetFonts.err = err
+			return
+		}
+		packetFonts.set = &s
+	})
+	return packetFonts.set, packetFonts.err
+}
+
+// readFace parses a TrueType font and tabulates its BMP coverage and widths.
+// It refuses what fpdf cannot embed (OpenType CFF, collections), which fpdf
+// itself would only report on stdout.
+func readFace(name, family, style string, data []byte) (*fontFace, error) {
+	bad := func(why string) error {
+		return &Error{Msg: fmt.Sprintf("the packet font %s is damaged (%s); reinstall Front Desk", name, why)}
+	}
+	if len(data) < 12 {
+		return nil, bad("file too short")
+	}
+	if magic := string(data[:4]); magic != "\x00\x01\x00\x00" && magic != "true" {
+		return nil, bad("not a TrueType font")
+	}
+	f, err := sfnt.Parse(data)
+	if err != nil {
+		return nil, bad(err.Error())
+	}
+	upem := int(f.UnitsPerEm())
+	if upem <= 0 {
+		return nil, bad("no units per em")
+	}
+	face := &fontFace{name: name, family: family, style: style, data: data, widths: make([]uint16, 0x10000)}
+	var buf sfnt.Buffer
+	ppem := fixed.Int26_6(upem << 6)
+	n := 0
+	for r := rune(0x20); r <= 0xFFFF; r++ {
+		gi, err := f.GlyphIndex(&buf, r)
+		if err != nil || gi == 0 {
+			continue
+		}
+		adv, err := f.GlyphAdvance(&buf, gi, ppem, font.HintingNone)
+		if err != nil {
+			continue
+		}
+		face.covered[r>>6] |= 1 << (uint(r) & 63)
+		face.widths[r] = uint16(math.Round(1000 * float64(adv) / 64 / float64(upem)))
+		n++
+	}
+	if n == 0 {
+		return nil, bad("no characters")
+	}
+	return face, nil
+}
+
+// cjkBlockBits is the size of a block of Droid Sans Fallback cut out on
+// demand: 1<<10 = 1,024 code points.
+const cjkBlockBits = 10
+
+var cjkBlocks struct {
+	sync.Mutex
+	cut map[int][]byte
+}
+
+// cjkBlockFont returns Droid Sans Fallback cut down to the characters of one
+// block, cutting it the first time and keeping it for later documents.
+func cjkBlockFont(face *fontFace, block int) ([]byte, error) {
+	cjkBlocks.Lock()
+	defer cjkBlocks.Unlock()
+	if b, ok := cjkBlocks.cut[block]; ok {
+		return b, nil
+	}
+	var set strings.Builder
+	for r := rune(block << cjkBlockBits); r < rune((block+1)<<cjkBlockBits); r++ {
+		if face.has(r) {
+			set.WriteRune(r)
+		}
+	}
+	b := fpdf.UTF8CutFont(face.data, set.String())
+	if _, err := sfnt.Parse(b); err != nil || !bytes.HasPrefix(b, []byte("\x00\x01\x00\x00")) {
+		return nil, &Error{Msg: fmt.Sprintf("could not prepare the %s font for characters U+%04X…", face.name, block<<cjkBlockBits)}
+	}
+	if cjkBlocks.cut == nil {
+		cjkBlocks.cut = make(map[int][]byte)
+	}
+	cjkBlocks.cut[block] = b
+	return b, nil
+}
+
+// cjkFamily is the fpdf family name of one cut block of Droid Sans Fallback.
+func cjkFamily(block int) string { return fmt.Sprintf("droid%03x", block) }
