@@ -13,16 +13,17 @@ import (
 
 // Text styles.
 var (
-	stQuestion = style{size: 9, color: ink}
-	stQBold    = style{size: 9, bold: true, color: ink}
-	stAnswer   = style{size: 9.5, bold: true, color: rgb{0, 45, 125}}
-	stBox      = style{size: 10.5, color: black}
-	stHint     = style{size: 7.5, color: grey}
-	stLabel    = style{size: 7, color: grey}
-	stValue    = style{size: 10, color: black}
-	stSection  = style{size: 11, bold: true, color: navy}
-	stDisplay  = style{size: 8.5, color: ink}
-	stSmall    = style{size: 7.5, color: grey}
+	stQuestion   = style{size: 9, color: ink}
+	stQBold      = style{size: 9, bold: true, color: ink}
+	stAnswer     = style{size: 9.5, bold: true, color: rgb{0, 45, 125}}
+	stAnswerText = style{size: 9.5, color: rgb{0, 45, 125}}
+	stBox        = style{size: 10.5, color: black}
+	stHint       = style{size: 7.5, color: grey}
+	stLabel      = style{size: 7, color: grey}
+	stValue      = style{size: 10, color: black}
+	stSection    = style{size: 11, bold: true, color: navy}
+	stDisplay    = style{size: 8.5, color: ink}
+	stSmall      = style{size: 7.5, color: grey}
 )
 
 const (
@@ -254,7 +255,7 @@ func (p *packet) noticeRows() []row {
 		rows = append(rows, p.textRows(pc("SCREENING INCOMPLETE — ask these safety questions before treatment", style{size: 13, bold: true, color: amber}), x, w, alignLeft, 0)...)
 		rows = append(rows, p.textRows(pc(fmt.Sprintf("%d red-flag question(s) were not answered:", len(s.Unanswered)), style{size: 9, color: ink}), x, w, alignLeft, 0)...)
 		for _, it := range s.Unanswered {
-			item(it, "not answered", style{size: 9.5, color: black})
+			item(it, "", style{size: 9.5, color: black})
 		}
 		if r := strings.TrimSpace(in.IncompleteReason); r != "" {
 			rows = append(rows, p.textRows(pc("Reason given: "+r, style{size: 9, bold: true, color: ink}), x, w, alignLeft, 0)...)
@@ -471,15 +472,15 @@ func (p *packet) questionnaire() {
 		intro = "Answers as recorded in Front Desk (☑ = chosen)."
 	}
 	rows = append(rows, p.textRows(pc(intro, stHint), p.left, p.w, alignLeft, 4.5)...)
-	rows[len(rows)-1].keep = true
-	p.flow(rows, false)
+	for i := range rows {
+		rows[i].keep = true
+	}
 	p.copyrightDone = false
 	for i := range p.tpl.Item {
 		it := &p.tpl.Item[i]
 		if isRedFlagGroup(it) {
 			continue
 		}
-		var rows []row
 		if it.Type == TypeGroup {
 			rows = append(rows, p.sectionRows(it.Text)...)
 			rows = append(rows, p.itemsRows(it.Item, p.left, p.w, "")...)
@@ -490,7 +491,9 @@ func (p *packet) questionnaire() {
 			rows = append(rows, p.itemRows(it, p.left, p.w, "")...)
 		}
 		p.flow(rows, true)
+		rows = nil // the title went with the first group
 	}
+	p.flow(rows, false)
 	if c := strings.TrimSpace(p.tpl.Copyright); c != "" && !p.copyrightDone {
 		rows := []row{space(2)}
 		rows = append(rows, p.textRows(pc(c, stSmall), p.left, p.w, alignLeft, 0)...)
@@ -841,7 +844,7 @@ func (p *packet) textAnswerRows(it *Item, x, w float64, prefix string) []row {
 	rows = append([]row{space(1)}, rows...)
 	rows[0].keep = true
 	if a, ok := p.answer(it); ok && a.Text != "" {
-		ar := p.textRows(pc(a.Text, stAnswer), x+4, w-4, alignLeft, 0)
+		ar := p.textRows(pc(a.Text, stAnswerText), x+4, w-4, alignLeft, 0)
 		return append(append(rows, ar...), space(1.5))
 	}
 	if p.answers != nil {
