@@ -45,9 +45,28 @@ func (f *fontFace) has(r rune) bool {
 	return f.covered[r>>6]&(1<<(uint(r)&63)) != 0
 }
 
-// fontSet is the packet's fonts, parsed once per process.
+// fontSet is the packet's fonts, parsed once per process. Besides the
+// whole DejaVu fonts it holds "core" cuts of them (Latin-1, Latin
+// Extended-A, punctuation and the symbols the packet uses): fpdf parses
+// and subsets a font for every document, which costs about 8 ms for the
+// whole of DejaVu Sans and 2 ms for the core. A document loads the whole
+// font only when its text has a character the core lacks.
 type fontSet struct {
-	regular, bold, cjk *fontFace
+	faces [numKinds]*fontFace // by kind; faces[kindCJK] is the whole Droid font
+}
+
+func (s *fontSet) face(kind int) *fontFace { return s.faces[kind] }
+
+// coreRunes are the characters of the core cuts.
+func coreRunes() string {
+	var b strings.Builder
+	for _, rg := range [][2]rune{{0x20, 0x7E}, {0xA0, 0x17F}, {0x2000, 0x206F}} {
+		for r := rg[0]; r <= rg[1]; r++ {
+			b.WriteRune(r)
+		}
+	}
+	b.WriteString("☐☑✓→←•−≤≥€™\uFFFD")
+	return b.String()
 }
 
 var packetFonts struct {
@@ -56,27 +75,35 @@ var packetFonts struct {
 	err  error
 }
 
-// loadFonts returns the packet's fonts, reading their coverage and widths on
-// first use.
+// loadFonts returns the packet's fonts, reading their coverage and widths
+// and cutting the core fonts on first use.
 func loadFonts() (*fontSet, error) {
 	packetFonts.once.Do(func() {
-		var s fontSet
-		var err error
-		if s.regular, err = readFace("DejaVu Sans", "dejavu", "", assets.DejaVuSans); err != nil {
-			packetFonts.err = err
-			return
-		}
-		if s.bold, err = readFace("DejaVu Sans Bold", "dejavu", "B", assets.DejaVuSansBold); err != nil {
-			packetFonts.err = err
-			return
-		}
-		if s.cjk, err = readFace("Droid Sans Fallback", "droid", "", assets.DroidSansFallback); err != nil {
-			packetFonts.err = err
-			return
-		}
-		packetFonts.set = &s
+		packetFonts.set, packetFonts.err = readFonts()
 	})
 	return packetFonts.set, packetFonts.err
+}
+
+func readFonts() (*fontSet, error) {
+	var s fontSet
+	var err error
+	if s.faces[kindRegularFull], err = readFace("DejaVu Sans", "dejavufull", "", assets.DejaVuSans); err != nil {
+		return nil, err
+	}
+	if s.faces[kindBoldFull], err = readFace("DejaVu Sans Bold", "dejavufull", "B", assets.DejaVuSansBold); err != nil {
+		return nil, err
+	}
+	if s.faces[kindCJK], err = readFace("Droid Sans Fallback", "droid", "", assets.DroidSansFallback); err != nil {
+		return nil, err
+	}
+	core := coreRunes()
+	if s.faces[kindRegular], err = readFace("DejaVu Sans (core)", "dejavu", "", fpdf.UTF8CutFont(assets.DejaVuSans, core)); err != nil {
+		return nil, err
+	}
+	if s.faces[kindBold], err = readFace("DejaVu Sans Bold (core)", "dejavu", "B", fpdf.UTF8CutFont(assets.DejaVuSansBold, core)); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // readFace parses a TrueType font and tabulates its BMP coverage and widths.

@@ -26,9 +26,11 @@ func TestEmbeddedFonts(t *testing.T) {
 		sample string
 		lacks  string
 	}{
-		{fonts.regular, assets.DejaVuSans, "Zoë Nguyễn-Łukasz Ольга José Ñúñez ☐☑✓ — “saddle” → ©", "李小龙"},
-		{fonts.bold, assets.DejaVuSansBold, "Zoë Nguyễn-Łukasz Ольга José Ñúñez ☐☑ — →", "李"},
-		{fonts.cjk, assets.DroidSansFallback, "李小龙東京鍼灸院さくらカタカナ", "\uE000김"},
+		{fonts.face(kindRegularFull), assets.DejaVuSans, "Zoë Nguyễn-Łukasz Ольга José Ñúñez ☐☑✓ — “saddle” → ©", "李小龙"},
+		{fonts.face(kindBoldFull), assets.DejaVuSansBold, "Zoë Nguyễn-Łukasz Ольга José Ñúñez ☐☑ — →", "李"},
+		{fonts.face(kindRegular), fonts.face(kindRegular).data, "José Ñúñez Łukasz ☐☑ — “saddle” → © �", "ễОльга李"},
+		{fonts.face(kindBold), fonts.face(kindBold).data, "José Ñúñez Łukasz ☐☑ — →", "ễОльга李"},
+		{fonts.face(kindCJK), assets.DroidSansFallback, "李小龙東京鍼灸院さくらカタカナ", "\uE000김"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.face.name, func(t *testing.T) {
@@ -82,7 +84,7 @@ func TestCJKBlockFont(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := cjkBlockFont(fonts.cjk, '李'>>cjkBlockBits)
+	b, err := cjkBlockFont(fonts.face(kindCJK), '李'>>cjkBlockBits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func TestCJKBlockFont(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !face.has('李') || face.widths['李'] != fonts.cjk.widths['李'] {
+	if !face.has('李') || face.widths['李'] != fonts.face(kindCJK).widths['李'] {
 		t.Error("the cut block lost 李 or its width")
 	}
 }

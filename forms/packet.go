@@ -256,6 +256,7 @@ type packet struct {
 	fonts   *fontSet
 	missing map[rune]bool
 	blocks  map[int]bool // Droid blocks loaded into this document
+	loaded  [numKinds]bool
 
 	pageW, pageH   float64
 	left, w        float64 // content column
@@ -271,7 +272,6 @@ type packet struct {
 type fontKey struct {
 	kind, block int
 	size        float64
-	bold        bool
 }
 
 const (
@@ -307,8 +307,6 @@ func newPacket(in PacketInput, tpl *Template, paper Paper, fonts *fontSet) *pack
 	pdf.AliasNbPages("{nb}")
 	pdf.SetCreator("Front Desk", true)
 	pdf.SetTitle("Intake packet", true)
-	pdf.AddUTF8FontFromBytes("dejavu", "", fonts.regular.data)
-	pdf.AddUTF8FontFromBytes("dejavu", "B", fonts.bold.data)
 	p.printed = in.PrintedAt.Format("2006-01-02 15:04 MST")
 	p.header = p.layoutHeader()
 	p.top = marginTop + p.header.h + 4
@@ -318,13 +316,23 @@ func newPacket(in PacketInput, tpl *Template, paper Paper, fonts *fontSet) *pack
 	return p
 }
 
+// needFont loads a DejaVu font into the document.
+func (p *packet) needFont(kind int) {
+	if p.loaded[kind] {
+		return
+	}
+	p.loaded[kind] = true
+	f := p.fonts.face(kind)
+	p.pdf.AddUTF8FontFromBytes(f.family, f.style, f.data)
+}
+
 // needBlock loads a block of Droid Sans Fallback into the document.
 func (p *packet) needBlock(block int) {
 	if p.blocks[block] {
 		return
 	}
 	p.blocks[block] = true
-	b, err := cjkBlockFont(p.fonts.cjk, block)
+	b, err := cjkBlockFont(p.fonts.face(kindCJK), block)
 	if err != nil {
 		p.pdf.SetError(err)
 		return
@@ -334,18 +342,16 @@ func (p *packet) needBlock(block int) {
 
 // useFont selects a run's font, size and colour in the document.
 func (p *packet) useFont(kind, block int, st style) {
-	k := fontKey{kind: kind, block: block, size: st.size, bold: kind == kindBold}
+	k := fontKey{kind: kind, block: block, size: st.size}
 	if kind != kindCJK {
 		k.block = 0
 	}
 	if k != p.cur {
-		switch kind {
-		case kindBold:
-			p.pdf.SetFont("dejavu", "B", st.size)
-		case kindCJK:
+		if kind == kindCJK {
 			p.pdf.SetFont(cjkFamily(block), "", st.size)
-		default:
-			p.pdf.SetFont("dejavu", "", st.size)
+		} else {
+			f := p.fonts.face(kind)
+			p.pdf.SetFont(f.family, f.style, st.size)
 		}
 		p.cur = k
 	}

@@ -52,9 +52,12 @@ func lineHeight(size float64) float64 { return size * ptMM * 1.22 }
 
 // face kinds of a character.
 const (
-	kindRegular = iota
-	kindBold
-	kindCJK
+	kindRegular     = iota // core cut of DejaVu Sans
+	kindBold               // core cut of DejaVu Sans Bold
+	kindRegularFull        // DejaVu Sans
+	kindBoldFull           // DejaVu Sans Bold
+	kindCJK                // Droid Sans Fallback, by block
+	numKinds
 )
 
 // cell is one character placed in a style and font.
@@ -114,28 +117,44 @@ func (p *packet) cells(pcs []piece) []cell {
 	return out
 }
 
-// place chooses the font of one character: DejaVu Sans (bold when asked and
-// it has the glyph), then Droid Sans Fallback, else a placeholder.
+// place chooses the font of one character: DejaVu Sans (bold when asked
+// and it has the glyph; the core cut when it has it), then Droid Sans
+// Fallback, else a placeholder.
 func (p *packet) place(c *cell) {
-	f := p.fonts
-	face := f.regular
-	switch {
-	case c.st.bold && f.bold.has(c.r):
-		c.kind, face = kindBold, f.bold
-	case f.regular.has(c.r):
-		c.kind = kindRegular
-	case f.cjk.has(c.r):
-		c.kind, face = kindCJK, f.cjk
-		c.block = int(c.r) >> cjkBlockBits
-		p.needBlock(c.block)
-	default:
-		p.missing[c.r] = true
-		c.r = placeholder
-		if c.st.bold {
-			c.kind, face = kindBold, f.bold
+	order := [...]int{kindRegular, kindRegularFull, kindCJK}
+	if c.st.bold {
+		order = [...]int{kindBold, kindBoldFull, kindRegularFull}
+	}
+	for _, kind := range order {
+		if f := p.fonts.face(kind); f.has(c.r) {
+			p.setCell(c, kind)
+			return
 		}
 	}
-	c.w = float64(face.widths[c.r]) * c.st.size / 1000 * ptMM
+	if c.st.bold && p.fonts.face(kindCJK).has(c.r) {
+		p.setCell(c, kindCJK)
+		return
+	}
+	p.missing[c.r] = true
+	c.r = placeholder
+	kind := kindRegular
+	if c.st.bold {
+		kind = kindBold
+	}
+	p.setCell(c, kind)
+}
+
+// setCell puts a character in a font, loading the font into the document
+// the first time.
+func (p *packet) setCell(c *cell, kind int) {
+	c.kind = kind
+	if kind == kindCJK {
+		c.block = int(c.r) >> cjkBlockBits
+		p.needBlock(c.block)
+	} else {
+		p.needFont(kind)
+	}
+	c.w = float64(p.fonts.face(kind).widths[c.r]) * c.st.size / 1000 * ptMM
 }
 
 // isCJK reports characters between which a line may break.
