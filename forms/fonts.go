@@ -3,7 +3,9 @@ package forms
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -184,5 +186,58 @@ func cjkBlockFont(face *fontFace, block int) ([]byte, error) {
 	return b, nil
 }
 
-// cjkFamily is the fpdf family name of one cut block of Droid Sans Fallback.
-func cjkFamily(block int) string { return fmt.Sprintf("droid%03x", block) }
+var cjkSeen struct {
+	sync.Mutex
+	runes map[rune]bool
+	font  []byte
+}
+
+// cjkSeenFont returns Droid Sans Fallback cut down to every CJK character
+// the process has printed so far, first adding runes to them if needed.
+// Cutting from the whole font costs about 60 ms, so it happens only when a
+// packet brings a character not seen before; cutting a document's own few
+// characters from this small font costs about a millisecond.
+func cjkSeenFont(face *fontFace, runes []rune) ([]byte, error) {
+	cjkSeen.Lock()
+	defer cjkSeen.Unlock()
+	grow := false
+	for _, r := range runes {
+		if !cjkSeen.runes[r] {
+			grow = true
+			break
+		}
+	}
+	if !grow {
+		return cjkSeen.font, nil
+	}
+	if cjkSeen.runes == nil {
+		cjkSeen.runes = make(map[rune]bool)
+	}
+	all := maps.Clone(cjkSeen.runes)
+	for _, r := range runes {
+		all[r] = true
+	}
+	var set strings.Builder
+	for _, r := range slices.Sorted(maps.Keys(all)) {
+		set.WriteRune(r)
+	}
+	b := fpdf.UTF8CutFont(face.data, set.String())
+	if _, err := sfnt.Parse(b); err != nil {
+		return nil, &Error{Msg: fmt.Sprintf("could not prepare the %s font", face.name)}
+	}
+	cjkSeen.runes, cjkSeen.font = all, b
+	return b, nil
+}
+
+// subsetBlock is the "block" of the document's own CJK font, which holds
+// the CJK characters of its input.
+const subsetBlock = 1 << 12
+
+// cjkFamily is the fpdf family name of one cut block of Droid Sans
+// Fallback, or of the document's own CJK font.
+func cjkFamily(block int) string {
+	if block == subsetBlock {
+		return "droidsubset"
+	}
+	return fmt.Sprintf("droid%03x", block)
+}

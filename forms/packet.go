@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"unicode"
 
 	"codeberg.org/go-pdf/fpdf"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Clinic is what the packet prints about the clinic on every page.
@@ -257,6 +259,10 @@ type packet struct {
 	missing map[rune]bool
 	blocks  map[int]bool // Droid blocks loaded into this document
 	loaded  [numKinds]bool
+	full    bool // the input needs the whole DejaVu fonts
+	// cjkSubset holds the CJK characters of the input, loaded as a small
+	// font of their own (see cjkSeenFont).
+	cjkSubset map[rune]bool
 
 	pageW, pageH   float64
 	left, w        float64 // content column
@@ -307,6 +313,7 @@ func newPacket(in PacketInput, tpl *Template, paper Paper, fonts *fontSet) *pack
 	pdf.AliasNbPages("{nb}")
 	pdf.SetCreator("Front Desk", true)
 	pdf.SetTitle("Intake packet", true)
+	p.prescan()
 	p.printed = in.PrintedAt.Format("2006-01-02 15:04 MST")
 	p.header = p.layoutHeader()
 	p.top = marginTop + p.header.h + 4
@@ -314,6 +321,64 @@ func newPacket(in PacketInput, tpl *Template, paper Paper, fonts *fontSet) *pack
 	pdf.SetHeaderFunc(p.drawHeader)
 	pdf.SetFooterFunc(p.drawFooter)
 	return p
+}
+
+// prescan reads every text the input brings (the packet's own wording is
+// in the core fonts) to choose the fonts before layout: the whole DejaVu
+// fonts when a character is beyond the core, and a small font per block of
+// CJK characters. Anything it misses is still printed right: place() loads
+// whole fonts on demand.
+func (p *packet) prescan() {
+	var texts []string
+	add := func(ss ...string) { texts = append(texts, ss...) }
+	c, pt := p.in.Clinic, p.in.Patient
+	add(c.Name, c.Address, c.Phone)
+	add(pt.GivenName, pt.FamilyName, pt.PreferredName, pt.DateOfBirth, pt.Sex, pt.Email, pt.Address, pt.Language, pt.EmergencyContact, pt.Notes)
+	add(pt.Phones...)
+	if b := p.in.Booking; b != nil {
+		add(b.Reason, b.Source)
+	}
+	if in := p.in.Intake; in != nil {
+		add(in.AcknowledgedBy, in.IncompleteReason, in.Status)
+		for _, a := range in.Answers {
+			add(a.Text)
+			add(a.Codes...)
+		}
+	}
+	add(p.tpl.Title, p.tpl.Copyright)
+	p.tpl.Walk(func(it *Item) {
+		add(it.Text)
+		for _, o := range it.AnswerOption {
+			add(o.ValueCoding.Display)
+		}
+	})
+	core, full, cjk := p.fonts.face(kindRegular), p.fonts.face(kindRegularFull), p.fonts.face(kindCJK)
+	p.cjkSubset = map[rune]bool{}
+	for _, t := range texts {
+		if !norm.NFC.IsNormalString(t) {
+			t = norm.NFC.String(t)
+		}
+		for _, r := range t {
+			switch {
+			case core.has(r):
+			case full.has(r):
+				p.full = true
+			case cjk.has(r):
+				p.cjkSubset[r] = true
+			}
+		}
+	}
+	if len(p.cjkSubset) == 0 {
+		return
+	}
+	runes := slices.Sorted(maps.Keys(p.cjkSubset))
+	seen, err := cjkSeenFont(cjk, runes)
+	if err != nil {
+		p.pdf.SetError(err)
+		p.cjkSubset = nil
+		return
+	}
+	p.pdf.AddUTF8FontFromBytes(cjkFamily(subsetBlock), "", fpdf.UTF8CutFont(seen, string(runes)))
 }
 
 // needFont loads a DejaVu font into the document.

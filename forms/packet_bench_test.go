@@ -49,24 +49,32 @@ func BenchmarkPacketCompletedCJK(b *testing.B) {
 		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: answersAll(tpl, "rf-bladder"), Status: "completed"}})
 }
 
-// BenchmarkPacketCJKBlockCut is the one-off cost, per process, of the first
-// packet that needs a new 1,024-character block of Droid Sans Fallback.
-func BenchmarkPacketCJKBlockCut(b *testing.B) {
+// BenchmarkPacketChineseName is a Latin packet for a patient with a
+// Chinese name: the core DejaVu cuts plus a small CJK font.
+func BenchmarkPacketChineseName(b *testing.B) {
+	pt := latinPatient()
+	pt.FamilyName, pt.GivenName = "李", "小龙"
+	benchPacket(b, PacketInput{Clinic: testClinic, Patient: pt, PrintedAt: packetTime})
+}
+
+// BenchmarkPacketCJKFirstUse is the one-off cost of a packet bringing CJK
+// characters the process has not printed before: Droid Sans Fallback is cut
+// down again to every character seen so far.
+func BenchmarkPacketCJKFirstUse(b *testing.B) {
 	fonts, err := loadFonts()
 	if err != nil {
 		b.Fatal(err)
 	}
-	block := 0x9F99 >> cjkBlockBits
 	b.ReportAllocs()
 	for b.Loop() {
-		cjkBlocks.Lock()
-		delete(cjkBlocks.cut, block)
-		cjkBlocks.Unlock()
-		if _, err := cjkBlockFont(fonts.face(kindCJK), block); err != nil {
+		cjkSeen.Lock()
+		cjkSeen.runes, cjkSeen.font = nil, nil
+		cjkSeen.Unlock()
+		if _, err := cjkSeenFont(fonts.face(kindCJK), []rune("李小龙")); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/block")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/cut")
 }
 
 // BenchmarkPacketFreshProcess starts this test binary to render one CJK

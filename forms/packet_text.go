@@ -125,6 +125,11 @@ func (p *packet) place(c *cell) {
 	if c.st.bold {
 		order = [...]int{kindBold, kindBoldFull, kindRegularFull}
 	}
+	if p.full {
+		// The text needs the whole fonts anyway: use them throughout
+		// rather than load both.
+		order[0] = order[1]
+	}
 	for _, kind := range order {
 		if f := p.fonts.face(kind); f.has(c.r) {
 			p.setCell(c, kind)
@@ -149,8 +154,12 @@ func (p *packet) place(c *cell) {
 func (p *packet) setCell(c *cell, kind int) {
 	c.kind = kind
 	if kind == kindCJK {
-		c.block = int(c.r) >> cjkBlockBits
-		p.needBlock(c.block)
+		if p.cjkSubset[c.r] {
+			c.block = subsetBlock
+		} else {
+			c.block = int(c.r) >> cjkBlockBits
+			p.needBlock(c.block)
+		}
 	} else {
 		p.needFont(kind)
 	}
