@@ -120,10 +120,13 @@ func RenderPacket(w io.Writer, in PacketInput) (PacketResult, error) {
 	p := newPacket(in, tpl, paper, fonts)
 	p.build()
 	cw := &countingWriter{w: w}
-	if err := p.pdf.Output(cw); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) || cw.err != nil {
-			return PacketResult{}, &Error{Msg: "could not write the packet: " + err.Error()}
+	if err := p.pdf.Output(cw); err != nil { // fpdf's error is sticky: this is the one check
+		var fe *Error
+		switch {
+		case errors.As(err, &fe):
+			return PacketResult{}, fe
+		case cw.err != nil:
+			return PacketResult{}, &Error{Msg: "could not write the packet: " + cw.err.Error()}
 		}
 		return PacketResult{}, &Error{Msg: "could not make the packet: " + err.Error()}
 	}

@@ -225,7 +225,10 @@ func (p *packet) noticeRows() []row {
 	var rows []row
 	item := func(it *Item, mark string, st style) {
 		cat, _ := it.RedFlag()
-		rows = append(rows, p.textRows([]piece{{"•  " + it.Text, st}, {"  (" + categoryName(cat) + ") " + mark, style{size: 8.5, bold: true, color: st.color}}}, x+2, w-2, alignLeft, 0)...)
+		rs := p.textRows([]piece{{it.Text, st}, {"  (" + categoryName(cat) + ")" + mark, style{size: 8.5, bold: true, color: st.color}}}, x+6, w-6, alignLeft, 0)
+		bullet, text := p.set(pc("•", st), 4), rs[0].draw
+		rs[0].draw = func(y float64) { p.drawBlock(bullet, x+2, y, 4, alignLeft); text(y) }
+		rows = append(rows, rs...)
 	}
 	in := p.in.Intake
 	switch s.Status {
@@ -236,7 +239,7 @@ func (p *packet) noticeRows() []row {
 		}
 		rows = append(rows, p.textRows(pc(fmt.Sprintf("The patient answered YES to %d safety question(s):", len(s.Positive)), style{size: 9, color: ink}), x, w, alignLeft, 0)...)
 		for _, it := range s.Positive {
-			item(it, "YES", style{size: 9.5, bold: true, color: black})
+			item(it, " YES", style{size: 9.5, bold: true, color: black})
 		}
 		if len(s.Unanswered) > 0 {
 			rows = append(rows, p.textRows(pc(fmt.Sprintf("Also not answered (%d): ", len(s.Unanswered))+itemTexts(s.Unanswered), style{size: 8.5, color: ink}), x, w, alignLeft, 0)...)

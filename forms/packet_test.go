@@ -492,3 +492,45 @@ func TestSavePacket(t *testing.T) {
 		t.Errorf("a failed save left files: %d entries", len(entries))
 	}
 }
+
+func TestRenderPacketConcurrent(t *testing.T) {
+	in := PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime}
+	in.Patient.PreferredName = "陈静 山田花子"
+	want, err := renderBytes(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			got, err := renderBytes(in)
+			if err == nil && !bytes.Equal(got, want) {
+				err = fmt.Errorf("packets rendered at the same time differ")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func renderBytes(in PacketInput) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := RenderPacket(&b, in)
+	return b.Bytes(), err
+}
+
+// failingWriter fails every write, like a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+func TestRenderPacketWriteError(t *testing.T) {
+	_, err := RenderPacket(failingWriter{}, PacketInput{PrintedAt: packetTime})
+	if err == nil || !strings.Contains(err.Error(), "could not write the packet") {
+		t.Errorf("err = %v", err)
+	}
+}
