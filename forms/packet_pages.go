@@ -560,6 +560,15 @@ func (p *packet) itemRows(it *Item, x, w float64, prefix string) []row {
 		for i, o := range it.AnswerOption {
 			opts[i] = o.ValueCoding
 		}
+		// A recorded code the form does not offer is printed as it is,
+		// never dropped.
+		if a, ok := p.answer(it); ok {
+			for _, c := range a.Codes {
+				if _, known := it.Option(c); !known {
+					opts = append(opts, Coding{Code: c, Display: c})
+				}
+			}
+		}
 		if p.optionsWidth(it, opts) <= w*0.42 {
 			return p.rightAnswerRows(it, x, w, prefix, opts)
 		}
@@ -793,9 +802,8 @@ func (p *packet) lineRows(it *Item, x, w float64, prefix, hint string) []row {
 	if inline {
 		lx, lw = x+qw+3, w-qw-3
 	} else {
-		for i, l := range q.lines {
+		for _, l := range q.lines {
 			rows = append(rows, row{h: l.h, keep: true, draw: func(y float64) { p.drawLine(l, x, y, w, alignLeft) }})
-			_ = i
 		}
 	}
 	var vb textBlock

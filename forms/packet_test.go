@@ -157,6 +157,8 @@ func TestPacketKinds(t *testing.T) {
 	incomplete := answersAll(tpl)
 	delete(incomplete, "rf-fever")
 	delete(incomplete, "rf-cancer")
+	clear := answersAll(tpl)
+	clear["pain-location"] = Codes("low-back", "leg-left", "retired-code")
 	booking := &Booking{Requested: packetTime.Add(50 * time.Hour), Reason: "Back pain since the spring", Source: "email"}
 	tests := []struct {
 		name    string
@@ -170,10 +172,10 @@ func TestPacketKinds(t *testing.T) {
 		{name: "blank A4", in: PacketInput{Clinic: testClinic, Paper: A4, Patient: latinPatient(), PrintedAt: packetTime}},
 		{name: "blank without patient", in: PacketInput{Clinic: testClinic, PrintedAt: packetTime}},
 		{name: "completed clear", in: PacketInput{Clinic: testClinic, Patient: latinPatient(), PrintedAt: packetTime,
-			Intake: &PacketIntake{ID: 3, Template: tpl, Answers: answersAll(tpl), Status: "completed"}},
+			Intake: &PacketIntake{ID: 3, Template: tpl, Answers: clear, Status: "completed"}},
 			page1:   []string{"every safety question was answered No"},
 			notOn1:  []string{"URGENT", "INCOMPLETE"},
-			answers: []string{"☑ Low back", "☑ Left leg", "☑ More than a year", "☑ Helped at first, then progress stalled", "= 7", "= 6", "Low back pain for two years", "STarT Back score: total 0 of 9"}},
+			answers: []string{"☑ Low back", "☑ Left leg", "☑ retired-code", "☑ More than a year", "☑ Helped at first, then progress stalled", "= 7", "= 6", "Low back pain for two years", "STarT Back score: total 0 of 9"}},
 		{name: "completed urgent", in: PacketInput{Clinic: testClinic, Patient: pt, PrintedAt: packetTime,
 			Intake: &PacketIntake{ID: 4, Template: tpl, Answers: answersAll(tpl, "rf-bladder", "rf-cancer"), Status: "completed", AcknowledgedBy: "Mary Jones", AcknowledgedAt: packetTime}},
 			page1: []string{"URGENT — RED FLAGS: notify the practitioner before treatment", "same-day medical assessment",
