@@ -631,8 +631,10 @@ func (p *packet) rightAnswerRows(it *Item, x, w float64, prefix string, opts []C
 	ow := p.optionsWidth(it, opts)
 	qb := p.set(label(prefix, it.Text), w-ow-4)
 	var units []textBlock
+	var advance []float64 // as wide as the option in bold, so columns line up
 	for _, o := range opts {
 		units = append(units, p.set(p.option(it, o), w))
+		advance = append(advance, p.width([]piece{{boxEmpty + " ", stBox}, {o.Display, stQBold}}))
 	}
 	base := max(qb.firstBaseline(), units[0].firstBaseline())
 	qy, uy := base-qb.firstBaseline(), base-units[0].firstBaseline()
@@ -640,9 +642,9 @@ func (p *packet) rightAnswerRows(it *Item, x, w float64, prefix string, opts []C
 	return []row{{h: h, draw: func(y float64) {
 		p.drawBlock(qb, x, y+0.6+qy, w-ow-4, alignLeft)
 		ux := x + w - ow
-		for _, u := range units {
-			p.drawBlock(u, ux, y+0.6+uy, u.lines[0].w, alignLeft)
-			ux += u.lines[0].w + optionGap
+		for i, u := range units {
+			p.drawBlock(u, ux, y+0.6+uy, advance[i], alignLeft)
+			ux += advance[i] + optionGap
 		}
 		p.rule(x, y+h, w)
 	}}}
