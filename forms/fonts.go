@@ -22,11 +22,22 @@ import (
 // font fallback of its own, so every run of text is split by the first font
 // that has each character, using coverage tables read once per process.
 //
-// fpdf parses a font afresh for every document, and Droid Sans Fallback is
-// 4 MB with 49,000 glyphs (about 50 ms per document). So the packet never
-// loads the whole of it: the first time a 1,024-character block of Droid is
-// needed, that block is cut out into a small font (kept for the life of the
-// process), and a document loads only the blocks its text uses.
+// fpdf parses and subsets every font afresh for every document, which is
+// most of the time a packet takes, and Droid Sans Fallback is 4 MB with
+// 49,000 glyphs (about 50 ms per document). So a document loads small cuts:
+//
+//   - DejaVu "core" cuts (Latin-1, Latin Extended-A, punctuation, the
+//     packet's symbols), or the whole DejaVu fonts when its text needs more
+//     (Vietnamese, Cyrillic…), chosen before layout;
+//   - one CJK font holding exactly its CJK characters, cut from a
+//     per-process cut of Droid holding every CJK character printed so far
+//     (cjkSeenFont), so that the whole of Droid is re-read only when a
+//     packet brings a character not seen before;
+//   - should layout meet a character the scan before it missed, the
+//     1,024-character block of Droid that holds it (cjkBlockFont).
+//
+// Korean: Droid Sans Fallback has only some Hangul syllables; the others
+// print as the placeholder and are reported as missing.
 
 // fontFace is one embedded font with what the layout needs to know about it.
 type fontFace struct {
