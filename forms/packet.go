@@ -328,9 +328,9 @@ func newPacket(in PacketInput, tpl *Template, paper Paper, fonts *fontSet) *pack
 
 // prescan reads every text the input brings (the packet's own wording is
 // in the core fonts) to choose the fonts before layout: the whole DejaVu
-// fonts when a character is beyond the core, and a small font per block of
-// CJK characters. Anything it misses is still printed right: place() loads
-// whole fonts on demand.
+// fonts when a character is beyond the core, and one small font holding
+// the CJK characters. Anything it misses is still printed right: place()
+// loads whole fonts (or a block of Droid) on demand.
 func (p *packet) prescan() {
 	var texts []string
 	add := func(ss ...string) { texts = append(texts, ss...) }

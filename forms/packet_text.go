@@ -142,11 +142,7 @@ func (p *packet) place(c *cell) {
 	}
 	p.missing[c.r] = true
 	c.r = placeholder
-	kind := kindRegular
-	if c.st.bold {
-		kind = kindBold
-	}
-	p.setCell(c, kind)
+	p.setCell(c, order[0]) // every DejaVu cut has the placeholder
 }
 
 // setCell puts a character in a font, loading the font into the document
