@@ -41,12 +41,12 @@ import (
 
 // fontFace is one embedded font with what the layout needs to know about it.
 type fontFace struct {
-	name    string       // for messages
-	family  string       // fpdf family name
-	style   string       // fpdf style: "" or "B"
-	data    []byte       // the TrueType file
-	covered [1024]uint64 // bit per BMP code point: the font has a glyph
-	widths  []uint16     // advance per BMP code point, in 1/1000 em, as fpdf computes it
+	name      string       // for messages
+	family    string       // fpdf family name
+	fpdfStyle string       // fpdf style: "" or "B"
+	data      []byte       // the TrueType file
+	covered   [1024]uint64 // bit per BMP code point: the font has a glyph
+	widths    []uint16     // advance per BMP code point, in 1/1000 em, as fpdf computes it
 }
 
 // has reports whether the font has a glyph for r. fpdf reads only the BMP
@@ -122,7 +122,7 @@ func readFonts() (*fontSet, error) {
 // readFace parses a TrueType font and tabulates its BMP coverage and widths.
 // It refuses what fpdf cannot embed (OpenType CFF, collections), which fpdf
 // itself would only report on stdout.
-func readFace(name, family, style string, data []byte) (*fontFace, error) {
+func readFace(name, family, fpdfStyle string, data []byte) (*fontFace, error) {
 	bad := func(why string) error {
 		return &Error{Msg: fmt.Sprintf("the packet font %s is damaged (%s); reinstall Front Desk", name, why)}
 	}
@@ -140,7 +140,7 @@ func readFace(name, family, style string, data []byte) (*fontFace, error) {
 	if upem <= 0 {
 		return nil, bad("no units per em")
 	}
-	face := &fontFace{name: name, family: family, style: style, data: data, widths: make([]uint16, 0x10000)}
+	face := &fontFace{name: name, family: family, fpdfStyle: fpdfStyle, data: data, widths: make([]uint16, 0x10000)}
 	var buf sfnt.Buffer
 	ppem := fixed.Int26_6(upem << 6)
 	n := 0

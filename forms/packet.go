@@ -119,7 +119,7 @@ func RenderPacket(w io.Writer, in PacketInput) (PacketResult, error) {
 	}
 	p := newPacket(in, tpl, paper, fonts)
 	p.build()
-	cw := &countingWriter{w: w}
+	cw := &packetCountingWriter{w: w}
 	if err := p.pdf.Output(cw); err != nil { // fpdf's error is sticky: this is the one check
 		var fe *Error
 		switch {
@@ -138,13 +138,13 @@ func RenderPacket(w io.Writer, in PacketInput) (PacketResult, error) {
 	return res, nil
 }
 
-type countingWriter struct {
+type packetCountingWriter struct {
 	w   io.Writer
 	n   int
 	err error
 }
 
-func (c *countingWriter) Write(b []byte) (int, error) {
+func (c *packetCountingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += n
 	if err != nil {
@@ -272,7 +272,7 @@ type packet struct {
 	top, bottom, y float64 // content area of the page and the cursor
 	header         headerLayout
 	cur            fontKey // font last selected in the document
-	curColor       rgb
+	curColor       colour
 	colorSet       bool
 	printed        string // printed-at text
 	copyrightDone  bool   // the template's copyright statement is printed
@@ -391,7 +391,7 @@ func (p *packet) needFont(kind int) {
 	}
 	p.loaded[kind] = true
 	f := p.fonts.face(kind)
-	p.pdf.AddUTF8FontFromBytes(f.family, f.style, f.data)
+	p.pdf.AddUTF8FontFromBytes(f.family, f.fpdfStyle, f.data)
 }
 
 // needBlock loads a block of Droid Sans Fallback into the document.
@@ -409,7 +409,7 @@ func (p *packet) needBlock(block int) {
 }
 
 // useFont selects a run's font, size and colour in the document.
-func (p *packet) useFont(kind, block int, st style) {
+func (p *packet) useFont(kind, block int, st textStyle) {
 	k := fontKey{kind: kind, block: block, size: st.size}
 	if kind != kindCJK {
 		k.block = 0
@@ -419,7 +419,7 @@ func (p *packet) useFont(kind, block int, st style) {
 			p.pdf.SetFont(cjkFamily(block), "", st.size)
 		} else {
 			f := p.fonts.face(kind)
-			p.pdf.SetFont(f.family, f.style, st.size)
+			p.pdf.SetFont(f.family, f.fpdfStyle, st.size)
 		}
 		p.cur = k
 	}

@@ -30,31 +30,31 @@ func benchPacket(b *testing.B, in PacketInput) {
 }
 
 func BenchmarkPacketBlankLatin(b *testing.B) {
-	benchPacket(b, PacketInput{Clinic: testClinic, Patient: latinPatient(), PrintedAt: packetTime})
+	benchPacket(b, PacketInput{Clinic: packetClinic, Patient: latinPacketPatient(), PrintedAt: packetTime})
 }
 
 func BenchmarkPacketCompletedLatin(b *testing.B) {
-	tpl := evaluation(b)
-	benchPacket(b, PacketInput{Clinic: testClinic, Patient: latinPatient(), PrintedAt: packetTime,
-		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: answersAll(tpl, "rf-bladder"), Status: "completed"}})
+	tpl := packetTemplate(b)
+	benchPacket(b, PacketInput{Clinic: packetClinic, Patient: latinPacketPatient(), PrintedAt: packetTime,
+		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: packetAnswers(tpl, "rf-bladder"), Status: "completed"}})
 }
 
 func BenchmarkPacketBlankCJK(b *testing.B) {
-	benchPacket(b, PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime})
+	benchPacket(b, PacketInput{Clinic: packetClinic, Patient: scriptsPacketPatient(), PrintedAt: packetTime})
 }
 
 func BenchmarkPacketCompletedCJK(b *testing.B) {
-	tpl := evaluation(b)
-	benchPacket(b, PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime,
-		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: answersAll(tpl, "rf-bladder"), Status: "completed"}})
+	tpl := packetTemplate(b)
+	benchPacket(b, PacketInput{Clinic: packetClinic, Patient: scriptsPacketPatient(), PrintedAt: packetTime,
+		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: packetAnswers(tpl, "rf-bladder"), Status: "completed"}})
 }
 
 // BenchmarkPacketChineseName is a Latin packet for a patient with a
 // Chinese name: the core DejaVu cuts plus a small CJK font.
 func BenchmarkPacketChineseName(b *testing.B) {
-	pt := latinPatient()
+	pt := latinPacketPatient()
 	pt.FamilyName, pt.GivenName = "李", "小龙"
-	benchPacket(b, PacketInput{Clinic: testClinic, Patient: pt, PrintedAt: packetTime})
+	benchPacket(b, PacketInput{Clinic: packetClinic, Patient: pt, PrintedAt: packetTime})
 }
 
 // BenchmarkPacketCJKFirstUse is the one-off cost of a packet bringing CJK
@@ -99,7 +99,7 @@ func BenchmarkPacketFreshProcess(b *testing.B) {
 // it in a fresh process. On its own it is a quick smoke test.
 func TestPacketOneShot(t *testing.T) {
 	start := time.Now()
-	res, err := RenderPacket(io.Discard, PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime})
+	res, err := RenderPacket(io.Discard, PacketInput{Clinic: packetClinic, Patient: scriptsPacketPatient(), PrintedAt: packetTime})
 	if err != nil {
 		t.Fatal(err)
 	}

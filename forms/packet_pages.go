@@ -13,17 +13,17 @@ import (
 
 // Text styles.
 var (
-	stQuestion   = style{size: 9, color: ink}
-	stQBold      = style{size: 9, bold: true, color: ink}
-	stAnswer     = style{size: 9.5, bold: true, color: rgb{0, 45, 125}}
-	stAnswerText = style{size: 9.5, color: rgb{0, 45, 125}}
-	stBox        = style{size: 10.5, color: black}
-	stHint       = style{size: 7.5, color: grey}
-	stLabel      = style{size: 7, color: grey}
-	stValue      = style{size: 10, color: black}
-	stSection    = style{size: 11, bold: true, color: navy}
-	stDisplay    = style{size: 8.5, color: ink}
-	stSmall      = style{size: 7.5, color: grey}
+	stQuestion   = textStyle{size: 9, color: colInk}
+	stQBold      = textStyle{size: 9, bold: true, color: colInk}
+	stAnswer     = textStyle{size: 9.5, bold: true, color: colour{0, 45, 125}}
+	stAnswerText = textStyle{size: 9.5, color: colour{0, 45, 125}}
+	stBox        = textStyle{size: 10.5, color: colBlack}
+	stHint       = textStyle{size: 7.5, color: colGrey}
+	stLabel      = textStyle{size: 7, color: colGrey}
+	stValue      = textStyle{size: 10, color: colBlack}
+	stSection    = textStyle{size: 11, bold: true, color: colNavy}
+	stDisplay    = textStyle{size: 8.5, color: colInk}
+	stSmall      = textStyle{size: 7.5, color: colGrey}
 )
 
 const (
@@ -33,8 +33,8 @@ const (
 	minValuePt = 7.0 // smallest size a value is shrunk to before it wraps
 )
 
-// row is a slice of the page drawn at a cursor; rows are never split.
-type row struct {
+// pageRow is a slice of the page drawn at a cursor; rows are never split.
+type pageRow struct {
 	h    float64
 	draw func(y float64)
 	keep bool // keep on the same page as the next row
@@ -50,7 +50,7 @@ func (p *packet) newPage() {
 // flow draws rows down the page, starting a new page when the next row
 // (with the rows it is kept with) does not fit. together keeps all rows on
 // one page when they fit on an empty page.
-func (p *packet) flow(rows []row, together bool) {
+func (p *packet) flow(rows []pageRow, together bool) {
 	if together {
 		total := 0.0
 		for _, r := range rows {
@@ -73,16 +73,16 @@ func (p *packet) flow(rows []row, together bool) {
 	}
 }
 
-func space(h float64) row { return row{h: h, draw: func(float64) {}} }
+func spacer(h float64) pageRow { return pageRow{h: h, draw: func(float64) {}} }
 
 // textRows sets a paragraph and returns one row per line, so that long text
 // continues on the next page.
-func (p *packet) textRows(pcs []piece, x, w float64, al align, minLineH float64) []row {
+func (p *packet) textRows(pcs []textPiece, x, w float64, al textAlign, minLineH float64) []pageRow {
 	tb := p.set(pcs, w)
-	rows := make([]row, len(tb.lines))
+	rows := make([]pageRow, len(tb.lines))
 	for i, l := range tb.lines {
 		h := max(l.h, minLineH)
-		rows[i] = row{h: h, draw: func(y float64) { p.drawLine(l, x, y+(h-l.h)/2, w, al) }}
+		rows[i] = pageRow{h: h, draw: func(y float64) { p.drawLine(l, x, y+(h-l.h)/2, w, al) }}
 	}
 	return rows
 }
@@ -117,7 +117,7 @@ func (p *packet) layoutHeader() headerLayout {
 	if name == "" {
 		name = "Clinic"
 	}
-	h.clinicName = p.fit(pc(name, style{size: 10.5, bold: true, color: navy}), lw, 1, minValuePt)
+	h.clinicName = p.fit(plain(name, textStyle{size: 10.5, bold: true, color: colNavy}), lw, 1, minValuePt)
 	var contact []string
 	if a := strings.Join(strings.Fields(c.Address), " "); a != "" {
 		contact = append(contact, a)
@@ -125,12 +125,12 @@ func (p *packet) layoutHeader() headerLayout {
 	if ph := strings.TrimSpace(c.Phone); ph != "" {
 		contact = append(contact, "Tel. "+ph)
 	}
-	h.clinicLine = p.fit(pc(strings.Join(contact, " · "), style{size: 7.5, color: grey}), lw, 2, 6)
+	h.clinicLine = p.fit(plain(strings.Join(contact, " · "), textStyle{size: 7.5, color: colGrey}), lw, 2, 6)
 	pname := p.patientName()
 	if pname == "" {
 		pname = "Patient: ______________________"
 	}
-	h.patientName = p.fit(pc(pname, style{size: 10.5, bold: true, color: black}), rw, 1, minValuePt)
+	h.patientName = p.fit(plain(pname, textStyle{size: 10.5, bold: true, color: colBlack}), rw, 1, minValuePt)
 	pt := p.in.Patient
 	dob := pt.DateOfBirth
 	if dob == "" {
@@ -140,7 +140,7 @@ func (p *packet) layoutHeader() headerLayout {
 	if pt.ID != 0 {
 		id = strconv.FormatUint(pt.ID, 10)
 	}
-	h.patientLine = p.fit(pc("Date of birth "+dob+" · Patient ID "+id, style{size: 8, color: ink}), rw, 1, 6)
+	h.patientLine = p.fit(plain("Date of birth "+dob+" · Patient ID "+id, textStyle{size: 8, color: colInk}), rw, 1, 6)
 	h.h = max(h.clinicName.h+h.clinicLine.h, h.patientName.h+h.patientLine.h)
 	return h
 }
@@ -154,7 +154,7 @@ func (p *packet) drawHeader() {
 	rx, rw := p.left+p.w*0.55+4, p.w*0.45-4
 	p.drawBlock(h.patientName, rx, y, rw, alignRight)
 	p.drawBlock(h.patientLine, rx, y+h.patientName.h, rw, alignRight)
-	p.pdf.SetDrawColor(navy.r, navy.g, navy.b)
+	p.pdf.SetDrawColor(colNavy.r, colNavy.g, colNavy.b)
 	p.pdf.SetLineWidth(0.5)
 	p.pdf.Line(p.left, y+h.h+1.5, p.left+p.w, y+h.h+1.5)
 	p.forget()
@@ -163,14 +163,14 @@ func (p *packet) drawHeader() {
 func (p *packet) drawFooter() {
 	p.forget()
 	y := p.pageH - footerHeight
-	p.pdf.SetDrawColor(lightGrey.r, lightGrey.g, lightGrey.b)
+	p.pdf.SetDrawColor(colLightGrey.r, colLightGrey.g, colLightGrey.b)
 	p.pdf.SetLineWidth(0.2)
 	p.pdf.Line(p.left, y, p.left+p.w, y)
 	third := p.w / 3
-	p.text(pc("Confidential — protected health information", style{size: 7.5, bold: true, color: darkRed}), p.left, y+1.5, third+12, alignLeft)
-	p.text(pc("Printed "+p.printed, stSmall), p.left+third+6, y+1.5, third-12, alignCenter)
+	p.text(plain("Confidential — protected health information", textStyle{size: 7.5, bold: true, color: colDarkRed}), p.left, y+1.5, third+12, alignLeft)
+	p.text(plain("Printed "+p.printed, stSmall), p.left+third+6, y+1.5, third-12, alignCenter)
 	// "{nb}" is replaced by the page count when the document closes.
-	p.text(pc(fmt.Sprintf("Page %d of {nb}", p.pdf.PageNo()), style{size: 8, bold: true, color: ink}), p.left+2*third, y+1.5, third, alignRight)
+	p.text(plain(fmt.Sprintf("Page %d of {nb}", p.pdf.PageNo()), textStyle{size: 8, bold: true, color: colInk}), p.left+2*third, y+1.5, third, alignRight)
 	p.forget()
 }
 
@@ -178,18 +178,18 @@ func (p *packet) drawFooter() {
 
 // boxed wraps rows in a box with a border and a fill, drawn row by row so
 // that a box that continues on the next page stays closed on both sides.
-func (p *packet) boxed(rows []row, border, fill rgb, lw, pad float64) []row {
+func (p *packet) boxed(rows []pageRow, border, fill colour, lw, pad float64) []pageRow {
 	if len(rows) == 0 {
 		return nil
 	}
-	out := make([]row, 0, len(rows)+2)
-	out = append(out, row{h: pad, keep: true})
+	out := make([]pageRow, 0, len(rows)+2)
+	out = append(out, pageRow{h: pad, keep: true})
 	out = append(out, rows...)
-	out = append(out, row{h: pad})
+	out = append(out, pageRow{h: pad})
 	for i := range out {
 		r := out[i]
 		first, last := i == 0, i == len(out)-1
-		out[i] = row{h: r.h, keep: r.keep || !last, draw: func(y float64) {
+		out[i] = pageRow{h: r.h, keep: r.keep || !last, draw: func(y float64) {
 			p.pdf.SetFillColor(fill.r, fill.g, fill.b)
 			p.pdf.Rect(p.left, y, p.w, r.h, "F")
 			p.pdf.SetDrawColor(border.r, border.g, border.b)
@@ -219,30 +219,30 @@ func (p *packet) boxed(rows []row, border, fill rgb, lw, pad float64) []row {
 // noticeRows is the boxed notice at the top of page 1 for a stored intake:
 // urgent (every positive item), incomplete (every unanswered item), or a
 // one-line all-clear.
-func (p *packet) noticeRows() []row {
+func (p *packet) noticeRows() []pageRow {
 	s := ScreenRedFlags(p.tpl, p.answers)
 	x, w := p.left+4, p.w-8
-	var rows []row
-	item := func(it *Item, mark string, st style) {
+	var rows []pageRow
+	item := func(it *Item, mark string, st textStyle) {
 		cat, _ := it.RedFlag()
-		rs := p.textRows([]piece{{it.Text, st}, {"  (" + categoryName(cat) + ")" + mark, style{size: 8.5, bold: true, color: st.color}}}, x+6, w-6, alignLeft, 0)
-		bullet, text := p.set(pc("•", st), 4), rs[0].draw
+		rs := p.textRows([]textPiece{{it.Text, st}, {"  (" + redFlagCategoryName(cat) + ")" + mark, textStyle{size: 8.5, bold: true, color: st.color}}}, x+6, w-6, alignLeft, 0)
+		bullet, text := p.set(plain("•", st), 4), rs[0].draw
 		rs[0].draw = func(y float64) { p.drawBlock(bullet, x+2, y, 4, alignLeft); text(y) }
 		rows = append(rows, rs...)
 	}
 	in := p.in.Intake
 	switch s.Status {
 	case ScreenUrgent:
-		rows = append(rows, p.textRows(pc("URGENT — RED FLAGS: notify the practitioner before treatment", style{size: 13, bold: true, color: darkRed}), x, w, alignLeft, 0)...)
+		rows = append(rows, p.textRows(plain("URGENT — RED FLAGS: notify the practitioner before treatment", textStyle{size: 13, bold: true, color: colDarkRed}), x, w, alignLeft, 0)...)
 		if s.SameDay {
-			rows = append(rows, p.textRows(pc("Possible cauda equina: arrange a same-day medical assessment.", style{size: 10.5, bold: true, color: darkRed}), x, w, alignLeft, 0)...)
+			rows = append(rows, p.textRows(plain("Possible cauda equina: arrange a same-day medical assessment.", textStyle{size: 10.5, bold: true, color: colDarkRed}), x, w, alignLeft, 0)...)
 		}
-		rows = append(rows, p.textRows(pc(fmt.Sprintf("The patient answered YES to %d safety question(s):", len(s.Positive)), style{size: 9, color: ink}), x, w, alignLeft, 0)...)
+		rows = append(rows, p.textRows(plain(fmt.Sprintf("The patient answered YES to %d safety question(s):", len(s.Positive)), textStyle{size: 9, color: colInk}), x, w, alignLeft, 0)...)
 		for _, it := range s.Positive {
-			item(it, " YES", style{size: 9.5, bold: true, color: black})
+			item(it, " YES", textStyle{size: 9.5, bold: true, color: colBlack})
 		}
 		if len(s.Unanswered) > 0 {
-			rows = append(rows, p.textRows(pc(fmt.Sprintf("Also not answered (%d): ", len(s.Unanswered))+itemTexts(s.Unanswered), style{size: 8.5, color: ink}), x, w, alignLeft, 0)...)
+			rows = append(rows, p.textRows(plain(fmt.Sprintf("Also not answered (%d): ", len(s.Unanswered))+redFlagTexts(s.Unanswered), textStyle{size: 8.5, color: colInk}), x, w, alignLeft, 0)...)
 		}
 		ack := "Not yet acknowledged by staff."
 		if in.AcknowledgedBy != "" {
@@ -252,25 +252,25 @@ func (p *packet) noticeRows() []row {
 			}
 			ack += "."
 		}
-		rows = append(rows, p.textRows(pc(ack, style{size: 8.5, bold: true, color: ink}), x, w, alignLeft, 0)...)
-		return p.boxed(rows, darkRed, rgb{255, 228, 228}, 1.2, 2.5)
+		rows = append(rows, p.textRows(plain(ack, textStyle{size: 8.5, bold: true, color: colInk}), x, w, alignLeft, 0)...)
+		return p.boxed(rows, colDarkRed, colour{255, 228, 228}, 1.2, 2.5)
 	case ScreenIncomplete:
-		rows = append(rows, p.textRows(pc("SCREENING INCOMPLETE — ask these safety questions before treatment", style{size: 13, bold: true, color: amber}), x, w, alignLeft, 0)...)
-		rows = append(rows, p.textRows(pc(fmt.Sprintf("%d red-flag question(s) were not answered:", len(s.Unanswered)), style{size: 9, color: ink}), x, w, alignLeft, 0)...)
+		rows = append(rows, p.textRows(plain("SCREENING INCOMPLETE — ask these safety questions before treatment", textStyle{size: 13, bold: true, color: colAmber}), x, w, alignLeft, 0)...)
+		rows = append(rows, p.textRows(plain(fmt.Sprintf("%d red-flag question(s) were not answered:", len(s.Unanswered)), textStyle{size: 9, color: colInk}), x, w, alignLeft, 0)...)
 		for _, it := range s.Unanswered {
-			item(it, "", style{size: 9.5, color: black})
+			item(it, "", textStyle{size: 9.5, color: colBlack})
 		}
 		if r := strings.TrimSpace(in.IncompleteReason); r != "" {
-			rows = append(rows, p.textRows(pc("Reason given: "+r, style{size: 9, bold: true, color: ink}), x, w, alignLeft, 0)...)
+			rows = append(rows, p.textRows(plain("Reason given: "+r, textStyle{size: 9, bold: true, color: colInk}), x, w, alignLeft, 0)...)
 		}
-		return p.boxed(rows, amber, rgb{255, 243, 210}, 1.2, 2.5)
+		return p.boxed(rows, colAmber, colour{255, 243, 210}, 1.2, 2.5)
 	default:
-		rows = p.textRows(pc("Red-flag screen: every safety question was answered No.", style{size: 9, bold: true, color: ink}), x, w, alignLeft, 0)
-		return p.boxed(rows, lightGrey, white, 0.4, 1.5)
+		rows = p.textRows(plain("Red-flag screen: every safety question was answered No.", textStyle{size: 9, bold: true, color: colInk}), x, w, alignLeft, 0)
+		return p.boxed(rows, colLightGrey, colWhite, 0.4, 1.5)
 	}
 }
 
-func itemTexts(items []*Item) string {
+func redFlagTexts(items []*Item) string {
 	t := make([]string, len(items))
 	for i, it := range items {
 		t[i] = it.Text
@@ -278,7 +278,7 @@ func itemTexts(items []*Item) string {
 	return strings.Join(t, "; ")
 }
 
-func categoryName(cat string) string {
+func redFlagCategoryName(cat string) string {
 	switch cat {
 	case CategoryCaudaEquina:
 		return "cauda equina — same day"
@@ -288,21 +288,21 @@ func categoryName(cat string) string {
 	return cat
 }
 
-// field is one labelled box of page 1.
-type field struct {
-	label, value string
-	frac         float64 // share of the row's width
-	blank        int     // lines to write on when the value is empty
+// detailField is one labelled box of page 1.
+type detailField struct {
+	name, value string
+	frac        float64 // share of the row's width
+	blank       int     // lines to write on when the value is empty
 }
 
 // fieldRows lays out labelled values side by side. A value is shrunk to fit
 // its line, then wrapped; a row that would grow too tall gives each field a
 // full-width block of its own, one row per line, so it can continue on the
 // next page.
-func (p *packet) fieldRows(fields ...field) []row {
+func (p *packet) fieldRows(fields ...detailField) []pageRow {
 	const gap, labelH = 4.0, 3.3
 	type laid struct {
-		f  field
+		f  detailField
 		x  float64
 		w  float64
 		tb textBlock
@@ -314,7 +314,7 @@ func (p *packet) fieldRows(fields ...field) []row {
 		fw := p.w*f.frac - gap
 		l := laid{f: f, x: x, w: fw}
 		if strings.TrimSpace(f.value) != "" {
-			l.tb = p.fit(pc(f.value, stValue), fw, 1, minValuePt)
+			l.tb = p.fit(plain(f.value, stValue), fw, 1, minValuePt)
 			l.h = labelH + l.tb.h + 1.5
 			if len(l.tb.lines) == 1 {
 				l.h = labelH + 6
@@ -327,7 +327,7 @@ func (p *packet) fieldRows(fields ...field) []row {
 		x += p.w * f.frac
 	}
 	if rowH > 45 && len(fields) > 0 {
-		var rows []row
+		var rows []pageRow
 		for _, f := range fields {
 			f.frac = 1
 			if len(fields) > 1 {
@@ -335,21 +335,21 @@ func (p *packet) fieldRows(fields ...field) []row {
 				continue
 			}
 			// One full-width field: label, then the value line by line.
-			lbl := f.label
-			rows = append(rows, row{h: labelH, keep: true, draw: func(y float64) { p.text(pc(lbl, stLabel), p.left, y, p.w, alignLeft) }})
-			vr := p.textRows(pc(f.value, style{size: minValuePt + 1, color: black}), p.left, p.w, alignLeft, 0)
+			lbl := f.name
+			rows = append(rows, pageRow{h: labelH, keep: true, draw: func(y float64) { p.text(plain(lbl, stLabel), p.left, y, p.w, alignLeft) }})
+			vr := p.textRows(plain(f.value, textStyle{size: minValuePt + 1, color: colBlack}), p.left, p.w, alignLeft, 0)
 			for i := range vr {
 				vr[i].keep = i == 0
 			}
 			rows = append(rows, vr...)
-			rows = append(rows, space(2))
+			rows = append(rows, spacer(2))
 		}
 		return rows
 	}
-	return []row{{h: rowH + 1, draw: func(y float64) {
+	return []pageRow{{h: rowH + 1, draw: func(y float64) {
 		for _, l := range ls {
-			p.text(pc(l.f.label, stLabel), l.x, y, l.w, alignLeft)
-			p.pdf.SetDrawColor(lightGrey.r, lightGrey.g, lightGrey.b)
+			p.text(plain(l.f.name, stLabel), l.x, y, l.w, alignLeft)
+			p.pdf.SetDrawColor(colLightGrey.r, colLightGrey.g, colLightGrey.b)
 			p.pdf.SetLineWidth(0.25)
 			if strings.TrimSpace(l.f.value) == "" {
 				for i := 1; i <= max(l.f.blank, 1); i++ {
@@ -369,10 +369,10 @@ func (p *packet) fieldRows(fields ...field) []row {
 }
 
 // sectionRows is a section heading on a light band.
-func (p *packet) sectionRows(title string) []row {
-	tb := p.set(pc(title, stSection), p.w-4)
+func (p *packet) sectionRows(title string) []pageRow {
+	tb := p.set(plain(title, stSection), p.w-4)
 	h := tb.h + 1.4
-	return []row{space(2), {h: h + 1, keep: true, draw: func(y float64) {
+	return []pageRow{spacer(2), {h: h + 1, keep: true, draw: func(y float64) {
 		p.pdf.SetFillColor(232, 237, 245)
 		p.pdf.Rect(p.left, y, p.w, h, "F")
 		p.drawBlock(tb, p.left+2, y+0.7, p.w-4, alignLeft)
@@ -393,21 +393,21 @@ func (p *packet) patientSection() {
 	}
 	rows := p.sectionRows("Patient details — please check and correct")
 	rows = append(rows, p.fieldRows(
-		field{label: "Family name", value: pt.FamilyName, frac: 0.36},
-		field{label: "Given name(s)", value: pt.GivenName, frac: 0.36},
-		field{label: "Preferred name", value: pt.PreferredName, frac: 0.28})...)
+		detailField{name: "Family name", value: pt.FamilyName, frac: 0.36},
+		detailField{name: "Given name(s)", value: pt.GivenName, frac: 0.36},
+		detailField{name: "Preferred name", value: pt.PreferredName, frac: 0.28})...)
 	rows = append(rows, p.fieldRows(
-		field{label: "Date of birth (YYYY-MM-DD)", value: pt.DateOfBirth, frac: 0.26},
-		field{label: "Sex", value: pt.Sex, frac: 0.16},
-		field{label: "Preferred language", value: pt.Language, frac: 0.3},
-		field{label: "Patient ID", value: id, frac: 0.28})...)
+		detailField{name: "Date of birth (YYYY-MM-DD)", value: pt.DateOfBirth, frac: 0.26},
+		detailField{name: "Sex", value: pt.Sex, frac: 0.16},
+		detailField{name: "Preferred language", value: pt.Language, frac: 0.3},
+		detailField{name: "Patient ID", value: id, frac: 0.28})...)
 	rows = append(rows, p.fieldRows(
-		field{label: "Phone", value: strings.Join(phones, " · "), frac: 0.45},
-		field{label: "Email", value: pt.Email, frac: 0.55})...)
-	rows = append(rows, p.fieldRows(field{label: "Address", value: pt.Address, frac: 1, blank: 2})...)
-	rows = append(rows, p.fieldRows(field{label: "Emergency contact (name, relationship, phone)", value: pt.EmergencyContact, frac: 1})...)
+		detailField{name: "Phone", value: strings.Join(phones, " · "), frac: 0.45},
+		detailField{name: "Email", value: pt.Email, frac: 0.55})...)
+	rows = append(rows, p.fieldRows(detailField{name: "Address", value: pt.Address, frac: 1, blank: 2})...)
+	rows = append(rows, p.fieldRows(detailField{name: "Emergency contact (name, relationship, phone)", value: pt.EmergencyContact, frac: 1})...)
 	if strings.TrimSpace(pt.Notes) != "" {
-		rows = append(rows, p.fieldRows(field{label: "Notes from the clinic record", value: pt.Notes, frac: 1})...)
+		rows = append(rows, p.fieldRows(detailField{name: "Notes from the clinic record", value: pt.Notes, frac: 1})...)
 	}
 	p.flow(rows, false)
 }
@@ -422,10 +422,10 @@ func (p *packet) visitSection() {
 		reason, source = b.Reason, b.Source
 	}
 	rows = append(rows, p.fieldRows(
-		field{label: "Appointment requested", value: requested, frac: 0.4},
-		field{label: "Booked by (email, phone, walk-in…)", value: source, frac: 0.3},
-		field{label: "Date of this visit", frac: 0.3})...)
-	rows = append(rows, p.fieldRows(field{label: "Reason given when booking", value: reason, frac: 1})...)
+		detailField{name: "Appointment requested", value: requested, frac: 0.4},
+		detailField{name: "Booked by (email, phone, walk-in…)", value: source, frac: 0.3},
+		detailField{name: "Date of this visit", frac: 0.3})...)
+	rows = append(rows, p.fieldRows(detailField{name: "Reason given when booking", value: reason, frac: 1})...)
 	form := fmt.Sprintf("%s (form %s, version %s)", p.tpl.Title, p.tpl.ID, p.tpl.Version)
 	if in := p.in.Intake; in != nil {
 		status := in.Status
@@ -440,13 +440,13 @@ func (p *packet) visitSection() {
 			id = strconv.FormatUint(in.ID, 10)
 		}
 		rows = append(rows, p.fieldRows(
-			field{label: "Form", value: form, frac: 0.6},
-			field{label: "Intake ID", value: id, frac: 0.15},
-			field{label: "Status", value: status, frac: 0.25})...)
+			detailField{name: "Form", value: form, frac: 0.6},
+			detailField{name: "Intake ID", value: id, frac: 0.15},
+			detailField{name: "Status", value: status, frac: 0.25})...)
 	} else {
 		rows = append(rows, p.fieldRows(
-			field{label: "Form", value: form, frac: 0.7},
-			field{label: "Practitioner", frac: 0.3})...)
+			detailField{name: "Form", value: form, frac: 0.7},
+			detailField{name: "Practitioner", frac: 0.3})...)
 	}
 	p.flow(rows, false)
 }
@@ -474,7 +474,7 @@ func (p *packet) questionnaire() {
 	if p.answers != nil {
 		intro = "Answers as recorded in Front Desk (☑ = chosen)."
 	}
-	rows = append(rows, p.textRows(pc(intro, stHint), p.left, p.w, alignLeft, 4.5)...)
+	rows = append(rows, p.textRows(plain(intro, stHint), p.left, p.w, alignLeft, 4.5)...)
 	for i := range rows {
 		rows[i].keep = true
 	}
@@ -498,16 +498,16 @@ func (p *packet) questionnaire() {
 	}
 	p.flow(rows, false)
 	if c := strings.TrimSpace(p.tpl.Copyright); c != "" && !p.copyrightDone {
-		rows := []row{space(2)}
-		rows = append(rows, p.textRows(pc(c, stSmall), p.left, p.w, alignLeft, 0)...)
+		rows := []pageRow{spacer(2)}
+		rows = append(rows, p.textRows(plain(c, stSmall), p.left, p.w, alignLeft, 0)...)
 		p.flow(rows, true)
 	}
 }
 
 // itemsRows lays out sibling items; a nested group's title leads its first
 // question.
-func (p *packet) itemsRows(items []Item, x, w float64, prefix string) []row {
-	var rows []row
+func (p *packet) itemsRows(items []Item, x, w float64, prefix string) []pageRow {
+	var rows []pageRow
 	for i := range items {
 		pre := ""
 		if i == 0 {
@@ -518,12 +518,12 @@ func (p *packet) itemsRows(items []Item, x, w float64, prefix string) []row {
 	return rows
 }
 
-// label is an item's question text, led by its group's title if any.
-func label(prefix, text string) []piece {
+// questionLabel is an item's question text, led by its group's title if any.
+func questionLabel(prefix, text string) []textPiece {
 	if prefix == "" {
-		return pc(text, stQuestion)
+		return plain(text, stQuestion)
 	}
-	return []piece{{prefix + ": ", stQBold}, {text, stQuestion}}
+	return []textPiece{{prefix + ": ", stQBold}, {text, stQuestion}}
 }
 
 func (p *packet) answer(it *Item) (Answer, bool) {
@@ -534,13 +534,13 @@ func (p *packet) answer(it *Item) (Answer, bool) {
 	return a, ok && !a.Empty()
 }
 
-func (p *packet) itemRows(it *Item, x, w float64, prefix string) []row {
+func (p *packet) itemRows(it *Item, x, w float64, prefix string) []pageRow {
 	switch it.Type {
 	case TypeGroup:
 		if len(it.Item) > 0 && it.Item[0].Answerable() {
 			return p.itemsRows(it.Item, x, w, it.Text)
 		}
-		rows := p.textRows(label(prefix, it.Text), x, w, alignLeft, 5)
+		rows := p.textRows(questionLabel(prefix, it.Text), x, w, alignLeft, 5)
 		rows[len(rows)-1].keep = true
 		return append(rows, p.itemsRows(it.Item, x+4, w-4, "")...)
 	case TypeDisplay:
@@ -552,7 +552,7 @@ func (p *packet) itemRows(it *Item, x, w float64, prefix string) []row {
 			text, st = p.tpl.Copyright, stSmall
 			p.copyrightDone = true
 		}
-		return append([]row{space(1)}, p.textRows(pc(text, st), x, w, alignLeft, 0)...)
+		return append([]pageRow{spacer(1)}, p.textRows(plain(text, st), x, w, alignLeft, 0)...)
 	case TypeBoolean:
 		return p.rightAnswerRows(it, x, w, prefix, []Coding{{Code: "yes", Display: "Yes"}, {Code: "no", Display: "No"}})
 	case TypeChoice:
@@ -605,11 +605,11 @@ func (p *packet) chosen(it *Item, code string) bool {
 }
 
 // option is "☐ text" (or "☑ text" when chosen).
-func (p *packet) option(it *Item, o Coding) []piece {
+func (p *packet) option(it *Item, o Coding) []textPiece {
 	if p.chosen(it, o.Code) {
-		return []piece{{boxChecked + " ", stBox}, {o.Display, style{size: 9, bold: true, color: stAnswer.color}}}
+		return []textPiece{{boxChecked + " ", stBox}, {o.Display, textStyle{size: 9, bold: true, color: stAnswer.color}}}
 	}
-	return []piece{{boxEmpty + " ", stBox}, {o.Display, stQuestion}}
+	return []textPiece{{boxEmpty + " ", stBox}, {o.Display, stQuestion}}
 }
 
 const optionGap = 4.0
@@ -620,26 +620,26 @@ func (p *packet) optionsWidth(it *Item, opts []Coding) float64 {
 		if i > 0 {
 			w += optionGap
 		}
-		w += p.width([]piece{{boxEmpty + " ", stBox}, {o.Display, stQBold}})
+		w += p.width([]textPiece{{boxEmpty + " ", stBox}, {o.Display, stQBold}})
 	}
 	return w
 }
 
 // rightAnswerRows puts the question on the left and its few options in a
 // column on the right.
-func (p *packet) rightAnswerRows(it *Item, x, w float64, prefix string, opts []Coding) []row {
+func (p *packet) rightAnswerRows(it *Item, x, w float64, prefix string, opts []Coding) []pageRow {
 	ow := p.optionsWidth(it, opts)
-	qb := p.set(label(prefix, it.Text), w-ow-4)
+	qb := p.set(questionLabel(prefix, it.Text), w-ow-4)
 	var units []textBlock
 	var advance []float64 // as wide as the option in bold, so columns line up
 	for _, o := range opts {
 		units = append(units, p.set(p.option(it, o), w))
-		advance = append(advance, p.width([]piece{{boxEmpty + " ", stBox}, {o.Display, stQBold}}))
+		advance = append(advance, p.width([]textPiece{{boxEmpty + " ", stBox}, {o.Display, stQBold}}))
 	}
 	base := max(qb.firstBaseline(), units[0].firstBaseline())
 	qy, uy := base-qb.firstBaseline(), base-units[0].firstBaseline()
 	h := max(qy+qb.h, uy+units[0].h) + 1.2
-	return []row{{h: h, draw: func(y float64) {
+	return []pageRow{{h: h, draw: func(y float64) {
 		p.drawBlock(qb, x, y+0.6+qy, w-ow-4, alignLeft)
 		ux := x + w - ow
 		for i, u := range units {
@@ -659,13 +659,13 @@ func (p *packet) rule(x, y, w float64) {
 
 // choiceFlowRows sets the question followed by its options, wrapping as
 // needed; an option too long for a line wraps inside itself.
-func (p *packet) choiceFlowRows(it *Item, x, w float64, prefix string, opts []Coding) []row {
+func (p *packet) choiceFlowRows(it *Item, x, w float64, prefix string, opts []Coding) []pageRow {
 	type unit struct {
 		tb textBlock
 		w  float64
 	}
 	units := []unit{}
-	q := p.set(label(prefix, it.Text), w)
+	q := p.set(questionLabel(prefix, it.Text), w)
 	for _, l := range q.lines {
 		units = append(units, unit{textBlock{lines: []textLine{l}, h: l.h}, l.w})
 	}
@@ -708,7 +708,7 @@ func (p *packet) choiceFlowRows(it *Item, x, w float64, prefix string, opts []Co
 	if len(cur) > 0 {
 		lines = append(lines, cur)
 	}
-	var rows []row
+	var rows []pageRow
 	for li, l := range lines {
 		h, base := 0.0, 0.0
 		for _, pl := range l {
@@ -722,7 +722,7 @@ func (p *packet) choiceFlowRows(it *Item, x, w float64, prefix string, opts []Co
 		if last {
 			h += 0.6
 		}
-		rows = append(rows, row{h: h, keep: !last, draw: func(y float64) {
+		rows = append(rows, pageRow{h: h, keep: !last, draw: func(y float64) {
 			for _, pl := range l {
 				p.drawBlock(pl.u.tb, x+pl.x, y+0.5+base-pl.u.tb.firstBaseline(), pl.u.w, alignLeft)
 			}
@@ -736,10 +736,10 @@ func (p *packet) choiceFlowRows(it *Item, x, w float64, prefix string, opts []Co
 
 // scaleRows is a 0–10 question: the question on the left and a tick box
 // for each number, the chosen one filled in.
-func (p *packet) scaleRows(it *Item, x, w float64, prefix string, lo, hi int) []row {
+func (p *packet) scaleRows(it *Item, x, w float64, prefix string, lo, hi int) []pageRow {
 	n := hi - lo + 1
 	lw := w * 0.36
-	q := p.set(label(prefix, it.Text), lw)
+	q := p.set(questionLabel(prefix, it.Text), lw)
 	bw := min(7.5, (w-lw-22)/float64(n))
 	bh := 4.6
 	var chosen *int
@@ -748,28 +748,28 @@ func (p *packet) scaleRows(it *Item, x, w float64, prefix string, lo, hi int) []
 	}
 	var after textBlock
 	if chosen != nil {
-		after = p.set(pc(fmt.Sprintf("= %d", *chosen), stAnswer), 20)
+		after = p.set(plain(fmt.Sprintf("= %d", *chosen), stAnswer), 20)
 	} else if p.answers != nil {
-		after = p.set(pc("not answered", stHint), 20)
+		after = p.set(plain("not answered", stHint), 20)
 	}
 	h := max(q.h, bh) + 1.2
-	return []row{{h: h, draw: func(y float64) {
+	return []pageRow{{h: h, draw: func(y float64) {
 		p.drawBlock(q, x, y+(h-q.h)/2, lw, alignLeft)
 		bx := x + lw + 2
 		by := y + (h-bh)/2
 		p.pdf.SetLineWidth(0.3)
 		for v := lo; v <= hi; v++ {
-			st := style{size: 8, color: ink}
+			st := textStyle{size: 8, color: colInk}
 			p.pdf.SetDrawColor(60, 60, 60)
 			if chosen != nil && *chosen == v {
 				c := stAnswer.color
 				p.pdf.SetFillColor(c.r, c.g, c.b)
 				p.pdf.Rect(bx, by, bw-0.8, bh, "FD")
-				st = style{size: 8, bold: true, color: white}
+				st = textStyle{size: 8, bold: true, color: colWhite}
 			} else {
 				p.pdf.Rect(bx, by, bw-0.8, bh, "D")
 			}
-			nb := p.set(pc(strconv.Itoa(v), st), bw)
+			nb := p.set(plain(strconv.Itoa(v), st), bw)
 			p.drawBlock(nb, bx, by+(bh-nb.h)/2, bw-0.8, alignCenter)
 			bx += bw
 		}
@@ -782,8 +782,8 @@ func (p *packet) scaleRows(it *Item, x, w float64, prefix string, lo, hi int) []
 
 // lineRows is a one-line answer: the question, then a line to write on (or
 // the recorded answer).
-func (p *packet) lineRows(it *Item, x, w float64, prefix, hint string) []row {
-	q := p.set(label(prefix, it.Text), w)
+func (p *packet) lineRows(it *Item, x, w float64, prefix, hint string) []pageRow {
+	q := p.set(questionLabel(prefix, it.Text), w)
 	qw := q.lines[len(q.lines)-1].w
 	value := ""
 	if a, ok := p.answer(it); ok {
@@ -800,37 +800,37 @@ func (p *packet) lineRows(it *Item, x, w float64, prefix, hint string) []row {
 	}
 	inline := len(q.lines) == 1 && qw <= w*0.55
 	lx, lw := x, w
-	var rows []row
+	var rows []pageRow
 	if inline {
 		lx, lw = x+qw+3, w-qw-3
 	} else {
 		for _, l := range q.lines {
-			rows = append(rows, row{h: l.h, keep: true, draw: func(y float64) { p.drawLine(l, x, y, w, alignLeft) }})
+			rows = append(rows, pageRow{h: l.h, keep: true, draw: func(y float64) { p.drawLine(l, x, y, w, alignLeft) }})
 		}
 	}
 	var vb textBlock
 	switch {
 	case value != "":
-		vb = p.fit(pc(value, stAnswer), lw, 1, minValuePt)
+		vb = p.fit(plain(value, stAnswer), lw, 1, minValuePt)
 	case p.answers != nil:
-		vb = p.set(pc("not answered", stHint), lw)
+		vb = p.set(plain("not answered", stHint), lw)
 	}
 	if len(vb.lines) > 1 {
 		// A long answer: the question, then the answer line by line.
 		if inline {
-			rows = append(rows, row{h: q.h, keep: true, draw: func(y float64) { p.drawBlock(q, x, y, w, alignLeft) }})
+			rows = append(rows, pageRow{h: q.h, keep: true, draw: func(y float64) { p.drawBlock(q, x, y, w, alignLeft) }})
 		}
 		for i, l := range vb.lines {
-			rows = append(rows, row{h: l.h, keep: i == 0, draw: func(y float64) { p.drawLine(l, x+4, y, w-4, alignLeft) }})
+			rows = append(rows, pageRow{h: l.h, keep: i == 0, draw: func(y float64) { p.drawLine(l, x+4, y, w-4, alignLeft) }})
 		}
-		return append(rows, space(1.5))
+		return append(rows, spacer(1.5))
 	}
 	h := writeLineH
 	var hb textBlock
 	if hint != "" && value == "" && p.answers == nil {
-		hb = p.set(pc(hint, stHint), lw)
+		hb = p.set(plain(hint, stHint), lw)
 	}
-	rows = append(rows, row{h: h, draw: func(y float64) {
+	rows = append(rows, pageRow{h: h, draw: func(y float64) {
 		if inline {
 			p.drawBlock(q, x, y+h-q.h-0.8, w, alignLeft)
 		}
@@ -840,7 +840,7 @@ func (p *packet) lineRows(it *Item, x, w float64, prefix, hint string) []row {
 		if len(hb.lines) == 1 {
 			p.drawBlock(hb, lx, y+h-hb.h-0.8, lw-1, alignRight)
 		}
-		p.pdf.SetDrawColor(lightGrey.r, lightGrey.g, lightGrey.b)
+		p.pdf.SetDrawColor(colLightGrey.r, colLightGrey.g, colLightGrey.b)
 		p.pdf.SetLineWidth(0.25)
 		p.pdf.Line(lx, y+h-0.5, lx+lw, y+h-0.5)
 	}})
@@ -849,27 +849,27 @@ func (p *packet) lineRows(it *Item, x, w float64, prefix, hint string) []row {
 
 // textAnswerRows is a free-text question: lines to write on, or the
 // recorded answer line by line (continuing on the next page when long).
-func (p *packet) textAnswerRows(it *Item, x, w float64, prefix string) []row {
-	rows := p.textRows(label(prefix, it.Text), x, w, alignLeft, 0)
+func (p *packet) textAnswerRows(it *Item, x, w float64, prefix string) []pageRow {
+	rows := p.textRows(questionLabel(prefix, it.Text), x, w, alignLeft, 0)
 	for i := range rows {
 		rows[i].keep = true
 	}
-	rows = append([]row{space(1)}, rows...)
+	rows = append([]pageRow{spacer(1)}, rows...)
 	rows[0].keep = true
 	if a, ok := p.answer(it); ok && a.Text != "" {
-		ar := p.textRows(pc(a.Text, stAnswerText), x+4, w-4, alignLeft, 0)
-		return append(append(rows, ar...), space(1.5))
+		ar := p.textRows(plain(a.Text, stAnswerText), x+4, w-4, alignLeft, 0)
+		return append(append(rows, ar...), spacer(1.5))
 	}
 	if p.answers != nil {
-		return append(rows, p.textRows(pc("not answered", stHint), x+4, w-4, alignLeft, 0)...)
+		return append(rows, p.textRows(plain("not answered", stHint), x+4, w-4, alignLeft, 0)...)
 	}
 	n := 2
 	if it.Required {
 		n = 3
 	}
 	for i := 0; i < n; i++ {
-		rows = append(rows, row{h: writeLineH, keep: i < n-1, draw: func(y float64) {
-			p.pdf.SetDrawColor(lightGrey.r, lightGrey.g, lightGrey.b)
+		rows = append(rows, pageRow{h: writeLineH, keep: i < n-1, draw: func(y float64) {
+			p.pdf.SetDrawColor(colLightGrey.r, colLightGrey.g, colLightGrey.b)
 			p.pdf.SetLineWidth(0.25)
 			p.pdf.Line(x, y+writeLineH-0.5, x+w, y+writeLineH-0.5)
 		}})
@@ -880,7 +880,7 @@ func (p *packet) textAnswerRows(it *Item, x, w float64, prefix string) []row {
 // startBackScoreRow prints the STarT Back scores of a completed intake
 // under the tool: total 0–9, psychosocial subscale (items 5–9) 0–5, and the
 // risk group (total ≤ 3 low; subscale ≥ 4 high; otherwise medium).
-func (p *packet) startBackScoreRow(g *Item) ([]row, bool) {
+func (p *packet) startBackScoreRow(g *Item) ([]pageRow, bool) {
 	if p.answers == nil || g.LinkID != "startback" {
 		return nil, false
 	}
@@ -888,7 +888,7 @@ func (p *packet) startBackScoreRow(g *Item) ([]row, bool) {
 	for n := 1; n <= 9; n++ {
 		a, ok := p.answers[fmt.Sprintf("startback-%d", n)]
 		if !ok || len(a.Codes) != 1 {
-			return p.textRows(pc("STarT Back score: not every item answered, so no score.", stHint), p.left, p.w, alignLeft, 5), true
+			return p.textRows(plain("STarT Back score: not every item answered, so no score.", stHint), p.left, p.w, alignLeft, 5), true
 		}
 		point := 0
 		switch a.Codes[0] {
@@ -908,7 +908,7 @@ func (p *packet) startBackScoreRow(g *Item) ([]row, bool) {
 		risk = "high risk"
 	}
 	text := fmt.Sprintf("STarT Back score: total %d of 9, psychosocial subscale %d of 5 → %s.", total, psych, risk)
-	return p.textRows(pc(text, stAnswer), p.left, p.w, alignLeft, 5.5), true
+	return p.textRows(plain(text, stAnswer), p.left, p.w, alignLeft, 5.5), true
 }
 
 // ---- red-flag screen, consent and signatures ----
@@ -952,37 +952,37 @@ func (p *packet) redFlagSection() {
 		staff = []string{defaultStaffInstruction}
 	}
 	x, w := p.left+4, p.w-8
-	var rows []row
-	rows = append(rows, p.textRows(pc(title, style{size: 13, bold: true, color: darkRed}), x, w, alignLeft, 0)...)
+	var rows []pageRow
+	rows = append(rows, p.textRows(plain(title, textStyle{size: 13, bold: true, color: colDarkRed}), x, w, alignLeft, 0)...)
 	for _, t := range intro {
-		rows = append(rows, p.textRows(pc(t, style{size: 9.5, bold: true, color: ink}), x, w, alignLeft, 0)...)
+		rows = append(rows, p.textRows(plain(t, textStyle{size: 9.5, bold: true, color: colInk}), x, w, alignLeft, 0)...)
 	}
-	rows = append(rows, space(1.5))
+	rows = append(rows, spacer(1.5))
 	yesNo := []Coding{{Code: "yes", Display: "YES"}, {Code: "no", Display: "NO"}}
 	for i, it := range items {
 		opts := make([]textBlock, 2)
 		ow := 0.0
 		for j, o := range yesNo {
-			st := style{size: 9.5, bold: true, color: ink}
+			st := textStyle{size: 9.5, bold: true, color: colInk}
 			box := boxEmpty
 			if p.chosen(it, o.Code) {
 				box = boxChecked
 				if o.Code == "yes" {
-					st.color = darkRed
+					st.color = colDarkRed
 				}
 			}
-			opts[j] = p.set([]piece{{box + " ", stBox}, {o.Display, st}}, w)
+			opts[j] = p.set([]textPiece{{box + " ", stBox}, {o.Display, st}}, w)
 		}
 		colW := max(opts[0].lines[0].w, opts[1].lines[0].w) + 5
 		ow = 2 * colW
-		qst := style{size: 9.5, color: black}
+		qst := textStyle{size: 9.5, color: colBlack}
 		if p.chosen(it, "yes") {
-			qst = style{size: 9.5, bold: true, color: darkRed}
+			qst = textStyle{size: 9.5, bold: true, color: colDarkRed}
 		}
-		q := p.set(pc(fmt.Sprintf("%d. %s", i+1, it.Text), qst), w-ow-3)
+		q := p.set(plain(fmt.Sprintf("%d. %s", i+1, it.Text), qst), w-ow-3)
 		h := q.h + 2.2
 		shade := i%2 == 0
-		rows = append(rows, row{h: h, draw: func(y float64) {
+		rows = append(rows, pageRow{h: h, draw: func(y float64) {
 			if shade {
 				p.pdf.SetFillColor(255, 250, 228)
 				p.pdf.Rect(x-1, y, w+2, h, "F")
@@ -995,21 +995,21 @@ func (p *packet) redFlagSection() {
 			}
 		}})
 	}
-	rows = append(rows, space(2))
+	rows = append(rows, spacer(2))
 	// The staff instruction, in a white box inside the screen.
-	var inner []row
+	var inner []pageRow
 	for _, t := range staff {
-		inner = append(inner, p.textRows(pc(t, style{size: 9.5, bold: true, color: darkRed}), x+3, w-6, alignLeft, 0)...)
+		inner = append(inner, p.textRows(plain(t, textStyle{size: 9.5, bold: true, color: colDarkRed}), x+3, w-6, alignLeft, 0)...)
 	}
-	inner = append(inner, space(1.5))
-	inner = append(inner, p.textRows(pc("Reviewed by ____________________   Time ________   "+boxEmpty+" Practitioner notified   "+boxEmpty+" Same-day assessment arranged", style{size: 8.5, color: ink}), x+3, w-6, alignLeft, 6)...)
+	inner = append(inner, spacer(1.5))
+	inner = append(inner, p.textRows(plain("Reviewed by ____________________   Time ________   "+boxEmpty+" Practitioner notified   "+boxEmpty+" Same-day assessment arranged", textStyle{size: 8.5, color: colInk}), x+3, w-6, alignLeft, 6)...)
 	innerH := 3.0
 	for _, r := range inner {
 		innerH += r.h
 	}
-	rows = append(rows, row{h: innerH, draw: func(y float64) {
+	rows = append(rows, pageRow{h: innerH, draw: func(y float64) {
 		p.pdf.SetFillColor(255, 255, 255)
-		p.pdf.SetDrawColor(darkRed.r, darkRed.g, darkRed.b)
+		p.pdf.SetDrawColor(colDarkRed.r, colDarkRed.g, colDarkRed.b)
 		p.pdf.SetLineWidth(0.6)
 		p.pdf.Rect(x, y, w, innerH, "FD")
 		yy := y + 1.5
@@ -1020,7 +1020,7 @@ func (p *packet) redFlagSection() {
 			yy += r.h
 		}
 	}})
-	p.flow(p.boxed(rows, darkRed, rgb{255, 241, 200}, 1.4, 3), true)
+	p.flow(p.boxed(rows, colDarkRed, colour{255, 241, 200}, 1.4, 3), true)
 }
 
 // consentSection is the consent statement and the signature lines.
@@ -1034,14 +1034,14 @@ func (p *packet) consentSection() {
 		"I understand that acupuncture is usually safe but can cause bruising, soreness, light-headedness or, rarely, more serious effects, which the practitioner will explain. " +
 		"I may ask questions and may stop treatment at any time. I consent to assessment and treatment at " + clinic + ". " +
 		"My information is kept confidential and used for my care."
-	rows = append(rows, p.textRows(pc(text, style{size: 9, color: ink}), p.left, p.w, alignLeft, 0)...)
-	rows = append(rows, space(2))
-	sig := func(who string) row {
+	rows = append(rows, p.textRows(plain(text, textStyle{size: 9, color: colInk}), p.left, p.w, alignLeft, 0)...)
+	rows = append(rows, spacer(2))
+	sig := func(who string) pageRow {
 		const h = 13.0
-		return row{h: h, draw: func(y float64) {
+		return pageRow{h: h, draw: func(y float64) {
 			cols := []struct {
-				label string
-				frac  float64
+				caption string
+				frac    float64
 			}{{who, 0.45}, {"Printed name", 0.35}, {"Date", 0.2}}
 			cx := p.left
 			p.pdf.SetDrawColor(60, 60, 60)
@@ -1049,7 +1049,7 @@ func (p *packet) consentSection() {
 			for _, c := range cols {
 				cw := p.w*c.frac - 5
 				p.pdf.Line(cx, y+8, cx+cw, y+8)
-				p.text(pc(c.label, stLabel), cx, y+8.6, cw, alignLeft)
+				p.text(plain(c.caption, stLabel), cx, y+8.6, cw, alignLeft)
 				cx += p.w * c.frac
 			}
 		}}

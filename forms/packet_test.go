@@ -23,10 +23,10 @@ import (
 
 var packetTime = time.Date(2026, 11, 26, 14, 5, 0, 0, time.UTC)
 
-var testClinic = Clinic{Name: "Lotus Acupuncture & Back Pain Clinic", Address: "12 Harbour Street, Suite 4, Springfield, OR 97477", Phone: "+1 541 555 0134"}
+var packetClinic = Clinic{Name: "Lotus Acupuncture & Back Pain Clinic", Address: "12 Harbour Street, Suite 4, Springfield, OR 97477", Phone: "+1 541 555 0134"}
 
-// testPatient carries every script the packet must print.
-func testPatient() PacketPatient {
+// scriptsPacketPatient carries every script the packet must print.
+func scriptsPacketPatient() PacketPatient {
 	return PacketPatient{
 		ID: 1042, GivenName: "Zoë", FamilyName: "Nguyễn-Łukasz", PreferredName: "李小龙",
 		DateOfBirth: "1980-02-03", Sex: "female", Phones: []string{"+1 541 555 0199"},
@@ -36,12 +36,12 @@ func testPatient() PacketPatient {
 	}
 }
 
-func latinPatient() PacketPatient {
+func latinPacketPatient() PacketPatient {
 	return PacketPatient{ID: 7, GivenName: "José", FamilyName: "Ñúñez", DateOfBirth: "1975-06-30",
 		Phones: []string{"+1 541 555 0142"}, Email: "jose@example.org", Address: "4 Elm Road, Springfield"}
 }
 
-func evaluation(t testing.TB) *Template {
+func packetTemplate(t testing.TB) *Template {
 	t.Helper()
 	tpl, err := Current(EvaluationID)
 	if err != nil {
@@ -50,9 +50,9 @@ func evaluation(t testing.TB) *Template {
 	return tpl
 }
 
-// answersAll answers every red-flag item no, then sets the given ones yes,
+// packetAnswers answers every red-flag item no, then sets the given ones yes,
 // and fills in a little of the rest.
-func answersAll(tpl *Template, yes ...string) Answers {
+func packetAnswers(tpl *Template, yes ...string) Answers {
 	a := Answers{
 		"visit-reason":         Text("Low back pain for two years, worse when sitting at work."),
 		"pain-location":        Codes("low-back", "leg-left"),
@@ -75,7 +75,7 @@ func answersAll(tpl *Template, yes ...string) Answers {
 	return a
 }
 
-func needTool(t testing.TB, name string) string {
+func needPacketTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -84,17 +84,17 @@ func needTool(t testing.TB, name string) string {
 	return p
 }
 
-func run(t testing.TB, name string, args ...string) string {
+func runTool(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(needTool(t, name), args...).CombinedOutput()
+	out, err := exec.Command(needPacketTool(t, name), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
 
-// renderFile renders a packet into a temporary file.
-func renderFile(t testing.TB, in PacketInput) (string, PacketResult) {
+// renderPacketFile renders a packet into a temporary file.
+func renderPacketFile(t testing.TB, in PacketInput) (string, PacketResult) {
 	t.Helper()
 	var buf bytes.Buffer
 	res, err := RenderPacket(&buf, in)
@@ -111,17 +111,17 @@ func renderFile(t testing.TB, in PacketInput) (string, PacketResult) {
 	return path, res
 }
 
-// pdfText is the text of the pages (all when first is 0).
-func pdfText(t testing.TB, path string, first, last int) string {
+// pdfPageText is the text of the pages (all when first is 0).
+func pdfPageText(t testing.TB, path string, first, last int) string {
 	args := []string{"-enc", "UTF-8"}
 	if first > 0 {
 		args = append(args, "-f", strconv.Itoa(first), "-l", strconv.Itoa(last))
 	}
-	return run(t, "pdftotext", append(args, path, "-")...)
+	return runTool(t, "pdftotext", append(args, path, "-")...)
 }
 
-func pdfPages(t testing.TB, path string) int {
-	m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)`).FindStringSubmatch(run(t, "pdfinfo", path))
+func pdfPageCount(t testing.TB, path string) int {
+	m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)`).FindStringSubmatch(runTool(t, "pdfinfo", path))
 	if m == nil {
 		t.Fatal("pdfinfo gave no page count")
 	}
@@ -129,9 +129,9 @@ func pdfPages(t testing.TB, path string) int {
 	return n
 }
 
-// squash removes white space and the YES/NO boxes, so that text wrapped
+// squashText removes white space and the YES/NO boxes, so that text wrapped
 // over lines, or read around the answer column, still matches.
-func squash(s string) string {
+func squashText(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
 			return -1
@@ -141,23 +141,23 @@ func squash(s string) string {
 	return strings.NewReplacer("☐YES", "", "☐NO", "", "☑YES", "", "☑NO", "").Replace(s)
 }
 
-func assertContains(t *testing.T, what, text string, wants ...string) {
+func assertTextHas(t *testing.T, what, text string, wants ...string) {
 	t.Helper()
-	sq := squash(text)
+	sq := squashText(text)
 	for _, w := range wants {
-		if !strings.Contains(sq, squash(w)) {
+		if !strings.Contains(sq, squashText(w)) {
 			t.Errorf("%s: %q not found in the text read back", what, w)
 		}
 	}
 }
 
 func TestPacketKinds(t *testing.T) {
-	tpl := evaluation(t)
-	pt := testPatient()
-	incomplete := answersAll(tpl)
+	tpl := packetTemplate(t)
+	pt := scriptsPacketPatient()
+	incomplete := packetAnswers(tpl)
 	delete(incomplete, "rf-fever")
 	delete(incomplete, "rf-cancer")
-	clear := answersAll(tpl)
+	clear := packetAnswers(tpl)
 	clear["pain-location"] = Codes("low-back", "leg-left", "retired-code")
 	booking := &Booking{Requested: packetTime.Add(50 * time.Hour), Reason: "Back pain since the spring", Source: "email"}
 	tests := []struct {
@@ -167,22 +167,22 @@ func TestPacketKinds(t *testing.T) {
 		notOn1  []string // must not be on page 1
 		answers []string // printed answers
 	}{
-		{name: "blank letter", in: PacketInput{Clinic: testClinic, Patient: pt, Booking: booking, PrintedAt: packetTime},
+		{name: "blank letter", in: PacketInput{Clinic: packetClinic, Patient: pt, Booking: booking, PrintedAt: packetTime},
 			page1: []string{"Patient details", "Back pain since the spring", "Sat 2026-11-28 16:05"}, notOn1: []string{"URGENT", "INCOMPLETE"}},
-		{name: "blank A4", in: PacketInput{Clinic: testClinic, Paper: A4, Patient: latinPatient(), PrintedAt: packetTime}},
-		{name: "blank without patient", in: PacketInput{Clinic: testClinic, PrintedAt: packetTime}},
-		{name: "completed clear", in: PacketInput{Clinic: testClinic, Patient: latinPatient(), PrintedAt: packetTime,
+		{name: "blank A4", in: PacketInput{Clinic: packetClinic, Paper: A4, Patient: latinPacketPatient(), PrintedAt: packetTime}},
+		{name: "blank without patient", in: PacketInput{Clinic: packetClinic, PrintedAt: packetTime}},
+		{name: "completed clear", in: PacketInput{Clinic: packetClinic, Patient: latinPacketPatient(), PrintedAt: packetTime,
 			Intake: &PacketIntake{ID: 3, Template: tpl, Answers: clear, Status: "completed"}},
 			page1:   []string{"every safety question was answered No"},
 			notOn1:  []string{"URGENT", "INCOMPLETE"},
 			answers: []string{"☑ Low back", "☑ Left leg", "☑ retired-code", "☑ More than a year", "☑ Helped at first, then progress stalled", "= 7", "= 6", "Low back pain for two years", "STarT Back score: total 0 of 9"}},
-		{name: "completed urgent", in: PacketInput{Clinic: testClinic, Patient: pt, PrintedAt: packetTime,
-			Intake: &PacketIntake{ID: 4, Template: tpl, Answers: answersAll(tpl, "rf-bladder", "rf-cancer"), Status: "completed", AcknowledgedBy: "Mary Jones", AcknowledgedAt: packetTime}},
+		{name: "completed urgent", in: PacketInput{Clinic: packetClinic, Patient: pt, PrintedAt: packetTime,
+			Intake: &PacketIntake{ID: 4, Template: tpl, Answers: packetAnswers(tpl, "rf-bladder", "rf-cancer"), Status: "completed", AcknowledgedBy: "Mary Jones", AcknowledgedAt: packetTime}},
 			page1: []string{"URGENT — RED FLAGS: notify the practitioner before treatment", "same-day medical assessment",
 				"New trouble passing urine, or leaking urine without control", "Have you ever had cancer?", "Acknowledged by Mary Jones"},
 			notOn1:  []string{"Weight loss you cannot explain", "INCOMPLETE"},
 			answers: []string{"☑ YES"}},
-		{name: "incomplete", in: PacketInput{Clinic: testClinic, Patient: latinPatient(), PrintedAt: packetTime,
+		{name: "incomplete", in: PacketInput{Clinic: packetClinic, Patient: latinPacketPatient(), PrintedAt: packetTime,
 			Intake: &PacketIntake{ID: 5, Template: tpl, Answers: incomplete, Status: "completed", IncompleteReason: "Patient left before finishing"}},
 			page1:  []string{"SCREENING INCOMPLETE", "Fever, chills or night sweats", "Have you ever had cancer?", "Patient left before finishing"},
 			notOn1: []string{"URGENT", "Weight loss you cannot explain"}},
@@ -191,9 +191,9 @@ func TestPacketKinds(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path, res := renderFile(t, tc.in)
-			run(t, "qpdf", "--check", path)
-			pages := pdfPages(t, path)
+			path, res := renderPacketFile(t, tc.in)
+			runTool(t, "qpdf", "--check", path)
+			pages := pdfPageCount(t, path)
 			if res.Pages != pages {
 				t.Errorf("result says %d pages, pdfinfo %d", res.Pages, pages)
 			}
@@ -203,16 +203,16 @@ func TestPacketKinds(t *testing.T) {
 			if len(res.Missing) != 0 {
 				t.Errorf("missing characters %q", res.Missing)
 			}
-			all := pdfText(t, path, 0, 0)
+			all := pdfPageText(t, path, 0, 0)
 			for n := 1; n <= pages; n++ {
-				page := pdfText(t, path, n, n)
-				assertContains(t, fmt.Sprintf("page %d", n), page,
+				page := pdfPageText(t, path, n, n)
+				assertTextHas(t, fmt.Sprintf("page %d", n), page,
 					fmt.Sprintf("Page %d of %d", n, pages),
 					"Confidential — protected health information", "Printed 2026-11-26 14:05 UTC")
 				c := tc.in.Clinic
-				assertContains(t, fmt.Sprintf("header of page %d", n), page, c.Name, c.Address)
+				assertTextHas(t, fmt.Sprintf("header of page %d", n), page, c.Name, c.Address)
 				if p := tc.in.Patient; p.ID != 0 {
-					assertContains(t, fmt.Sprintf("header of page %d", n), page, p.FamilyName, p.GivenName, p.DateOfBirth, "Patient ID "+strconv.FormatUint(p.ID, 10))
+					assertTextHas(t, fmt.Sprintf("header of page %d", n), page, p.FamilyName, p.GivenName, p.DateOfBirth, "Patient ID "+strconv.FormatUint(p.ID, 10))
 				}
 			}
 			p := tc.in.Patient
@@ -222,59 +222,59 @@ func TestPacketKinds(t *testing.T) {
 					want = append(want, s)
 				}
 			}
-			assertContains(t, "patient", all, want...)
-			last := pdfText(t, path, pages, pages)
+			assertTextHas(t, "patient", all, want...)
+			last := pdfPageText(t, path, pages, pages)
 			var flags []string
 			for _, it := range tpl.RedFlagItems() {
 				flags = append(flags, it.Text)
 			}
-			assertContains(t, "red-flag page", last, flags...)
-			assertContains(t, "red-flag page", last, "Safety questions (red-flag screen)",
+			assertTextHas(t, "red-flag page", last, flags...)
+			assertTextHas(t, "red-flag page", last, "Safety questions (red-flag screen)",
 				"any YES → notify the practitioner before treatment", "same-day medical assessment",
 				"Signature of patient", "Signature of parent or guardian", "Signature of staff witness")
-			assertContains(t, "questionnaire", all, "STarT Back Screening Tool © Keele University", "My back pain has spread down my leg(s)")
-			page1 := squash(pdfText(t, path, 1, 1))
-			assertContains(t, "page 1", page1, tc.page1...)
+			assertTextHas(t, "questionnaire", all, "STarT Back Screening Tool © Keele University", "My back pain has spread down my leg(s)")
+			page1 := squashText(pdfPageText(t, path, 1, 1))
+			assertTextHas(t, "page 1", page1, tc.page1...)
 			for _, s := range tc.notOn1 {
-				if strings.Contains(page1, squash(s)) {
+				if strings.Contains(page1, squashText(s)) {
 					t.Errorf("page 1 should not show %q", s)
 				}
 			}
-			assertContains(t, "answers", all, tc.answers...)
+			assertTextHas(t, "answers", all, tc.answers...)
 		})
 	}
 }
 
 // TestPacketMixedScripts checks that one line mixing fonts reads back whole.
 func TestPacketMixedScripts(t *testing.T) {
-	path, res := renderFile(t, PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime})
+	path, res := renderPacketFile(t, PacketInput{Clinic: packetClinic, Patient: scriptsPacketPatient(), PrintedAt: packetTime})
 	if len(res.Missing) != 0 {
 		t.Errorf("missing %q", res.Missing)
 	}
-	text := pdfText(t, path, 1, 1)
+	text := pdfPageText(t, path, 1, 1)
 	if !strings.Contains(text, "Zoë Nguyễn-Łukasz 李小龙 Ольга José Ñúñez") {
 		t.Errorf("the mixed line did not read back as one line:\n%s", text)
 	}
 }
 
 func TestPacketPlaceholder(t *testing.T) {
-	pt := latinPatient()
+	pt := latinPacketPatient()
 	pt.Notes = "Private use \uE000 and emoji \U0001F600 here"
 	pt.GivenName = "Jo\u0007sé" // a control character pasted in
-	path, res := renderFile(t, PacketInput{Clinic: testClinic, Patient: pt, PrintedAt: packetTime})
+	path, res := renderPacketFile(t, PacketInput{Clinic: packetClinic, Patient: pt, PrintedAt: packetTime})
 	want := []rune{0x7, 0xE000, 0x1F600}
 	if !slices.Equal(res.Missing, want) {
 		t.Errorf("Missing = %U, want %U", res.Missing, want)
 	}
-	run(t, "qpdf", "--check", path)
-	text := pdfText(t, path, 1, 1)
+	runTool(t, "qpdf", "--check", path)
+	text := pdfPageText(t, path, 1, 1)
 	if !strings.Contains(text, "Private use \uFFFD and emoji \uFFFD here") {
 		t.Errorf("no visible placeholder where the characters were:\n%s", text)
 	}
 }
 
-// bboxDoc is pdftotext -bbox output.
-type bboxDoc struct {
+// pdfBBoxDoc is pdftotext -bbox output.
+type pdfBBoxDoc struct {
 	Pages []struct {
 		Width  float64 `xml:"width,attr"`
 		Height float64 `xml:"height,attr"`
@@ -288,7 +288,7 @@ type bboxDoc struct {
 	} `xml:"body>doc>page"`
 }
 
-func numbered(prefix string, n int, sep string) string {
+func numberedWords(prefix string, n int, sep string) string {
 	words := make([]string, n)
 	for i := range words {
 		words[i] = fmt.Sprintf("%s%03d", prefix, i)
@@ -300,26 +300,26 @@ func numbered(prefix string, n int, sep string) string {
 // word positions that nothing lies outside the margins, and that every word
 // is still there.
 func TestPacketLongValues(t *testing.T) {
-	tpl := evaluation(t)
+	tpl := packetTemplate(t)
 	long := PacketInput{
-		Clinic: Clinic{Name: "Clinic" + numbered("c", 10, " "), Address: numbered("addr", 30, " "), Phone: "+1 541 555 0134"},
+		Clinic: Clinic{Name: "Clinic" + numberedWords("c", 10, " "), Address: numberedWords("addr", 30, " "), Phone: "+1 541 555 0134"},
 		Patient: PacketPatient{ID: 99,
 			GivenName:        "Given" + strings.Repeat("x", 55),
 			FamilyName:       "Family" + strings.Repeat("y", 54),
-			PreferredName:    numbered("pref", 8, " "),
+			PreferredName:    numberedWords("pref", 8, " "),
 			DateOfBirth:      "1980-02-03",
 			Phones:           []string{"+1 541 555 0199", "+1 541 555 0198", "+1 541 555 0197", "+1 541 555 0196"},
 			Email:            "a.very.long.email.address.for.testing.wrapping@an-extraordinarily-long-domain-name.example.org",
-			Address:          numbered("a", 33, " "), // about 200 characters
-			EmergencyContact: numbered("ec", 30, " "),
-			Notes:            numbered("note", 400, " "),
+			Address:          numberedWords("a", 33, " "), // about 200 characters
+			EmergencyContact: numberedWords("ec", 30, " "),
+			Notes:            numberedWords("note", 400, " "),
 		},
-		Booking:   &Booking{Reason: numbered("reason", 60, " "), Source: numbered("src", 12, "")},
+		Booking:   &Booking{Reason: numberedWords("reason", 60, " "), Source: numberedWords("src", 12, "")},
 		PrintedAt: packetTime,
 		Intake: &PacketIntake{ID: 1, Template: tpl, Status: "draft", Answers: Answers{
-			"visit-reason":        Text(numbered("free", 700, " ")), // more than a page
-			"visit-goals":         Text(numbered("goal", 40, "") + "\n\n" + numbered("goalb", 30, " ")),
-			"pain-location-other": Text(numbered("other", 40, " ")),
+			"visit-reason":        Text(numberedWords("free", 700, " ")), // more than a page
+			"visit-goals":         Text(numberedWords("goal", 40, "") + "\n\n" + numberedWords("goalb", 30, " ")),
+			"pain-location-other": Text(numberedWords("other", 40, " ")),
 			"rf-fever":            Yes(),
 		}},
 	}
@@ -327,13 +327,13 @@ func TestPacketLongValues(t *testing.T) {
 		t.Run(string(paper), func(t *testing.T) {
 			in := long
 			in.Paper = paper
-			path, _ := renderFile(t, in)
-			run(t, "qpdf", "--check", path)
-			var doc bboxDoc
-			if err := xml.Unmarshal([]byte(run(t, "pdftotext", "-bbox", path, "-")), &doc); err != nil {
+			path, _ := renderPacketFile(t, in)
+			runTool(t, "qpdf", "--check", path)
+			var doc pdfBBoxDoc
+			if err := xml.Unmarshal([]byte(runTool(t, "pdftotext", "-bbox", path, "-")), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if len(doc.Pages) != pdfPages(t, path) {
+			if len(doc.Pages) != pdfPageCount(t, path) {
 				t.Fatalf("bbox has %d pages", len(doc.Pages))
 			}
 			const mm = 72 / 25.4
@@ -348,7 +348,7 @@ func TestPacketLongValues(t *testing.T) {
 				}
 			}
 			// Every word of every long value is printed somewhere.
-			all := squash(pdfText(t, path, 0, 0))
+			all := squashText(pdfPageText(t, path, 0, 0))
 			for _, v := range []string{long.Patient.Address, long.Patient.Notes, long.Patient.EmergencyContact, long.Patient.PreferredName,
 				long.Booking.Reason, long.Clinic.Address, long.Intake.Answers["visit-reason"].Text, long.Intake.Answers["visit-goals"].Text,
 				long.Intake.Answers["pain-location-other"].Text} {
@@ -366,16 +366,16 @@ func TestPacketLongValues(t *testing.T) {
 					t.Errorf("%q is missing or broken", v)
 				}
 			}
-			pages := pdfPages(t, path)
-			assertContains(t, "last page", pdfText(t, path, pages, pages), fmt.Sprintf("Page %d of %d", pages, pages))
+			pages := pdfPageCount(t, path)
+			assertTextHas(t, "last page", pdfPageText(t, path, pages, pages), fmt.Sprintf("Page %d of %d", pages, pages))
 		})
 	}
 }
 
 func TestPacketDeterministic(t *testing.T) {
-	tpl := evaluation(t)
-	in := PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime,
-		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: answersAll(tpl, "rf-weakness"), Status: "completed"}}
+	tpl := packetTemplate(t)
+	in := PacketInput{Clinic: packetClinic, Patient: scriptsPacketPatient(), PrintedAt: packetTime,
+		Intake: &PacketIntake{ID: 4, Template: tpl, Answers: packetAnswers(tpl, "rf-weakness"), Status: "completed"}}
 	var a, b bytes.Buffer
 	if _, err := RenderPacket(&a, in); err != nil {
 		t.Fatal(err)
@@ -454,7 +454,7 @@ func TestPacketFileName(t *testing.T) {
 
 func TestSavePacket(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "packets")
-	in := PacketInput{Clinic: testClinic, Patient: latinPatient(), PrintedAt: packetTime}
+	in := PacketInput{Clinic: packetClinic, Patient: latinPacketPatient(), PrintedAt: packetTime}
 	var paths []string
 	for i := 0; i < 3; i++ {
 		path, res, err := SavePacket(dir, in)
@@ -496,16 +496,16 @@ func TestSavePacket(t *testing.T) {
 }
 
 func TestRenderPacketConcurrent(t *testing.T) {
-	in := PacketInput{Clinic: testClinic, Patient: testPatient(), PrintedAt: packetTime}
+	in := PacketInput{Clinic: packetClinic, Patient: scriptsPacketPatient(), PrintedAt: packetTime}
 	in.Patient.PreferredName = "陈静 山田花子"
-	want, err := renderBytes(in)
+	want, err := renderPacketBytes(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 4)
 	for i := 0; i < 4; i++ {
 		go func() {
-			got, err := renderBytes(in)
+			got, err := renderPacketBytes(in)
 			if err == nil && !bytes.Equal(got, want) {
 				err = fmt.Errorf("packets rendered at the same time differ")
 			}
@@ -519,19 +519,19 @@ func TestRenderPacketConcurrent(t *testing.T) {
 	}
 }
 
-func renderBytes(in PacketInput) ([]byte, error) {
+func renderPacketBytes(in PacketInput) ([]byte, error) {
 	var b bytes.Buffer
 	_, err := RenderPacket(&b, in)
 	return b.Bytes(), err
 }
 
-// failingWriter fails every write, like a full disk.
-type failingWriter struct{}
+// failingPacketWriter fails every write, like a full disk.
+type failingPacketWriter struct{}
 
-func (failingWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+func (failingPacketWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
 
 func TestRenderPacketWriteError(t *testing.T) {
-	_, err := RenderPacket(failingWriter{}, PacketInput{PrintedAt: packetTime})
+	_, err := RenderPacket(failingPacketWriter{}, PacketInput{PrintedAt: packetTime})
 	if err == nil || !strings.Contains(err.Error(), "could not write the packet") {
 		t.Errorf("err = %v", err)
 	}

@@ -12,34 +12,34 @@ import (
 // and draws it. Widths come from the fonts' own tables, read once per
 // process, so measuring never touches the document.
 
-// rgb is a colour.
-type rgb struct{ r, g, b int }
+// colour is a colour (RGB).
+type colour struct{ r, g, b int }
 
 var (
-	black     = rgb{0, 0, 0}
-	ink       = rgb{25, 25, 25}
-	grey      = rgb{95, 95, 95}
-	lightGrey = rgb{150, 150, 150}
-	navy      = rgb{20, 45, 85}
-	darkRed   = rgb{165, 0, 0}
-	amber     = rgb{170, 95, 0}
-	white     = rgb{255, 255, 255}
+	colBlack     = colour{0, 0, 0}
+	colInk       = colour{25, 25, 25}
+	colGrey      = colour{95, 95, 95}
+	colLightGrey = colour{150, 150, 150}
+	colNavy      = colour{20, 45, 85}
+	colDarkRed   = colour{165, 0, 0}
+	colAmber     = colour{170, 95, 0}
+	colWhite     = colour{255, 255, 255}
 )
 
-// style is how a piece of text is set.
-type style struct {
+// textStyle is how a piece of text is set.
+type textStyle struct {
 	size  float64 // points
 	bold  bool
-	color rgb
+	color colour
 }
 
-// piece is text in one style; a paragraph is a list of pieces.
-type piece struct {
+// textPiece is text in one style; a paragraph is a list of pieces.
+type textPiece struct {
 	text string
-	st   style
+	st   textStyle
 }
 
-func pc(text string, st style) []piece { return []piece{{text, st}} }
+func plain(text string, st textStyle) []textPiece { return []textPiece{{text, st}} }
 
 // placeholder is printed for a character no embedded font has.
 const placeholder = '\uFFFD'
@@ -60,10 +60,10 @@ const (
 	numKinds
 )
 
-// cell is one character placed in a style and font.
-type cell struct {
+// glyphCell is one character placed in a style and font.
+type glyphCell struct {
 	r     rune
-	st    style
+	st    textStyle
 	kind  int
 	block int // Droid block for kindCJK
 	w     float64
@@ -74,7 +74,7 @@ type glyphRun struct {
 	text  string
 	kind  int
 	block int
-	st    style
+	st    textStyle
 	w     float64
 }
 
@@ -94,10 +94,10 @@ type textBlock struct {
 
 // cells turns pieces into characters with fonts and widths. Characters no
 // font has become the placeholder and are recorded as missing.
-func (p *packet) cells(pcs []piece) []cell {
-	var out []cell
-	for _, pc := range pcs {
-		s := pc.text
+func (p *packet) cells(pcs []textPiece) []glyphCell {
+	var out []glyphCell
+	for _, plain := range pcs {
+		s := plain.text
 		if !norm.NFC.IsNormalString(s) {
 			s = norm.NFC.String(s)
 		}
@@ -107,7 +107,7 @@ func (p *packet) cells(pcs []piece) []cell {
 			case '\t', '\r', '\u00A0':
 				r = ' '
 			}
-			c := cell{r: r, st: pc.st}
+			c := glyphCell{r: r, st: plain.st}
 			if r != '\n' {
 				p.place(&c)
 			}
@@ -120,7 +120,7 @@ func (p *packet) cells(pcs []piece) []cell {
 // place chooses the font of one character: DejaVu Sans (bold when asked
 // and it has the glyph; the core cut when it has it), then Droid Sans
 // Fallback, else a placeholder.
-func (p *packet) place(c *cell) {
+func (p *packet) place(c *glyphCell) {
 	order := [...]int{kindRegular, kindRegularFull, kindCJK}
 	if c.st.bold {
 		order = [...]int{kindBold, kindBoldFull, kindRegularFull}
@@ -147,7 +147,7 @@ func (p *packet) place(c *cell) {
 
 // setCell puts a character in a font, loading the font into the document
 // the first time.
-func (p *packet) setCell(c *cell, kind int) {
+func (p *packet) setCell(c *glyphCell, kind int) {
 	c.kind = kind
 	if kind == kindCJK {
 		if p.cjkSubset[c.r] {
@@ -162,21 +162,21 @@ func (p *packet) setCell(c *cell, kind int) {
 	c.w = float64(p.fonts.face(kind).widths[c.r]) * c.st.size / 1000 * ptMM
 }
 
-// isCJK reports characters between which a line may break.
-func isCJK(r rune) bool {
+// breaksAnywhere reports CJK characters between which a line may break.
+func breaksAnywhere(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) ||
 		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF)
 }
 
-// breakBefore reports whether a line may break before cells[i].
-func breakBefore(cs []cell, i int) bool {
+// canBreakBefore reports whether a line may break before cells[i].
+func canBreakBefore(cs []glyphCell, i int) bool {
 	prev, cur := cs[i-1].r, cs[i].r
 	switch {
 	case cur == ' ', prev == ' ':
 		return true
 	case (prev == '-' || prev == '/' || prev == ',') && cur != ',' && cur != '.':
 		return true
-	case isCJK(prev) || isCJK(cur):
+	case breaksAnywhere(prev) || breaksAnywhere(cur):
 		return true
 	}
 	return false
@@ -185,14 +185,14 @@ func breakBefore(cs []cell, i int) bool {
 // set wraps pieces to width w: at spaces, after hyphens and slashes, between
 // CJK characters, and inside a word only when the word alone is wider than
 // the line. Nothing is dropped but spaces at line ends.
-func (p *packet) set(pcs []piece, w float64) textBlock {
+func (p *packet) set(pcs []textPiece, w float64) textBlock {
 	cs := p.cells(pcs)
 	minSize := 0.0
-	for _, pc := range pcs {
-		minSize = max(minSize, pc.st.size)
+	for _, plain := range pcs {
+		minSize = max(minSize, plain.st.size)
 	}
 	var tb textBlock
-	emit := func(line []cell) {
+	emit := func(line []glyphCell) {
 		for len(line) > 0 && line[len(line)-1].r == ' ' {
 			line = line[:len(line)-1]
 		}
@@ -213,7 +213,7 @@ func (p *packet) set(pcs []piece, w float64) textBlock {
 		}
 		width, lastBreak, i := 0.0, -1, start
 		for i < n && cs[i].r != '\n' {
-			if i > start && breakBefore(cs, i) {
+			if i > start && canBreakBefore(cs, i) {
 				lastBreak = i
 			}
 			if i > start && width+cs[i].w > w && cs[i].r != ' ' {
@@ -247,7 +247,7 @@ func (p *packet) set(pcs []piece, w float64) textBlock {
 }
 
 // runsOf merges a line's characters into runs of one font and style.
-func runsOf(line []cell) textLine {
+func runsOf(line []glyphCell) textLine {
 	var tl textLine
 	var b strings.Builder
 	for i, c := range line {
@@ -272,15 +272,15 @@ func runsOf(line []cell) textLine {
 // fit sets text to width w in at most maxLines lines, shrinking it step by
 // step down to minSize points. If it still needs more lines at minSize, it
 // keeps them all: a long value grows its box rather than being cut.
-func (p *packet) fit(pcs []piece, w float64, maxLines int, minSize float64) textBlock {
+func (p *packet) fit(pcs []textPiece, w float64, maxLines int, minSize float64) textBlock {
 	tb := p.set(pcs, w)
 	for scale := 0.95; len(tb.lines) > maxLines; scale -= 0.05 {
-		smaller := make([]piece, len(pcs))
+		smaller := make([]textPiece, len(pcs))
 		smallest := 1e9
-		for i, pc := range pcs {
-			smaller[i] = pc
-			smaller[i].st.size = max(minSize, pc.st.size*scale)
-			smallest = min(smallest, pc.st.size*scale)
+		for i, plain := range pcs {
+			smaller[i] = plain
+			smaller[i].st.size = max(minSize, plain.st.size*scale)
+			smallest = min(smallest, plain.st.size*scale)
 		}
 		tb = p.set(smaller, w)
 		if smallest <= minSize {
@@ -290,17 +290,17 @@ func (p *packet) fit(pcs []piece, w float64, maxLines int, minSize float64) text
 	return tb
 }
 
-// align of a line within its width.
-type align int
+// textAlign is the alignment of a line within its width.
+type textAlign int
 
 const (
-	alignLeft align = iota
+	alignLeft textAlign = iota
 	alignRight
 	alignCenter
 )
 
 // drawBlock draws set text with its top-left corner at (x, y) in width w.
-func (p *packet) drawBlock(tb textBlock, x, y, w float64, al align) {
+func (p *packet) drawBlock(tb textBlock, x, y, w float64, al textAlign) {
 	for _, l := range tb.lines {
 		p.drawLine(l, x, y, w, al)
 		y += l.h
@@ -308,7 +308,7 @@ func (p *packet) drawBlock(tb textBlock, x, y, w float64, al align) {
 }
 
 // drawLine draws one line with its top at y.
-func (p *packet) drawLine(l textLine, x, y, w float64, al align) {
+func (p *packet) drawLine(l textLine, x, y, w float64, al textAlign) {
 	switch al {
 	case alignRight:
 		x += w - l.w
@@ -339,14 +339,14 @@ func (tb textBlock) firstBaseline() float64 {
 }
 
 // text sets and draws a paragraph, returning its height.
-func (p *packet) text(pcs []piece, x, y, w float64, al align) float64 {
+func (p *packet) text(pcs []textPiece, x, y, w float64, al textAlign) float64 {
 	tb := p.set(pcs, w)
 	p.drawBlock(tb, x, y, w, al)
 	return tb.h
 }
 
 // width is the natural width of pieces on one line.
-func (p *packet) width(pcs []piece) float64 {
+func (p *packet) width(pcs []textPiece) float64 {
 	w := 0.0
 	for _, c := range p.cells(pcs) {
 		w += c.w

@@ -23,9 +23,9 @@ func OpenFile(path string) error {
 	case "windows":
 		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", path)
 	case "darwin":
-		cmd = exec.Command("open", safeArg(path))
+		cmd = exec.Command("open", notAnOption(path))
 	default:
-		cmd = exec.Command("xdg-open", safeArg(path))
+		cmd = exec.Command("xdg-open", notAnOption(path))
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -39,7 +39,7 @@ func OpenFile(path string) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return &Error{Msg: "could not open the packet: " + commandMessage(err, stderr.String())}
+			return &Error{Msg: "could not open the packet: " + commandFailure(err, stderr.String())}
 		}
 	case <-time.After(3 * time.Second):
 	}
@@ -62,7 +62,7 @@ func PrintFile(path, printer string) error {
 	if printer = strings.TrimSpace(printer); printer != "" {
 		args = append(args, "-d", printer)
 	}
-	args = append(args, "-t", PrintJobTitle, safeArg(path))
+	args = append(args, "-t", PrintJobTitle, notAnOption(path))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, lp, args...)
@@ -73,22 +73,22 @@ func PrintFile(path, printer string) error {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return &Error{Msg: "the printer did not answer within 30 seconds; check that it is on and try again"}
 		}
-		return &Error{Msg: "the printer did not accept the packet: " + commandMessage(err, stderr.String())}
+		return &Error{Msg: "the printer did not accept the packet: " + commandFailure(err, stderr.String())}
 	}
 	return nil
 }
 
-// safeArg keeps a relative path that starts with "-" from being read as an
+// notAnOption keeps a relative path that starts with "-" from being read as an
 // option.
-func safeArg(path string) string {
+func notAnOption(path string) string {
 	if strings.HasPrefix(path, "-") {
 		return "./" + path
 	}
 	return path
 }
 
-// commandMessage is what a failed command said, or how it failed.
-func commandMessage(err error, stderr string) string {
+// commandFailure is what a failed command said, or how it failed.
+func commandFailure(err error, stderr string) string {
 	if msg := strings.TrimSpace(stderr); msg != "" {
 		return msg
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// fakeCommand puts a shell script named name first on PATH. It records its
+// fakePathCommand puts a shell script named name first on PATH. It records its
 // arguments, one a line, in the returned file.
-func fakeCommand(t *testing.T, name, body string) (argsFile string) {
+func fakePathCommand(t *testing.T, name, body string) (argsFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	argsFile = filepath.Join(dir, "args")
@@ -24,7 +24,7 @@ func fakeCommand(t *testing.T, name, body string) (argsFile string) {
 	return argsFile
 }
 
-func readArgs(t *testing.T, file string) []string {
+func readFakeArgs(t *testing.T, file string) []string {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatalf("the command was not run: %v", err)
@@ -52,7 +52,7 @@ func TestPrintFile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := fakeCommand(t, "lp", tc.script)
+			args := fakePathCommand(t, "lp", tc.script)
 			err := PrintFile(pdf, tc.printer)
 			switch {
 			case tc.wantErr == "" && err != nil:
@@ -61,7 +61,7 @@ func TestPrintFile(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
 			}
 			if tc.wantArgs != nil {
-				got := readArgs(t, args)
+				got := readFakeArgs(t, args)
 				if strings.Join(got, "\x00") != strings.Join(tc.wantArgs, "\x00") {
 					t.Errorf("lp %q, want lp %q", got, tc.wantArgs)
 				}
@@ -84,14 +84,14 @@ func TestOpenFile(t *testing.T) {
 		name = "open"
 	}
 	pdf := filepath.Join(t.TempDir(), "packet.pdf")
-	args := fakeCommand(t, name, "exit 0")
+	args := fakePathCommand(t, name, "exit 0")
 	if err := OpenFile(pdf); err != nil {
 		t.Fatal(err)
 	}
-	if got := readArgs(t, args); len(got) != 1 || got[0] != pdf {
+	if got := readFakeArgs(t, args); len(got) != 1 || got[0] != pdf {
 		t.Errorf("%s %q, want the path alone", name, got)
 	}
-	fakeCommand(t, name, "echo 'no application for application/pdf' >&2; exit 4")
+	fakePathCommand(t, name, "echo 'no application for application/pdf' >&2; exit 4")
 	if err := OpenFile(pdf); err == nil || !strings.Contains(err.Error(), "no application for application/pdf") {
 		t.Errorf("err = %v, want the viewer's message", err)
 	}
