@@ -310,7 +310,7 @@ func TestPacketLongValues(t *testing.T) {
 			DateOfBirth:      "1980-02-03",
 			Phones:           []string{"+1 541 555 0199", "+1 541 555 0198", "+1 541 555 0197", "+1 541 555 0196"},
 			Email:            "a.very.long.email.address.for.testing.wrapping@an-extraordinarily-long-domain-name.example.org",
-			Address:          numberedWords("a", 33, " "), // about 200 characters
+			Address:          numberedWords("a", 41, " "), // 204 characters
 			EmergencyContact: numberedWords("ec", 30, " "),
 			Notes:            numberedWords("note", 400, " "),
 		},
@@ -339,6 +339,9 @@ func TestPacketLongValues(t *testing.T) {
 			const mm = 72 / 25.4
 			seen := map[string]bool{}
 			for n, pg := range doc.Pages {
+				if len(pg.Words) < 20 {
+					t.Fatalf("page %d: pdftotext -bbox found %d words", n+1, len(pg.Words))
+				}
 				for _, w := range pg.Words {
 					seen[w.Text] = true
 					if w.XMin < marginX*mm-1 || w.XMax > pg.Width-marginX*mm+1 || w.YMin < 5*mm || w.YMax > pg.Height-5*mm {
