@@ -877,38 +877,22 @@ func (p *packet) textAnswerRows(it *Item, x, w float64, prefix string) []pageRow
 	return rows
 }
 
-// startBackScoreRow prints the STarT Back scores of a completed intake
-// under the tool: total 0–9, psychosocial subscale (items 5–9) 0–5, and the
-// risk group (total ≤ 3 low; subscale ≥ 4 high; otherwise medium).
+// startBackScoreRow prints the STarT Back result of a completed intake under
+// the tool (ScoreStartBack: total, psychosocial subscale and risk group, or
+// how many items are answered when not all are).
 func (p *packet) startBackScoreRow(g *Item) ([]pageRow, bool) {
 	if p.answers == nil || g.LinkID != "startback" {
 		return nil, false
 	}
-	total, psych := 0, 0
-	for n := 1; n <= 9; n++ {
-		a, ok := p.answers[fmt.Sprintf("startback-%d", n)]
-		if !ok || len(a.Codes) != 1 {
-			return p.textRows(plain("STarT Back score: not every item answered, so no score.", stHint), p.left, p.w, alignLeft, 5), true
-		}
-		point := 0
-		switch a.Codes[0] {
-		case "agree", "very-much", "extremely":
-			point = 1
-		}
-		total += point
-		if n >= 5 {
-			psych += point
-		}
+	res, ok := ScoreStartBack(p.tpl, p.answers)
+	if !ok {
+		return nil, false
 	}
-	risk := "medium risk"
-	switch {
-	case total <= 3:
-		risk = "low risk"
-	case psych >= 4:
-		risk = "high risk"
+	style := stAnswer
+	if !res.Complete {
+		style = stHint
 	}
-	text := fmt.Sprintf("STarT Back score: total %d of 9, psychosocial subscale %d of 5 → %s.", total, psych, risk)
-	return p.textRows(plain(text, stAnswer), p.left, p.w, alignLeft, 5.5), true
+	return p.textRows(plain(res.Describe()+".", style), p.left, p.w, alignLeft, 5.5), true
 }
 
 // ---- red-flag screen, consent and signatures ----

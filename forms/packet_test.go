@@ -175,7 +175,7 @@ func TestPacketKinds(t *testing.T) {
 			Intake: &PacketIntake{ID: 3, Template: tpl, Answers: clear, Status: "completed"}},
 			page1:   []string{"every safety question was answered No"},
 			notOn1:  []string{"URGENT", "INCOMPLETE"},
-			answers: []string{"☑ Low back", "☑ Left leg", "☑ retired-code", "☑ More than a year", "☑ Helped at first, then progress stalled", "= 7", "= 6", "Low back pain for two years", "STarT Back score: total 0 of 9"}},
+			answers: []string{"☑ Low back", "☑ Left leg", "☑ retired-code", "☑ More than a year", "☑ Helped at first, then progress stalled", "= 7", "= 6", "Low back pain for two years", "STarT Back: low risk (total 0 of 9, psychosocial 0 of 5)"}},
 		{name: "completed urgent", in: PacketInput{Clinic: packetClinic, Patient: pt, PrintedAt: packetTime,
 			Intake: &PacketIntake{ID: 4, Template: tpl, Answers: packetAnswers(tpl, "rf-bladder", "rf-cancer"), Status: "completed", AcknowledgedBy: "Mary Jones", AcknowledgedAt: packetTime}},
 			page1: []string{"URGENT — RED FLAGS: notify the practitioner before treatment", "same-day medical assessment",
