@@ -165,9 +165,9 @@ type index struct {
 	national postings // national number digits -> entries
 	byDOB    map[string][]int32
 
-	intakesOf   map[uint64][]uint64     // patient ID -> intake IDs
-	intakeLinks map[uint64]intakeLink   // intake ID -> its link
-	urgentCount map[uint64]int          // patient ID -> number of urgent intakes
+	intakesOf   map[uint64][]uint64   // patient ID -> intake IDs
+	intakeLinks map[uint64]intakeLink // intake ID -> its link
+	urgentCount map[uint64]int        // patient ID -> number of urgent intakes
 
 	order      []int32 // entries in list order, valid unless orderDirty
 	orderDirty bool

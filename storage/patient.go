@@ -11,9 +11,9 @@ import (
 
 // Phone is one of a patient's phone numbers.
 type Phone struct {
-	Label  string `json:"label,omitempty"`  // "mobile", "home", "work", …
-	Number string `json:"number"`           // as typed
-	E164   string `json:"e164,omitempty"`   // set by the store on every save: "+15551234567", or "" when Number cannot be read
+	Label  string `json:"label,omitempty"` // "mobile", "home", "work", …
+	Number string `json:"number"`          // as typed
+	E164   string `json:"e164,omitempty"`  // set by the store on every save: "+15551234567", or "" when Number cannot be read
 }
 
 // EmergencyContact is who to call in an emergency.

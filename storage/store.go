@@ -60,7 +60,7 @@ type Sealer interface {
 // identitySealer stores values as they are, until encryption lands.
 type identitySealer struct{}
 
-func (identitySealer) Seal(plain []byte) ([]byte, error)   { return plain, nil }
+func (identitySealer) Seal(plain []byte) ([]byte, error)    { return plain, nil }
 func (identitySealer) Unseal(sealed []byte) ([]byte, error) { return sealed, nil }
 
 // Store is an open clinic database. Its methods are safe for concurrent use.
