@@ -220,9 +220,11 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 			for i := range keep {
 				p := &keep[i].patient
 				p.CreatedAt, p.UpdatedAt, p.Version = now, now, 1
-				if err := s.unsafeInsertPatient(tx, p); err != nil {
+				e, err := s.unsafeInsertPatient(tx, p)
+				if err != nil {
 					return err
 				}
+				keep[i].entry = e
 			}
 			return nil
 		})
@@ -231,9 +233,9 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 		}
 		s.mu.Lock()
 		for i := range keep {
-			s.idx.putPatient(&keep[i].patient)
+			s.idx.putEntry(keep[i].entry)
 		}
-		s.idx.finish()
+		s.idx.finishBatch()
 		s.mu.Unlock()
 	}
 	existing, err := s.patientsByID(skipExisting)
@@ -276,7 +278,7 @@ func (x *index) plainDuplicate(e *entry) (id uint64, reason string, ok bool) {
 		}
 	}
 	if e.email != "" {
-		for _, i := range x.emails.lists[e.email] {
+		for _, i := range x.emails.exact(e.email) {
 			if o := x.entries[i]; o != nil {
 				return o.id, "already in the store: " + ReasonSameEmail, true
 			}

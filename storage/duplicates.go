@@ -118,12 +118,12 @@ func (x *index) candidateIndexes(e *entry) map[int32][]string {
 		consider(i)
 	}
 	if e.email != "" {
-		for _, i := range x.emails.lists[e.email] {
+		for _, i := range x.emails.exact(e.email) {
 			consider(i)
 		}
 	}
 	for _, ph := range e.phones {
-		for _, i := range x.phones.lists[ph] {
+		for _, i := range x.phones.exact(ph) {
 			consider(i)
 		}
 	}
@@ -226,12 +226,8 @@ func (s *Store) AllDuplicates() []DuplicatePair {
 	for _, l := range x.byDOB {
 		group(l)
 	}
-	for _, l := range x.emails.lists {
-		group(l)
-	}
-	for _, l := range x.phones.lists {
-		group(l)
-	}
+	x.emails.groups(group)
+	x.phones.groups(group)
 	s.mu.RUnlock()
 	slices.SortFunc(pairs, func(p, q pair) int {
 		if c := cmp.Compare(slices.Index(reasonOrder, p.reasons[0]), slices.Index(reasonOrder, q.reasons[0])); c != 0 {

@@ -2,9 +2,12 @@ package storage
 
 import (
 	"cmp"
+	"encoding/binary"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -159,15 +162,14 @@ type index struct {
 	entries  []*entry // dense; nil where a patient was deleted
 	pos      map[uint64]int32
 	live     int
-	names    postings // name token -> entries
-	emails   postings // folded email -> entries
-	phones   postings // full international digits -> entries
-	national postings // national number digits -> entries
+	names    postings     // name token -> entries
+	emails   pairPostings // folded email -> entries
+	phones   pairPostings // full international digits -> entries
+	national pairPostings // national number digits -> entries
 	byDOB    map[string][]int32
 
-	intakesOf   map[uint64][]uint64   // patient ID -> intake IDs
-	intakeLinks map[uint64]intakeLink // intake ID -> its link
-	urgentCount map[uint64]int        // patient ID -> number of urgent intakes
+	intakesOf   map[uint64][]uint64 // patient ID -> intake IDs
+	urgentCount map[uint64]int      // patient ID -> number of urgent intakes
 
 	order      []int32 // entries in list order, valid unless orderDirty
 	orderDirty bool
@@ -177,24 +179,15 @@ func newIndex() *index {
 	return &index{
 		pos:         make(map[uint64]int32),
 		names:       newPostings(),
-		emails:      newPostings(),
-		phones:      newPostings(),
-		national:    newPostings(),
 		byDOB:       make(map[string][]int32),
 		intakesOf:   make(map[uint64][]uint64),
-		intakeLinks: make(map[uint64]intakeLink),
 		urgentCount: make(map[uint64]int),
 		orderDirty:  true,
 	}
 }
 
-// putPatient adds the patient, or replaces its old entry (removing the old
+// putEntry adds a patient's entry, or replaces its old one (removing the old
 // keys before adding the new ones). Call finish after a batch of puts.
-func (x *index) putPatient(p *Patient) {
-	f := fieldsOf(p)
-	x.putEntry(makeEntry(&f))
-}
-
 func (x *index) putEntry(e *entry) {
 	i, ok := x.pos[e.id]
 	if ok {
@@ -255,37 +248,51 @@ func (x *index) removePatient(id uint64) {
 	x.orderDirty = true
 }
 
-// finish makes the keys added since the last call findable by prefix.
+// finish makes the keys added since the last call findable by prefix,
+// cheaply after a single write.
 func (x *index) finish() {
 	x.names.finish()
-	x.emails.finish()
-	x.phones.finish()
-	x.national.finish()
+	x.emails.finish(false)
+	x.phones.finish(false)
+	x.national.finish(false)
 }
 
-// putIntake records an intake's patient and urgency, replacing what was
-// known of it before.
-func (x *index) putIntake(intakeID uint64, l intakeLink) {
-	if old, ok := x.intakeLinks[intakeID]; ok {
-		if old.urgent {
-			x.urgentCount[old.patientID]--
-			if x.urgentCount[old.patientID] <= 0 {
-				delete(x.urgentCount, old.patientID)
-			}
-		}
-		if old.patientID != l.patientID {
-			ids := x.intakesOf[old.patientID]
-			if j := slices.Index(ids, intakeID); j >= 0 {
-				x.intakesOf[old.patientID] = slices.Delete(ids, j, j+1)
-			}
-			x.intakesOf[l.patientID] = append(x.intakesOf[l.patientID], intakeID)
-		}
-	} else {
-		x.intakesOf[l.patientID] = append(x.intakesOf[l.patientID], intakeID)
+// finishBatch sorts everything added by a batch (open, seed, import), the
+// independent key lists in parallel.
+func (x *index) finishBatch() {
+	var wg sync.WaitGroup
+	for _, f := range []func(){
+		x.names.finish,
+		func() { x.emails.finish(true) },
+		func() { x.phones.finish(true) },
+		func() { x.national.finish(true) },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
 	}
-	x.intakeLinks[intakeID] = l
+	wg.Wait()
+}
+
+// addIntake records a new intake of a patient.
+func (x *index) addIntake(intakeID uint64, l intakeLink) {
+	x.intakesOf[l.patientID] = append(x.intakesOf[l.patientID], intakeID)
 	if l.urgent {
 		x.urgentCount[l.patientID]++
+	}
+}
+
+// changeIntake records that an intake's urgency changed from old to l (an
+// intake never changes patient).
+func (x *index) changeIntake(old, l intakeLink) {
+	if old.urgent == l.urgent {
+		return
+	}
+	if l.urgent {
+		x.urgentCount[l.patientID]++
+		return
+	}
+	if x.urgentCount[old.patientID]--; x.urgentCount[old.patientID] <= 0 {
+		delete(x.urgentCount, old.patientID)
 	}
 }
 
@@ -300,22 +307,27 @@ func lessEntry(a, b *entry) int {
 	return cmp.Compare(a.id, b.id)
 }
 
-// buildIndex reads every patient and intake link into a new index. Intakes
-// themselves are not read.
+// buildIndex reads every patient's search keys and every intake link into a
+// new index. Neither patient records nor intakes are decoded.
 func (s *Store) buildIndex() error {
 	x := newIndex()
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketPatients)
-		if n := b.Stats().KeyN; n > 0 {
-			x.entries = make([]*entry, 0, n)
+		keys := tx.Bucket(bucketPatientKeys)
+		n := keys.Sequence() // a hint only: keys is written in step with patients
+		if seq := tx.Bucket(bucketPatients).Sequence(); seq > n {
+			n = seq
 		}
-		err := b.ForEach(func(k, v []byte) error {
-			var f indexFields
-			if err := s.unseal(v, &f, "patient", btoi(k)); err != nil {
-				return err
+		x.presize(int(n))
+		err := keys.ForEach(func(k, v []byte) error {
+			plain, err := s.sealer.Unseal(v)
+			if err != nil {
+				return &Error{Msg: fmt.Sprintf("cannot unseal the search keys of patient %d: %v", btoi(k), err), Kind: ErrUnreadable}
 			}
-			f.ID = btoi(k)
-			x.putEntry(makeEntry(&f))
+			e, ok := decodeEntry(btoi(k), plain)
+			if !ok {
+				return &Error{Msg: fmt.Sprintf("the search keys of patient %d are damaged", btoi(k)), Kind: ErrUnreadable}
+			}
+			x.putEntry(e)
 			return nil
 		})
 		if err != nil {
@@ -330,18 +342,128 @@ func (s *Store) buildIndex() error {
 			if !ok {
 				return &Error{Msg: "an intake link is damaged", Kind: ErrUnreadable}
 			}
-			x.putIntake(btoi(k), l)
+			x.addIntake(btoi(k), l)
 			return nil
 		})
 	})
 	if err != nil {
 		return err
 	}
-	x.finish()
+	x.finishBatch()
 	s.mu.Lock()
 	s.idx = x
 	s.mu.Unlock()
 	return nil
+}
+
+// presize makes room for about n patients, so that open does not grow maps
+// step by step.
+func (x *index) presize(n int) {
+	if n <= 0 {
+		return
+	}
+	x.entries = make([]*entry, 0, n)
+	x.pos = make(map[uint64]int32, n)
+	x.emails.pending = make([]pair, 0, n)
+	x.phones.pending = make([]pair, 0, n+n/4)
+	x.national.pending = make([]pair, 0, n+n/4)
+	x.names.lists = make(map[string][]int32, n/8)
+	x.byDOB = make(map[string][]int32, min(n, 40000))
+	x.intakesOf = make(map[uint64][]uint64, n)
+}
+
+// entryFormat is the first byte of an encoded entry.
+const entryFormat = 1
+
+// encode writes the entry's keys compactly: the format byte, then
+// length-prefixed name ("given family"), the given name's length, dob and
+// email, then counted lists of tokens, phones and national numbers. The ID
+// is the record's key and is not repeated.
+func (e *entry) encode() []byte {
+	b := make([]byte, 0, 64+len(e.name)+len(e.email)+16*len(e.tokens)+24*len(e.phones))
+	b = append(b, entryFormat)
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	list := func(l []string) {
+		b = binary.AppendUvarint(b, uint64(len(l)))
+		for _, s := range l {
+			str(s)
+		}
+	}
+	str(e.name)
+	b = binary.AppendUvarint(b, uint64(len(e.given)))
+	str(e.dob)
+	str(e.email)
+	list(e.tokens)
+	list(e.phones)
+	list(e.national)
+	return b
+}
+
+// decodeEntry reads what encode wrote. Every string of the entry shares one
+// copy of the bytes, so plain may belong to the database.
+func decodeEntry(id uint64, plain []byte) (*entry, bool) {
+	if len(plain) == 0 || plain[0] != entryFormat {
+		return nil, false
+	}
+	all := string(plain[1:])
+	pos := 0
+	bad := false
+	num := func() int {
+		v, n := binary.Uvarint(plain[1+pos:])
+		if n <= 0 || v > uint64(len(all)) {
+			bad = true
+			return 0
+		}
+		pos += n
+		return int(v)
+	}
+	str := func() string {
+		n := num()
+		if bad || pos+n > len(all) {
+			bad = true
+			return ""
+		}
+		s := all[pos : pos+n]
+		pos += n
+		return s
+	}
+	e := &entry{id: id}
+	e.name = str()
+	given := num()
+	e.dob = str()
+	e.email = str()
+	if bad || given > len(e.name) {
+		return nil, false
+	}
+	e.given = e.name[:given]
+	if given < len(e.name) {
+		e.family = e.name[min(given+1, len(e.name)):]
+		if given == 0 {
+			e.family = e.name
+		}
+	}
+	counts := [3]int{}
+	var lists [3][]string
+	strs := make([]string, 0, 8)
+	for i := range counts {
+		counts[i] = num()
+		if bad {
+			return nil, false
+		}
+		start := len(strs)
+		for range counts[i] {
+			strs = append(strs, str())
+		}
+		lists[i] = strs[start:len(strs):len(strs)]
+	}
+	if bad {
+		return nil, false
+	}
+	e.tokens, e.phones, e.national = lists[0], lists[1], lists[2]
+	return e, true
 }
 
 // page returns the IDs of the patients at [offset, offset+limit) in list

@@ -152,7 +152,7 @@ func (s *Store) CreateIntake(in *Intake) error {
 		return err
 	}
 	s.mu.Lock()
-	s.idx.putIntake(q.ID, linkFor(&q))
+	s.idx.addIntake(q.ID, linkFor(&q))
 	s.mu.Unlock()
 	*in = q
 	return nil
@@ -175,14 +175,14 @@ func (s *Store) unsafePutIntake(tx *bolt.Tx, in *Intake) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketIntakes).Put(itob(in.ID), sealed); err != nil {
+	if err := appendOnly(tx.Bucket(bucketIntakes)).Put(itob(in.ID), sealed); err != nil {
 		return err
 	}
 	link, err := s.sealBytes(linkFor(in).encode())
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketIntakePatients).Put(itob(in.ID), link)
+	return appendOnly(tx.Bucket(bucketIntakePatients)).Put(itob(in.ID), link)
 }
 
 // Intake returns the intake with the ID; the error wraps ErrNotFound when
@@ -216,11 +216,13 @@ func (s *Store) UpdateIntake(in *Intake) error {
 	q := *in
 	q.Answers = maps.Clone(in.Answers)
 	now := time.Now().UTC()
+	var old intakeLink
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		stored, err := s.unsafeGetIntake(tx, q.ID)
 		if err != nil {
 			return err
 		}
+		old = linkFor(&stored)
 		if stored.Version != q.Version {
 			return &IntakeConflictError{Current: stored}
 		}
@@ -239,7 +241,7 @@ func (s *Store) UpdateIntake(in *Intake) error {
 		return err
 	}
 	s.mu.Lock()
-	s.idx.putIntake(q.ID, linkFor(&q))
+	s.idx.changeIntake(old, linkFor(&q))
 	s.mu.Unlock()
 	*in = q
 	return nil

@@ -179,34 +179,52 @@ func (s *Store) CreatePatient(p *Patient) error {
 	}
 	now := time.Now().UTC()
 	q.CreatedAt, q.UpdatedAt, q.Version = now, now, 1
+	var e *entry
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return s.unsafeInsertPatient(tx, &q)
+		var err error
+		e, err = s.unsafeInsertPatient(tx, &q)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.idx.putPatient(&q)
+	s.idx.putEntry(e)
 	s.idx.finish()
 	s.mu.Unlock()
 	*p = q
 	return nil
 }
 
-// unsafeInsertPatient gives p the next ID and writes it. It needs a write
-// transaction.
-func (s *Store) unsafeInsertPatient(tx *bolt.Tx, p *Patient) error {
-	b := tx.Bucket(bucketPatients)
+// unsafeInsertPatient gives p the next ID and writes it with its search
+// keys, returning its index entry. It needs a write transaction.
+func (s *Store) unsafeInsertPatient(tx *bolt.Tx, p *Patient) (*entry, error) {
+	b := appendOnly(tx.Bucket(bucketPatients))
 	id, err := b.NextSequence()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.ID = id
+	return s.unsafeWritePatient(tx, p)
+}
+
+// unsafeWritePatient writes p and its search keys under p.ID, returning its
+// index entry. It needs a write transaction.
+func (s *Store) unsafeWritePatient(tx *bolt.Tx, p *Patient) (*entry, error) {
 	sealed, err := s.seal(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return b.Put(itob(id), sealed)
+	if err := appendOnly(tx.Bucket(bucketPatients)).Put(itob(p.ID), sealed); err != nil {
+		return nil, err
+	}
+	f := fieldsOf(p)
+	e := makeEntry(&f)
+	keys, err := s.sealBytes(e.encode())
+	if err != nil {
+		return nil, err
+	}
+	return e, appendOnly(tx.Bucket(bucketPatientKeys)).Put(itob(p.ID), keys)
 }
 
 // Patient returns the patient with the ID; the error wraps ErrNotFound when
@@ -246,6 +264,7 @@ func (s *Store) UpdatePatient(p *Patient) error {
 	if errs := ValidatePatient(q, region); len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
+	var e *entry
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		stored, err := s.unsafeGetPatient(tx, q.ID)
 		if err != nil {
@@ -257,17 +276,14 @@ func (s *Store) UpdatePatient(p *Patient) error {
 		q.CreatedAt = stored.CreatedAt
 		q.UpdatedAt = time.Now().UTC()
 		q.Version = stored.Version + 1
-		sealed, err := s.seal(&q)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketPatients).Put(itob(q.ID), sealed)
+		e, err = s.unsafeWritePatient(tx, &q)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.idx.putPatient(&q)
+	s.idx.putEntry(e)
 	s.idx.finish()
 	s.mu.Unlock()
 	*p = q
@@ -296,7 +312,10 @@ func (s *Store) DeletePatient(id uint64) error {
 		if b.Get(itob(id)) == nil {
 			return notFound("patient", id)
 		}
-		return b.Delete(itob(id))
+		if err := b.Delete(itob(id)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPatientKeys).Delete(itob(id))
 	})
 	if err != nil {
 		return err

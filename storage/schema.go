@@ -15,8 +15,11 @@ import (
 //	1: buckets meta, patients, intakes, settings; a patient's phone was one
 //	   string field "phone".
 //	2: a patient has a list "phones" of {label, number, e164}; the bucket
-//	   intake_patients links each intake to its patient (read at open
-//	   instead of decoding every intake).
+//	   patient_keys holds each patient's folded search keys and
+//	   intake_patients links each intake to its patient, so that open reads
+//	   neither whole patients nor intakes. A change to folding or to the
+//	   keys' format needs a new version whose migration calls
+//	   unsafeRebuildPatientKeys.
 const SchemaVersion = 2
 
 // migration brings a file from version to-1 to version to. It runs inside the
@@ -144,6 +147,9 @@ func migratePhonesList(s *Store, tx *bolt.Tx) error {
 			return err
 		}
 	}
+	if err := s.unsafeRebuildPatientKeys(tx); err != nil {
+		return err
+	}
 	links, err := tx.CreateBucketIfNotExists(bucketIntakePatients)
 	if err != nil {
 		return err
@@ -170,4 +176,30 @@ func migratePhonesList(s *Store, tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// unsafeRebuildPatientKeys writes every patient's search keys afresh from the
+// patient records. It needs a write transaction.
+func (s *Store) unsafeRebuildPatientKeys(tx *bolt.Tx) error {
+	if tx.Bucket(bucketPatientKeys) != nil {
+		if err := tx.DeleteBucket(bucketPatientKeys); err != nil {
+			return err
+		}
+	}
+	keys, err := tx.CreateBucket(bucketPatientKeys)
+	if err != nil {
+		return err
+	}
+	appendOnly(keys)
+	return tx.Bucket(bucketPatients).ForEach(func(k, v []byte) error {
+		var f indexFields
+		if err := s.unseal(v, &f, "patient", btoi(k)); err != nil {
+			return err
+		}
+		sealed, err := s.sealBytes(makeEntry(&f).encode())
+		if err != nil {
+			return err
+		}
+		return keys.Put(append([]byte(nil), k...), sealed)
+	})
 }

@@ -2,7 +2,11 @@ package storage
 
 import (
 	"container/heap"
+	"math/bits"
+	"slices"
 	"strings"
+	"sync"
+	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -61,7 +65,7 @@ func parseQuery(q, region string, order DateOrder) []queryToken {
 	var out []queryToken
 	for _, word := range strings.Fields(q) {
 		switch {
-		case strings.Contains(word, "@"):
+		case strings.Contains(word, "@") || innerDot(word):
 			out = append(out, queryToken{kind: queryEmail, text: foldEmail(word)})
 		case looksLikePhone(word):
 			if iso, ok := ParseDate(word, order); ok {
@@ -76,6 +80,18 @@ func parseQuery(q, region string, order DateOrder) []queryToken {
 		}
 	}
 	return out
+}
+
+// innerDot reports whether a dot sits between two letters, as in the start
+// of an email address ("zoe.ng"), which names do not have.
+func innerDot(word string) bool {
+	r := []rune(word)
+	for i := 1; i+1 < len(r); i++ {
+		if r[i] == '.' && unicode.IsLetter(r[i-1]) && unicode.IsLetter(r[i+1]) {
+			return true
+		}
+	}
+	return false
 }
 
 func phoneToken(s, region string) queryToken {
@@ -105,85 +121,111 @@ func prefixScore(key, q string) float64 {
 	return 0
 }
 
-// match rates one query token against an entry, and says which field matched.
-func (t *queryToken) match(e *entry) (float64, string) {
-	switch t.kind {
-	case queryName:
-		best := 0.0
-		for _, tok := range e.tokens {
-			if s := prefixScore(tok, t.text); s > best {
-				best = s
-			}
-		}
-		if best > 0 {
-			return best, MatchedName
-		}
-		if s := prefixScore(e.email, t.text); s > 0 {
-			return s * 0.8, MatchedEmail
-		}
-	case queryEmail:
-		if s := prefixScore(e.email, t.text); s > 0 {
-			return s, MatchedEmail
-		}
-	case queryPhone:
-		best := 0.0
-		for _, d := range t.digits {
-			for _, ph := range e.phones {
-				best = max(best, prefixScore(ph, d))
-			}
-			if !t.fullOnly {
-				for _, n := range e.national {
-					best = max(best, prefixScore(n, d))
-				}
-			}
-		}
-		if best > 0 {
-			return best, MatchedPhone
-		}
-	case queryDate:
-		if e.dob == t.text {
-			return 1, MatchedDOB
-		}
-	}
-	return 0, ""
+// field bits record which fields a patient matched.
+const (
+	fieldName uint8 = 1 << iota
+	fieldEmail
+	fieldPhone
+	fieldDOB
+)
+
+var fieldNames = []struct {
+	bit  uint8
+	name string
+}{{fieldName, MatchedName}, {fieldPhone, MatchedPhone}, {fieldEmail, MatchedEmail}, {fieldDOB, MatchedDOB}}
+
+// scoreboard holds per-entry scores for one query token, dense by entry
+// index, with the indexes touched so it can be cleared cheaply.
+type scoreboard struct {
+	score   []float32
+	field   []uint8
+	touched []int32
 }
 
-// candidates calls fn with every entry index that may match t (possibly
-// more than once), and returns how many there are when fn is nil.
-func (x *index) candidates(t *queryToken, fn func(i int32)) int {
-	n := 0
-	visit := func(p *postings, prefix string) {
-		for _, k := range p.prefixRange(prefix) {
-			l := p.lists[k]
-			n += len(l)
-			if fn != nil {
-				for _, i := range l {
-					fn(i)
-				}
+var scoreboards = sync.Pool{New: func() any { return new(scoreboard) }}
+
+func getScoreboard(n int) *scoreboard {
+	b := scoreboards.Get().(*scoreboard)
+	if len(b.score) < n {
+		b.score = make([]float32, n+n/8)
+		b.field = make([]uint8, n+n/8)
+	}
+	return b
+}
+
+// putScoreboard clears what was touched and returns the board to the pool.
+func putScoreboard(b *scoreboard) {
+	for _, i := range b.touched {
+		b.score[i], b.field[i] = 0, 0
+	}
+	b.touched = b.touched[:0]
+	scoreboards.Put(b)
+}
+
+// raise keeps the better of the entry's score so far and s.
+func (b *scoreboard) raise(i int32, s float32, field uint8) {
+	switch old := b.score[i]; {
+	case old == 0:
+		b.touched = append(b.touched, i)
+		fallthrough
+	case s > old:
+		b.score[i], b.field[i] = s, field
+	}
+}
+
+// scoreToken gives every entry matching t its best score for t. Scores are
+// worked out once per index key, not per patient.
+func (x *index) scoreToken(t *queryToken, b *scoreboard) {
+	names := func(prefix string) {
+		for _, k := range x.names.prefixRange(prefix) {
+			s := float32(prefixScore(k, prefix))
+			for _, i := range x.names.lists[k] {
+				b.raise(i, s, fieldName)
 			}
 		}
 	}
+	prefixes := func(p *pairPostings, prefix string, weight float32, field uint8) {
+		p.visit(prefix, func(key string, i int32) {
+			b.raise(i, weight*float32(prefixScore(key, prefix)), field)
+		})
+	}
 	switch t.kind {
 	case queryName:
-		visit(&x.names, t.text)
-		visit(&x.emails, t.text)
+		names(t.text)
 	case queryEmail:
-		visit(&x.emails, t.text)
+		prefixes(&x.emails, t.text, 1, fieldEmail)
 	case queryPhone:
 		for _, d := range t.digits {
-			visit(&x.phones, d)
+			prefixes(&x.phones, d, 1, fieldPhone)
 			if !t.fullOnly {
-				visit(&x.national, d)
+				prefixes(&x.national, d, 1, fieldPhone)
 			}
 		}
 	case queryDate:
-		l := x.byDOB[t.text]
-		n += len(l)
-		if fn != nil {
-			for _, i := range l {
-				fn(i)
+		for _, i := range x.byDOB[t.text] {
+			b.raise(i, 1, fieldDOB)
+		}
+	}
+}
+
+// candidates counts the postings that may match t, to pick the most
+// selective token first.
+func (x *index) candidates(t *queryToken) int {
+	n := 0
+	switch t.kind {
+	case queryName:
+		n = x.names.count(t.text)
+	case queryEmail:
+		n = x.emails.count(t.text)
+	case queryPhone:
+		for _, d := range t.digits {
+			n += x.phones.count(d)
+			if !t.fullOnly {
+				n += x.national.count(d)
 			}
 		}
+	case queryDate:
+		n = len(x.byDOB[t.text])
 	}
 	return n
 }
@@ -258,70 +300,71 @@ func (s *Store) Search(query string, limit int) []SearchResult {
 	return out
 }
 
-// search returns the best hits for the tokens, best first.
+// search returns the best hits for the tokens, best first. Tokens are
+// scored from the most selective on; each further token only narrows.
 func (x *index) search(tokens []queryToken, limit int) []*hit {
 	if len(tokens) == 0 {
 		return nil
 	}
-	// Walk the postings of the most selective token; check the rest on the entry.
-	driver := 0
-	best := -1
-	for i := range tokens {
-		n := x.candidates(&tokens[i], nil)
-		if n == 0 {
+	counts := make([]int, len(tokens))
+	for k := range tokens {
+		if counts[k] = x.candidates(&tokens[k]); counts[k] == 0 {
 			return nil
 		}
-		if best < 0 || n < best {
-			driver, best = i, n
+	}
+	order := make([]int, len(tokens))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int { return counts[a] - counts[b] })
+
+	acc := getScoreboard(len(x.entries))
+	defer putScoreboard(acc)
+	x.scoreToken(&tokens[order[0]], acc)
+	for _, k := range order[1:] {
+		next := getScoreboard(len(x.entries))
+		x.scoreToken(&tokens[k], next)
+		kept := acc.touched[:0]
+		for _, i := range acc.touched {
+			if s := next.score[i]; s > 0 {
+				acc.score[i] += s
+				acc.field[i] |= next.field[i]
+				kept = append(kept, i)
+			} else {
+				acc.score[i], acc.field[i] = 0, 0
+			}
+		}
+		acc.touched = kept
+		putScoreboard(next)
+		if len(kept) == 0 {
+			return nil
 		}
 	}
-	seen := make([]uint64, (len(x.entries)+63)/64)
+
 	h := make(worstFirst, 0, limit+1)
-	var matched [4]string
-	x.candidates(&tokens[driver], func(i int32) {
-		if seen[i/64]&(1<<(i%64)) != 0 {
-			return
+	for _, i := range acc.touched {
+		score := float64(acc.score[i]) + 0.25*float64(bits.OnesCount8(acc.field[i])-1)
+		if len(h) == limit && score < h[0].score {
+			continue // cannot make the list: decided without touching the entry
 		}
-		seen[i/64] |= 1 << (i % 64)
 		e := x.entries[i]
-		if e == nil {
-			return
+		if e == nil || (len(h) == limit && score == h[0].score && lessEntry(e, h[0].e) > 0) {
+			continue
 		}
-		total := 0.0
-		fields := matched[:0]
-		for k := range tokens {
-			sc, field := tokens[k].match(e)
-			if sc == 0 {
-				return
-			}
-			total += sc
-			if !containsStr(fields, field) {
-				fields = append(fields, field)
+		cand := &hit{e: e, score: score}
+		for _, f := range fieldNames {
+			if acc.field[i]&f.bit != 0 {
+				cand.matched = append(cand.matched, f.name)
 			}
 		}
-		total += 0.25 * float64(len(fields)-1)
-		cand := hit{e: e, score: total}
-		if len(h) == limit && !better(&cand, h[0]) {
-			return
-		}
-		cand.matched = append([]string(nil), fields...)
-		heap.Push(&h, &cand)
+		heap.Push(&h, cand)
 		if len(h) > limit {
 			heap.Pop(&h)
 		}
-	})
+	}
 	out := make([]*hit, len(h))
 	for i := len(h) - 1; i >= 0; i-- {
 		out[i] = heap.Pop(&h).(*hit)
 	}
 	return out
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

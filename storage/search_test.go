@@ -89,7 +89,7 @@ func TestSearch(t *testing.T) {
 		{"03/14/1986", []string{"Zoë Nguyễn"}, MatchedDOB},
 		{"14.03.1986", []string{"Zoë Nguyễn"}, MatchedDOB},
 		{"04/03/1990", []string{"Ana García-López"}, MatchedDOB}, // MDY: April 3
-		{"03/04/1990", nil, ""},                                   // MDY: March 4, nobody
+		{"03/04/1990", nil, ""},                                  // MDY: March 4, nobody
 		{"zoe 1986-03-14", []string{"Zoë Nguyễn"}, MatchedDOB},
 		{"zoe 1990-04-03", nil, ""},
 		{"zoe 555", []string{"Zoë Nguyễn"}, MatchedPhone},

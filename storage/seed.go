@@ -16,20 +16,21 @@ type demoCulture struct {
 	language string
 	given    []string
 	family   []string
-	cjk      bool // family name first, no space
+	cjk      bool     // family name first, no space
+	latin    []string // email names for scripts an address cannot hold
 }
 
 var demoCultures = []demoCulture{
-	{"English", []string{"Zoë", "Olivia", "James", "Liam", "Emma", "Noah", "Ava", "William", "Sophia", "Benjamin", "Charlotte", "Mason", "Amelia", "Ethan", "Harper", "Lucas", "Evelyn", "Henry", "Abigail", "Jack", "Chloé", "Renée"}, []string{"Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "O'Brien", "Clarke-Hughes", "Harris", "Walker"}, false},
-	{"Spanish", []string{"José", "María", "Lucía", "Javier", "Sofía", "Andrés", "Inés", "Raúl", "Álvaro", "Begoña", "Íñigo", "Martín"}, []string{"Ñúñez", "García", "Rodríguez", "Martínez", "Hernández", "López", "González", "Pérez", "Sánchez", "Ramírez", "Fernández", "Gómez", "Díaz", "García-López"}, false},
-	{"Vietnamese", []string{"Anh", "Bảo", "Châu", "Dũng", "Hương", "Khánh", "Linh", "Minh", "Phương", "Quang", "Thảo", "Tuấn"}, []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"}, false},
-	{"Chinese", []string{"小龙", "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "洋", "艳"}, []string{"李", "王", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}, true},
-	{"Russian", []string{"Ольга", "Наталья", "Сергей", "Алексей", "Дмитрий", "Екатерина", "Юлия", "Андрей", "Ирина", "Михаил"}, []string{"Иванова", "Смирнов", "Кузнецова", "Попов", "Соколова", "Лебедев", "Козлова", "Новиков", "Морозова", "Фёдоров"}, false},
-	{"Polish", []string{"Łukasz", "Małgorzata", "Wojciech", "Agnieszka", "Paweł", "Zofia", "Krzysztof", "Żaneta"}, []string{"Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowski", "Zieliński", "Szymańska", "Woźniak", "Dąbrowski"}, false},
-	{"German", []string{"Jürgen", "Jörg", "Käthe", "Günter", "Lena", "Lukas", "Anja", "Maximilian"}, []string{"Müller", "Schmidt", "Schneider", "Fischer", "Weiß", "Meyer", "Wagner", "Becker", "Schäfer", "Groß"}, false},
-	{"Danish", []string{"Søren", "Mette", "Bjørn", "Ærø", "Freja", "Mads"}, []string{"Jørgensen", "Sørensen", "Nielsen", "Hansen", "Pedersen", "Østergaard"}, false},
-	{"French", []string{"Zoé", "Hélène", "François", "Amélie", "Jérôme", "Cécile", "Noël", "Gaëlle"}, []string{"Dubois", "Lefèvre", "Moreau", "Girard", "Rousseau", "Bonnet", "Fontaine", "Mercier"}, false},
-	{"Japanese", []string{"陽翔", "結衣", "さくら", "蓮"}, []string{"佐藤", "鈴木", "高橋", "田中"}, true},
+	{"English", []string{"Zoë", "Olivia", "James", "Liam", "Emma", "Noah", "Ava", "William", "Sophia", "Benjamin", "Charlotte", "Mason", "Amelia", "Ethan", "Harper", "Lucas", "Evelyn", "Henry", "Abigail", "Jack", "Chloé", "Renée"}, []string{"Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "O'Brien", "Clarke-Hughes", "Harris", "Walker"}, false, nil},
+	{"Spanish", []string{"José", "María", "Lucía", "Javier", "Sofía", "Andrés", "Inés", "Raúl", "Álvaro", "Begoña", "Íñigo", "Martín"}, []string{"Ñúñez", "García", "Rodríguez", "Martínez", "Hernández", "López", "González", "Pérez", "Sánchez", "Ramírez", "Fernández", "Gómez", "Díaz", "García-López"}, false, nil},
+	{"Vietnamese", []string{"Anh", "Bảo", "Châu", "Dũng", "Hương", "Khánh", "Linh", "Minh", "Phương", "Quang", "Thảo", "Tuấn"}, []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"}, false, nil},
+	{"Chinese", []string{"小龙", "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "洋", "艳"}, []string{"李", "王", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}, true, []string{"xiaolong", "wei", "fang", "na", "xiuying", "min", "jing", "li", "qiang", "lei"}},
+	{"Russian", []string{"Ольга", "Наталья", "Сергей", "Алексей", "Дмитрий", "Екатерина", "Юлия", "Андрей", "Ирина", "Михаил"}, []string{"Иванова", "Смирнов", "Кузнецова", "Попов", "Соколова", "Лебедев", "Козлова", "Новиков", "Морозова", "Фёдоров"}, false, []string{"olga", "natalia", "sergey", "alexey", "dmitry", "ekaterina", "yulia", "andrey", "irina", "mikhail"}},
+	{"Polish", []string{"Łukasz", "Małgorzata", "Wojciech", "Agnieszka", "Paweł", "Zofia", "Krzysztof", "Żaneta"}, []string{"Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowski", "Zieliński", "Szymańska", "Woźniak", "Dąbrowski"}, false, nil},
+	{"German", []string{"Jürgen", "Jörg", "Käthe", "Günter", "Lena", "Lukas", "Anja", "Maximilian"}, []string{"Müller", "Schmidt", "Schneider", "Fischer", "Weiß", "Meyer", "Wagner", "Becker", "Schäfer", "Groß"}, false, nil},
+	{"Danish", []string{"Søren", "Mette", "Bjørn", "Ærø", "Freja", "Mads"}, []string{"Jørgensen", "Sørensen", "Nielsen", "Hansen", "Pedersen", "Østergaard"}, false, nil},
+	{"French", []string{"Zoé", "Hélène", "François", "Amélie", "Jérôme", "Cécile", "Noël", "Gaëlle"}, []string{"Dubois", "Lefèvre", "Moreau", "Girard", "Rousseau", "Bonnet", "Fontaine", "Mercier"}, false, nil},
+	{"Japanese", []string{"陽翔", "結衣", "さくら", "蓮"}, []string{"佐藤", "鈴木", "高橋", "田中"}, true, []string{"haruto", "yui", "sakura", "ren", "sato", "suzuki"}},
 }
 
 var demoStreets = []string{"Main St", "Oak Ave", "Maple Rd", "Cedar Ln", "Elm St", "Park Blvd", "Lake Dr", "Hill Rd"}
@@ -63,11 +64,14 @@ func (s *Store) Seed(n int, seed int64) error {
 			patients[i] = demoPatient(rng, start)
 			intakes[i] = demoIntake(rng, t, start)
 		}
+		entries := make([]*entry, size)
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for i := range patients {
-				if err := s.unsafeInsertPatient(tx, &patients[i]); err != nil {
+				e, err := s.unsafeInsertPatient(tx, &patients[i])
+				if err != nil {
 					return err
 				}
+				entries[i] = e
 				intakes[i].PatientID = patients[i].ID
 				if err := s.unsafeInsertIntake(tx, &intakes[i]); err != nil {
 					return err
@@ -80,10 +84,10 @@ func (s *Store) Seed(n int, seed int64) error {
 		}
 		s.mu.Lock()
 		for i := range patients {
-			s.idx.putPatient(&patients[i])
-			s.idx.putIntake(intakes[i].ID, linkFor(&intakes[i]))
+			s.idx.putEntry(entries[i])
+			s.idx.addIntake(intakes[i].ID, linkFor(&intakes[i]))
 		}
-		s.idx.finish()
+		s.idx.finishBatch()
 		s.mu.Unlock()
 		done += size
 	}
@@ -121,8 +125,8 @@ func demoPatient(rng *rand.Rand, now time.Time) Patient {
 	}
 	if rng.IntN(10) < 7 {
 		local := strings.ReplaceAll(fold(p.GivenName+"."+p.FamilyName), " ", "")
-		if c.cjk || !isASCII(local) {
-			local = "patient"
+		if !isASCII(local) {
+			local = pick(rng, c.latin) + "." + pick(rng, c.latin)
 		}
 		local = strings.ReplaceAll(local, "'", "")
 		p.Email = fmt.Sprintf("%s.%d@example.com", local, rng.IntN(1_000_000))

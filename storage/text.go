@@ -8,8 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -34,15 +32,13 @@ func fold(s string) string {
 	if ascii {
 		return strings.ToLower(s)
 	}
-	// A transformer keeps state, so each call builds its own chain.
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	stripped, _, err := transform.String(t, s)
-	if err != nil {
-		stripped = s
-	}
+	decomposed := norm.NFD.String(s)
 	var b strings.Builder
-	b.Grow(len(stripped))
-	for _, r := range stripped {
+	b.Grow(len(decomposed))
+	for _, r := range decomposed {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
 		r = unicode.ToLower(r)
 		if rep, ok := foldSpecial[r]; ok {
 			b.WriteString(rep)
@@ -50,7 +46,7 @@ func fold(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	return norm.NFC.String(b.String())
 }
 
 // isIdeograph reports whether r is written without spaces between words
