@@ -159,7 +159,7 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 			}
 		}
 		normalizePatient(&p, region, order)
-		if errs := ValidatePatient(p, region); len(errs) > 0 {
+		if errs := validatePatient(p, region, true); len(errs) > 0 {
 			msgs := make([]string, len(errs))
 			for i, e := range errs {
 				msgs[i] = e.Msg

@@ -25,7 +25,7 @@ type pairPostings struct {
 }
 
 // pendingLimit bounds the unsorted pairs a query scans and the tombstones it skips.
-const pendingLimit = 1024
+var pendingLimit = 1024
 
 func (p *pairPostings) add(key string, i int32) {
 	if key != "" {

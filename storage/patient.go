@@ -103,6 +103,13 @@ func normalizeSex(s string) string {
 // are read as numbers of region ("US", "GB", …). A date of birth may be typed
 // as 1986-03-14, 03/14/1986 or 14.03.1986.
 func ValidatePatient(p Patient, region string) []FieldError {
+	return validatePatient(p, region, false)
+}
+
+// validatePatient is ValidatePatient; with normalized, p has been through
+// normalizePatient and each phone's E164 says whether it could be read, so
+// numbers are not parsed twice on a save.
+func validatePatient(p Patient, region string, normalized bool) []FieldError {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
@@ -128,6 +135,9 @@ func ValidatePatient(p Patient, region string) []FieldError {
 		add("email", "The email address %q does not look right; it should look like name@example.com.", email)
 	}
 	for i, ph := range p.Phones {
+		if normalized && ph.E164 != "" {
+			continue
+		}
 		if n := strings.TrimSpace(ph.Number); n != "" && normalizePhone(n, region) == "" {
 			add(fmt.Sprintf("phones[%d]", i), "The phone number %q cannot be read; type it with its area code, or with + and the country code for a number abroad.", n)
 		}
@@ -174,7 +184,7 @@ func (s *Store) CreatePatient(p *Patient) error {
 	q.Phones = append([]Phone(nil), p.Phones...)
 	region, order := s.Region(), s.DateOrder()
 	normalizePatient(&q, region, order)
-	if errs := ValidatePatient(q, region); len(errs) > 0 {
+	if errs := validatePatient(q, region, true); len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
 	now := time.Now().UTC()
@@ -261,7 +271,7 @@ func (s *Store) UpdatePatient(p *Patient) error {
 	q.Phones = append([]Phone(nil), p.Phones...)
 	region, order := s.Region(), s.DateOrder()
 	normalizePatient(&q, region, order)
-	if errs := ValidatePatient(q, region); len(errs) > 0 {
+	if errs := validatePatient(q, region, true); len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
 	var e *entry

@@ -260,13 +260,15 @@ func (h *worstFirst) Pop() any {
 }
 
 // Search finds patients by what a receptionist types: name tokens (any
-// order, case and accents ignored, the last one may be unfinished), phone
-// digits in any format (at least 3), an email address or its beginning, or
-// a date of birth (1986-03-14, 03/14/1986, 14.03.1986; ambiguous dates follow
-// the clinic's date order). Every part typed must match. Results are ranked
-// best first (whole words above beginnings, more fields above fewer) and at
-// most limit are returned (20 when limit <= 0, never more than
-// MaxSearchResults).
+// order, case and accents ignored, each may be unfinished; ideographs one by
+// one), phone digits in any format (at least 3; with or without the country
+// code or the trunk 0), an email address or its beginning (a word with "@",
+// or with a dot between letters such as "zoe.ng"), or a date of birth
+// (1986-03-14, 03/14/1986, 14.03.1986; ambiguous dates follow the clinic's
+// date order). Every part typed must match. Results are ranked best first:
+// whole words above beginnings, longer matched parts above shorter, more
+// fields above fewer, then in list order. At most limit are returned (20
+// when limit <= 0, never more than MaxSearchResults).
 func (s *Store) Search(query string, limit int) []SearchResult {
 	if limit <= 0 {
 		limit = 20
