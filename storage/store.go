@@ -90,6 +90,21 @@ func DefaultDir() (string, error) {
 	return filepath.Join(base, "FrontDesk"), nil
 }
 
+// EnvDataDir names the environment variable that overrides the data folder.
+const EnvDataDir = "FRONTDESK_DATA"
+
+// DataDir picks the folder to open: dir when it is not empty (the --data
+// flag), else $FRONTDESK_DATA when set, else DefaultDir().
+func DataDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	if env := os.Getenv(EnvDataDir); env != "" {
+		return env, nil
+	}
+	return DefaultDir()
+}
+
 // Open opens the clinic database in dir, creating the folder (mode 0700) and
 // the file (mode 0600) when they do not exist. It runs pending migrations and
 // builds the search index before returning.

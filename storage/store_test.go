@@ -70,6 +70,22 @@ func TestDefaultDirEndsInFrontDesk(t *testing.T) {
 	}
 }
 
+func TestDataDir(t *testing.T) {
+	t.Setenv(EnvDataDir, "")
+	def, _ := DefaultDir()
+	tests := []struct{ flag, env, want string }{
+		{"/srv/clinic", "/from/env", "/srv/clinic"},
+		{"", "/from/env", "/from/env"},
+		{"", "", def},
+	}
+	for _, tt := range tests {
+		t.Setenv(EnvDataDir, tt.env)
+		if got, err := DataDir(tt.flag); err != nil || got != tt.want {
+			t.Errorf("DataDir(%q) with %s=%q = %q, %v; want %q", tt.flag, EnvDataDir, tt.env, got, err, tt.want)
+		}
+	}
+}
+
 // envOpenDir makes the test binary, started again as a child, try to open the
 // store in that folder and print the outcome.
 const envOpenDir = "FRONTDESK_TEST_OPEN_DIR"
