@@ -232,6 +232,9 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 			return rep, err
 		}
 		s.mu.Lock()
+		if len(keep) > 100 {
+			s.idx.beginBatch()
+		}
 		for i := range keep {
 			s.idx.putEntry(keep[i].entry)
 		}

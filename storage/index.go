@@ -26,7 +26,7 @@ type entry struct {
 	email    string   // folded
 }
 
-// indexFields are the parts of a stored patient the index reads at open.
+// indexFields are the parts of a patient its search keys are made from.
 type indexFields struct {
 	ID            uint64  `json:"id"`
 	GivenName     string  `json:"given_name"`
@@ -42,6 +42,7 @@ func fieldsOf(p *Patient) indexFields {
 		DateOfBirth: p.DateOfBirth, Phones: p.Phones, Email: p.Email}
 }
 
+// makeEntry folds a patient's fields into its search keys.
 func makeEntry(f *indexFields) *entry {
 	e := &entry{id: f.ID, dob: f.DateOfBirth, email: foldEmail(f.Email)}
 	given := nameTokens(f.GivenName, false)
@@ -80,8 +81,9 @@ func appendUnique(list []string, items ...string) []string {
 	return list
 }
 
-// postings maps a key to the entries holding it, with the keys kept sorted
-// for prefix look-ups.
+// postings maps a name token to the entries holding it, with the keys kept
+// sorted for prefix look-ups. Name tokens repeat across many patients (few
+// keys, long lists); nearly unique keys use pairPostings instead.
 type postings struct {
 	lists   map[string][]int32
 	keys    []string // sorted; a key whose list is empty stays here
@@ -191,13 +193,22 @@ func newIndex() *index {
 func (x *index) putEntry(e *entry) {
 	i, ok := x.pos[e.id]
 	if ok {
+		old := x.entries[i]
+		moved := old.family != e.family || old.given != e.given
+		if moved {
+			x.orderRemove(i)
+		}
 		x.unlink(i)
 		x.entries[i] = e
+		if moved {
+			x.orderInsert(i)
+		}
 	} else {
 		i = int32(len(x.entries))
 		x.entries = append(x.entries, e)
 		x.pos[e.id] = i
 		x.live++
+		x.orderInsert(i)
 	}
 	for _, t := range e.tokens {
 		x.names.add(t, i)
@@ -212,7 +223,37 @@ func (x *index) putEntry(e *entry) {
 	if e.dob != "" {
 		x.byDOB[e.dob] = append(x.byDOB[e.dob], i)
 	}
-	x.orderDirty = true
+}
+
+// beginBatch stops keeping the list order up to date entry by entry before
+// many puts; the next ListPatients sorts once.
+func (x *index) beginBatch() {
+	x.orderDirty, x.order = true, nil
+}
+
+// orderSearch finds where entry i sorts in the list order.
+func (x *index) orderSearch(i int32) (int, bool) {
+	return slices.BinarySearchFunc(x.order, x.entries[i], func(o int32, e *entry) int { return lessEntry(x.entries[o], e) })
+}
+
+// orderInsert puts entry i at its place in the list order, if the order is kept.
+func (x *index) orderInsert(i int32) {
+	if !x.orderDirty {
+		j, _ := x.orderSearch(i)
+		x.order = slices.Insert(x.order, j, i)
+	}
+}
+
+// orderRemove takes entry i out of the list order, if the order is kept.
+func (x *index) orderRemove(i int32) {
+	if x.orderDirty {
+		return
+	}
+	if j, found := x.orderSearch(i); found && x.order[j] == i {
+		x.order = slices.Delete(x.order, j, j+1)
+	} else {
+		x.beginBatch() // not where it should be: sort afresh when next asked
+	}
 }
 
 // unlink removes the keys of entry i from every posting list.
@@ -241,11 +282,11 @@ func (x *index) removePatient(id uint64) {
 	if !ok {
 		return
 	}
+	x.orderRemove(i)
 	x.unlink(i)
 	x.entries[i] = nil
 	delete(x.pos, id)
 	x.live--
-	x.orderDirty = true
 }
 
 // finish makes the keys added since the last call findable by prefix,

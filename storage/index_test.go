@@ -88,6 +88,9 @@ func TestIndexMatchesReopen(t *testing.T) {
 	families := []string{"Nguyễn", "Nguyen", "Silva", "Wiśniewski", "李", "Petrova"}
 	var ids []uint64
 	for step := range 400 {
+		if step == 50 {
+			s.ListPatients(0, 1) // from here on the list order is kept write by write
+		}
 		p := Patient{GivenName: givens[rng.IntN(len(givens))], FamilyName: families[rng.IntN(len(families))],
 			DateOfBirth: fmt.Sprintf("19%02d-0%d-1%d", 50+rng.IntN(50), 1+rng.IntN(9), rng.IntN(10))}
 		if rng.IntN(2) == 0 {
@@ -137,6 +140,18 @@ func TestIndexMatchesReopen(t *testing.T) {
 		return out
 	}
 	live := ask(s)
+	listIDs := func(s *Store) []uint64 {
+		all, err := s.ListPatients(0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []uint64
+		for _, p := range all {
+			ids = append(ids, p.ID)
+		}
+		return ids
+	}
+	liveList := listIDs(s)
 	liveDups := len(s.AllDuplicates())
 	liveCount := s.PatientCount()
 	s.Close()
@@ -150,6 +165,9 @@ func TestIndexMatchesReopen(t *testing.T) {
 		if !slices.Equal(live[q].ids, fresh[q].ids) {
 			t.Errorf("Search(%q): live index %v, rebuilt %v", q, live[q].ids, fresh[q].ids)
 		}
+	}
+	if fresh := listIDs(s); !slices.Equal(liveList, fresh) {
+		t.Errorf("list order: live %v, rebuilt %v", liveList, fresh)
 	}
 	if liveCount != s.PatientCount() || liveCount != len(ids) {
 		t.Errorf("count live %d, rebuilt %d, want %d", liveCount, s.PatientCount(), len(ids))

@@ -55,6 +55,9 @@ func (s *Store) Seed(n int, seed int64) error {
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	s.idx.beginBatch()
+	s.mu.Unlock()
 	start := time.Now().UTC()
 	for done := 0; done < n; {
 		size := min(seedBatch, n-done)
