@@ -177,35 +177,36 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 	}
 
 	// Skip rows that are plainly stored patients or repeat an earlier row.
+	// Who they are is filled in once the kept rows have their IDs.
+	type skip struct {
+		at         int    // index in rep.Skipped
+		existingID uint64 // the stored patient, or 0
+		earlier    int    // else the index in keep of the earlier row
+	}
 	var keep []importRow
+	var skips []skip
 	byNameDOB := make(map[string]int) // folded name + DOB -> index in keep
-	byEmail := make(map[string]int)
-	var skipExisting []uint64
-	var skipIdx []int // index into rep.Skipped waiting for the existing patient
-	var skipEarlier []int
-	var skipEarlierRow []int
+	byEmail := make(map[string]int)   // folded email -> index in keep
 	s.mu.RLock()
 	for _, row := range rows {
 		e := row.entry
 		if id, reason, ok := s.idx.plainDuplicate(e); ok {
-			skipIdx = append(skipIdx, len(rep.Skipped))
-			skipExisting = append(skipExisting, id)
+			skips = append(skips, skip{at: len(rep.Skipped), existingID: id})
 			rep.Skipped = append(rep.Skipped, SkippedRow{Line: row.line, Reason: reason})
 			continue
 		}
-		nk := e.name + "\x00" + e.dob
-		k, sameName := byNameDOB[nk]
-		if !sameName && e.email != "" {
-			k, sameName = byEmail[e.email]
+		nameDOB := e.name + "\x00" + e.dob
+		k, repeated := byNameDOB[nameDOB]
+		if !repeated && e.email != "" {
+			k, repeated = byEmail[e.email]
 		}
-		if sameName && e.name != "" {
-			skipEarlier = append(skipEarlier, len(rep.Skipped))
-			skipEarlierRow = append(skipEarlierRow, k)
+		if repeated {
+			skips = append(skips, skip{at: len(rep.Skipped), earlier: k})
 			rep.Skipped = append(rep.Skipped, SkippedRow{Line: row.line, Reason: fmt.Sprintf("repeats line %d of this file", keep[k].line)})
 			continue
 		}
 		if e.name != "" {
-			byNameDOB[nk] = len(keep)
+			byNameDOB[nameDOB] = len(keep)
 		}
 		if e.email != "" {
 			byEmail[e.email] = len(keep)
@@ -241,15 +242,26 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 		s.idx.finishBatch()
 		s.mu.Unlock()
 	}
-	existing, err := s.patientsByID(skipExisting)
+	var existingIDs []uint64
+	for _, sk := range skips {
+		if sk.existingID != 0 {
+			existingIDs = append(existingIDs, sk.existingID)
+		}
+	}
+	existing, err := s.patientsByID(existingIDs)
 	if err != nil {
 		return rep, err
 	}
-	for i, p := range existing {
-		rep.Skipped[skipIdx[i]].Existing = p
+	byID := make(map[uint64]Patient, len(existing))
+	for _, p := range existing {
+		byID[p.ID] = p
 	}
-	for i, k := range skipEarlierRow {
-		rep.Skipped[skipEarlier[i]].Existing = keep[k].patient
+	for _, sk := range skips {
+		if sk.existingID != 0 {
+			rep.Skipped[sk.at].Existing = byID[sk.existingID]
+		} else {
+			rep.Skipped[sk.at].Existing = keep[sk.earlier].patient
+		}
 	}
 	for _, row := range keep {
 		rep.Imported++
