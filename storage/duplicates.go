@@ -166,7 +166,7 @@ func (s *Store) DuplicateCandidates(p Patient) []Candidate {
 	}
 	patients, err := s.patientsByID(ids)
 	if err != nil {
-		return nil
+		return []Candidate{}
 	}
 	byID := make(map[uint64]Patient, len(patients))
 	for _, q := range patients {
@@ -253,7 +253,7 @@ func (s *Store) AllDuplicates() []DuplicatePair {
 	}
 	patients, err := s.patientsByID(ids)
 	if err != nil {
-		return nil
+		return []DuplicatePair{}
 	}
 	byID := make(map[uint64]Patient, len(patients))
 	for _, q := range patients {

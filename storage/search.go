@@ -265,7 +265,7 @@ func (h *worstFirst) Pop() any {
 // code or the trunk 0), an email address or its beginning (a word with "@",
 // or with a dot between letters such as "zoe.ng"), or a date of birth
 // (1986-03-14, 03/14/1986, 14.03.1986; ambiguous dates follow the clinic's
-// date order). Every part typed must match. Results are ranked best first:
+// date order). Every part typed must match. The result is never nil. Results are ranked best first:
 // whole words above beginnings, longer matched parts above shorter, more
 // fields above fewer, then in list order. At most limit are returned (20
 // when limit <= 0, never more than MaxSearchResults).
@@ -279,7 +279,7 @@ func (s *Store) Search(query string, limit int) []SearchResult {
 	hits := s.idx.search(tokens, limit)
 	s.mu.RUnlock()
 	if len(hits) == 0 {
-		return nil
+		return []SearchResult{}
 	}
 	ids := make([]uint64, len(hits))
 	for i, h := range hits {
@@ -287,7 +287,7 @@ func (s *Store) Search(query string, limit int) []SearchResult {
 	}
 	patients, err := s.patientsByID(ids)
 	if err != nil {
-		return nil
+		return []SearchResult{} // a record that cannot be read is reported where it is opened
 	}
 	byID := make(map[uint64]Patient, len(patients))
 	for _, p := range patients {
