@@ -349,16 +349,19 @@ func lessEntry(a, b *entry) int {
 }
 
 // buildIndex reads every patient's search keys and every intake link into a
-// new index. Neither patient records nor intakes are decoded.
+// new index. Neither patient records nor intakes are decoded. The file is
+// read in one short transaction; the maps and sorted lists are then built
+// on all cores, each by its own goroutine.
 func (s *Store) buildIndex() error {
 	x := newIndex()
+	type link struct {
+		intakeID uint64
+		l        intakeLink
+	}
+	var links []link
 	err := s.db.View(func(tx *bolt.Tx) error {
 		keys := tx.Bucket(bucketPatientKeys)
-		n := keys.Sequence() // a hint only: keys is written in step with patients
-		if seq := tx.Bucket(bucketPatients).Sequence(); seq > n {
-			n = seq
-		}
-		x.presize(int(n))
+		x.presize(int(tx.Bucket(bucketPatients).Sequence())) // a hint: IDs are never reused
 		err := keys.ForEach(func(k, v []byte) error {
 			plain, err := s.sealer.Unseal(v)
 			if err != nil {
@@ -368,13 +371,15 @@ func (s *Store) buildIndex() error {
 			if !ok {
 				return &Error{Msg: fmt.Sprintf("the search keys of patient %d are damaged", btoi(k)), Kind: ErrUnreadable}
 			}
-			x.putEntry(e)
+			x.entries = append(x.entries, e)
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketIntakePatients).ForEach(func(k, v []byte) error {
+		intakes := tx.Bucket(bucketIntakePatients)
+		links = make([]link, 0, tx.Bucket(bucketIntakes).Sequence())
+		return intakes.ForEach(func(k, v []byte) error {
 			plain, err := s.sealer.Unseal(v)
 			if err != nil {
 				return &Error{Msg: "cannot unseal an intake link: " + err.Error(), Kind: ErrUnreadable}
@@ -383,14 +388,63 @@ func (s *Store) buildIndex() error {
 			if !ok {
 				return &Error{Msg: "an intake link is damaged", Kind: ErrUnreadable}
 			}
-			x.addIntake(btoi(k), l)
+			links = append(links, link{btoi(k), l})
 			return nil
 		})
 	})
 	if err != nil {
 		return err
 	}
-	x.finishBatch()
+	x.live = len(x.entries)
+	var wg sync.WaitGroup
+	parallel := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	parallel(func() {
+		for i, e := range x.entries {
+			x.pos[e.id] = int32(i)
+			if e.dob != "" {
+				x.byDOB[e.dob] = append(x.byDOB[e.dob], int32(i))
+			}
+		}
+	})
+	parallel(func() {
+		for i, e := range x.entries {
+			for _, t := range e.tokens {
+				x.names.add(t, int32(i))
+			}
+		}
+		x.names.finish()
+	})
+	parallel(func() {
+		for i, e := range x.entries {
+			x.emails.add(e.email, int32(i))
+		}
+		x.emails.finish(true)
+	})
+	parallel(func() {
+		for i, e := range x.entries {
+			for _, ph := range e.phones {
+				x.phones.add(ph, int32(i))
+			}
+		}
+		x.phones.finish(true)
+	})
+	parallel(func() {
+		for i, e := range x.entries {
+			for _, n := range e.national {
+				x.national.add(n, int32(i))
+			}
+		}
+		x.national.finish(true)
+	})
+	parallel(func() {
+		for _, l := range links {
+			x.addIntake(l.intakeID, l.l)
+		}
+	})
+	wg.Wait()
 	s.mu.Lock()
 	s.idx = x
 	s.mu.Unlock()
