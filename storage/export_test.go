@@ -135,3 +135,18 @@ func TestSettings(t *testing.T) {
 		t.Errorf("store region %s order %s", s.Region(), s.DateOrder())
 	}
 }
+
+func TestExportEmptyStore(t *testing.T) {
+	s := openTestStore(t, Options{})
+	var buf bytes.Buffer
+	if err := s.Export(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("empty export is not JSON: %v\n%s", err, buf.String())
+	}
+	if string(got["patients"]) != "[]" || string(got["intakes"]) != "[]" {
+		t.Errorf("empty export: %s", buf.String())
+	}
+}
