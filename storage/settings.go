@@ -1,0 +1,111 @@
+package storage
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Settings are the clinic-wide settings kept in the store.
+type Settings struct {
+	ClinicName    string    `json:"clinic_name"`
+	ClinicAddress string    `json:"clinic_address"`
+	ClinicPhone   string    `json:"clinic_phone"`
+	Paper         string    `json:"paper"`      // "Letter" or "A4"
+	Printer       string    `json:"printer"`    // printer name; "" for the system default
+	Region        string    `json:"region"`     // phone region for numbers without a country code, such as "US"
+	DateOrder     DateOrder `json:"date_order"` // how ambiguous dates are read
+}
+
+// Paper sizes.
+const (
+	PaperLetter = "Letter"
+	PaperA4     = "A4"
+)
+
+// letterRegions use US Letter paper.
+var letterRegions = map[string]bool{"US": true, "CA": true, "MX": true, "PH": true, "CL": true, "CO": true, "VE": true}
+
+// Settings returns the clinic settings, with defaults filled in for what was
+// never saved: the Options' region and date order, and the paper size usual
+// in that region.
+func (s *Store) Settings() (Settings, error) {
+	var set Settings
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketSettings).Get(keyClinic)
+		if raw == nil {
+			return nil
+		}
+		return s.unseal(raw, &set, "settings", 0)
+	})
+	if err != nil {
+		return set, err
+	}
+	if set.Region == "" {
+		set.Region = s.opts.Region
+	}
+	if set.DateOrder == "" {
+		set.DateOrder = s.opts.DateOrder
+	}
+	if set.Paper == "" {
+		set.Paper = PaperA4
+		if letterRegions[set.Region] {
+			set.Paper = PaperLetter
+		}
+	}
+	return set, nil
+}
+
+// ValidateSettings lists what is wrong with set.
+func ValidateSettings(set Settings) []FieldError {
+	var errs []FieldError
+	if set.Paper != PaperLetter && set.Paper != PaperA4 {
+		errs = append(errs, FieldError{Field: "paper", Msg: fmt.Sprintf("Paper must be Letter or A4, not %q.", set.Paper)})
+	}
+	if !phonenumbers.GetSupportedRegions()[set.Region] {
+		errs = append(errs, FieldError{Field: "region", Msg: fmt.Sprintf("%q is not a country code Front Desk knows; use two letters such as US, GB or DE.", set.Region)})
+	}
+	if set.DateOrder != MDY && set.DateOrder != DMY {
+		errs = append(errs, FieldError{Field: "date_order", Msg: fmt.Sprintf("Date order must be MDY (month first) or DMY (day first), not %q.", set.DateOrder)})
+	}
+	if set.ClinicPhone != "" && normalizePhone(set.ClinicPhone, set.Region) == "" {
+		errs = append(errs, FieldError{Field: "clinic_phone", Msg: fmt.Sprintf("The clinic phone number %q cannot be read.", set.ClinicPhone)})
+	}
+	return errs
+}
+
+// SaveSettings validates and saves the clinic settings; the region and date
+// order apply to searches and saves from now on.
+func (s *Store) SaveSettings(set Settings) error {
+	set.Region = strings.ToUpper(strings.TrimSpace(set.Region))
+	if errs := ValidateSettings(set); len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sealed, err := s.seal(set)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSettings).Put(keyClinic, sealed)
+	})
+	if err != nil {
+		return err
+	}
+	s.applySettings(set)
+	return nil
+}
+
+func (s *Store) applySettings(set Settings) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set.Region != "" {
+		s.region = set.Region
+	}
+	if set.DateOrder != "" {
+		s.dateOrder = set.DateOrder
+	}
+}

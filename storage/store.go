@@ -1,0 +1,213 @@
+// Package storage keeps the clinic's patients, their intake forms and the
+// clinic settings in one embedded bbolt file, with an in-memory search index
+// built when the file is opened and kept current on every write.
+//
+// The file holds no patient data in its keys: every key is an 8-byte
+// big-endian ID from NextSequence or a fixed name (see buckets.go). Every
+// value is JSON passed through one seal/unseal seam, the Sealer, so that
+// encryption can be added without touching the records. The schema version
+// lives in the meta bucket; migrations run in order, in one transaction, at
+// open, and a file written by a newer Front Desk is refused.
+//
+// Only one process may open the file at a time; a second one gets ErrInUse
+// ("the clinic database is in use by another Front Desk") after
+// Options.Timeout instead of hanging.
+package storage
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the name of the store's file inside its folder.
+const FileName = "frontdesk.db"
+
+// DateOrder says how an ambiguous date such as 03/04/1986 is read.
+type DateOrder string
+
+// The day/month orders a clinic can choose.
+const (
+	MDY DateOrder = "MDY" // 03/04/1986 is March 4 (United States)
+	DMY DateOrder = "DMY" // 03/04/1986 is 3 April (most other countries)
+)
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	Timeout   time.Duration // how long to wait for another Front Desk to let go of the file; default 1s
+	Region    string        // default phone region (ISO 3166 code such as "US"), used until the clinic settings name one; default "US"
+	DateOrder DateOrder     // how ambiguous dates are read until the clinic settings say; default MDY
+	Sealer    Sealer        // seals every value written; nil stores values as they are
+}
+
+// Sealer is the one seam every stored value passes through: Seal before a
+// value is written, Unseal after it is read. Unseal must not keep or modify
+// the slice it is given (it belongs to the database), and must return a
+// slice it owns or that is only read before the transaction ends.
+type Sealer interface {
+	Seal(plain []byte) ([]byte, error)
+	Unseal(sealed []byte) ([]byte, error)
+}
+
+// identitySealer stores values as they are, until encryption lands.
+type identitySealer struct{}
+
+func (identitySealer) Seal(plain []byte) ([]byte, error)    { return plain, nil }
+func (identitySealer) Unseal(sealed []byte) ([]byte, error) { return sealed, nil }
+
+// Store is an open clinic database. Its methods are safe for concurrent use.
+type Store struct {
+	db     *bolt.DB
+	path   string
+	sealer Sealer
+	opts   Options
+
+	writeMu sync.Mutex // serialises writers so the index follows commit order
+
+	mu        sync.RWMutex // guards everything below
+	idx       *index
+	region    string
+	dateOrder DateOrder
+}
+
+// DefaultDir returns the folder Front Desk keeps its data in by default: the
+// user's configuration folder plus "FrontDesk" (for example
+// ~/.config/FrontDesk, ~/Library/Application Support/FrontDesk or
+// %AppData%\FrontDesk).
+func DefaultDir() (string, error) {
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", &Error{Msg: "cannot find the folder for Front Desk's data: " + err.Error(), Kind: ErrNotFound}
+	}
+	return filepath.Join(base, "FrontDesk"), nil
+}
+
+// EnvDataDir names the environment variable that overrides the data folder.
+const EnvDataDir = "FRONTDESK_DATA"
+
+// DataDir picks the folder to open: dir when it is not empty (the --data
+// flag), else $FRONTDESK_DATA when set, else DefaultDir().
+func DataDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	if env := os.Getenv(EnvDataDir); env != "" {
+		return env, nil
+	}
+	return DefaultDir()
+}
+
+// Open opens the clinic database in dir, creating the folder (mode 0700) and
+// the file (mode 0600) when they do not exist. It runs pending migrations and
+// builds the search index before returning.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.Region == "" {
+		opts.Region = "US"
+	}
+	if opts.DateOrder == "" {
+		opts.DateOrder = MDY
+	}
+	if opts.Sealer == nil {
+		opts.Sealer = identitySealer{}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &Error{Msg: "cannot create the data folder: " + err.Error(), Kind: ErrUnreadable}
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, ErrInUse
+		}
+		return nil, &Error{Msg: "cannot open the clinic database " + path + ": " + err.Error(), Kind: ErrUnreadable}
+	}
+	s := &Store{db: db, path: path, sealer: opts.Sealer, opts: opts, region: opts.Region, dateOrder: opts.DateOrder}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	set, err := s.Settings()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.applySettings(set)
+	if err := s.buildIndex(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database file. The store must not be used afterwards.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Region is the phone region used for numbers typed without a country code.
+func (s *Store) Region() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.region
+}
+
+// DateOrder is how the store reads ambiguous dates such as 03/04/1986.
+func (s *Store) DateOrder() DateOrder {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.dateOrder
+}
+
+// itob encodes an ID as an 8-byte big-endian key.
+func itob(id uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, id)
+	return k
+}
+
+// btoi decodes an 8-byte big-endian key.
+func btoi(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
+
+// seal encodes v as JSON and seals it.
+func (s *Store) seal(v any) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return s.sealBytes(plain)
+}
+
+func (s *Store) sealBytes(plain []byte) ([]byte, error) {
+	sealed, err := s.sealer.Seal(plain)
+	if err != nil {
+		return nil, &Error{Msg: "cannot seal a record: " + err.Error(), Kind: ErrUnreadable}
+	}
+	return sealed, nil
+}
+
+// unseal unseals a value read from the database and decodes its JSON into v.
+// raw belongs to the transaction; v keeps no reference to it.
+func (s *Store) unseal(raw []byte, v any, what string, id uint64) error {
+	plain, err := s.sealer.Unseal(raw)
+	if err != nil {
+		return &Error{Msg: fmt.Sprintf("cannot unseal %s %d: %v", what, id, err), Kind: ErrUnreadable}
+	}
+	if err := json.Unmarshal(plain, v); err != nil {
+		return &Error{Msg: fmt.Sprintf("%s %d is damaged: %v", what, id, err), Kind: ErrUnreadable}
+	}
+	return nil
+}
