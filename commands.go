@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -338,6 +337,21 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// printImportReport says what happened to every row that was not simply imported.
 func printImportReport(w io.Writer, rep storage.ImportReport) {
-	fmt.Fprintf(w, "%s\n", strconv.Quote("import report")[1:14])
+	for _, r := range rep.Invalid {
+		fmt.Fprintf(w, "line %d: not imported: %s\n", r.Line, r.Reason)
+	}
+	for _, r := range rep.Skipped {
+		fmt.Fprintf(w, "line %d: skipped, already in the store as #%d %s (%s)\n", r.Line, r.Existing.ID, r.Existing.DisplayName(), r.Reason)
+	}
+	for _, d := range rep.PossibleDuplicates {
+		var names []string
+		for _, c := range d.Candidates {
+			names = append(names, fmt.Sprintf("#%d %s (%s)", c.Patient.ID, c.Patient.DisplayName(), strings.Join(c.Reasons, ", ")))
+		}
+		fmt.Fprintf(w, "line %d: imported as #%d, but resembles %s — see frontdesk duplicates\n", d.Line, d.Patient.ID, strings.Join(names, "; "))
+	}
+	fmt.Fprintf(w, "Imported %d, skipped %d already in the store, %d invalid, %d to review as possible duplicates.\n",
+		rep.Imported, len(rep.Skipped), len(rep.Invalid), len(rep.PossibleDuplicates))
 }

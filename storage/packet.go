@@ -52,7 +52,8 @@ func (s *Store) PacketInput(patientID, intakeID uint64, at time.Time) (forms.Pac
 func (p Patient) PacketPatient() forms.PacketPatient {
 	pp := forms.PacketPatient{
 		ID: p.ID, GivenName: p.GivenName, FamilyName: p.FamilyName, PreferredName: p.PreferredName,
-		DateOfBirth: p.DateOfBirth, Sex: p.Sex, Email: p.Email, Address: p.Address, Language: p.Language, Notes: p.Notes,
+		DateOfBirth: p.DateOfBirth, Sex: p.Sex, Email: p.Email, Address: p.Address, Language: p.Language,
+		// Notes are the front desk's own; patients read the packet, so they are not printed.
 	}
 	for _, ph := range p.Phones {
 		s := ph.Number

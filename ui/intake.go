@@ -42,10 +42,8 @@ type intakeScreen struct {
 	redFlags    map[string]*widget.RadioGroup // red-flag linkId → Yes/No
 	inputs      map[string]fyne.CanvasObject  // linkId → widget, for tests and focus
 
-	saveReq chan struct{} // wakes the saver; buffered 1, so requests coalesce
-	done    chan struct{}
-	pending *storage.Intake // the newest snapshot waiting for the saver
-	writing bool            // the saver is writing a snapshot
+	pending  *storage.Intake // the newest snapshot not yet written
+	draining bool            // a background writer is running
 
 	ackDialog, reasonDialog dialog.Dialog // open questions, for tests
 	ackName                 *widget.Entry
@@ -63,8 +61,6 @@ func newIntakeScreen(s *patientsScreen, p storage.Patient, in storage.Intake) (*
 		answers:  forms.Answers{},
 		redFlags: map[string]*widget.RadioGroup{},
 		inputs:   map[string]fyne.CanvasObject{},
-		saveReq:  make(chan struct{}, 1),
-		done:     make(chan struct{}),
 	}
 	for k, v := range in.Answers {
 		is.answers[k] = v
@@ -91,7 +87,6 @@ func newIntakeScreen(s *patientsScreen, p storage.Patient, in storage.Intake) (*
 	is.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(container.NewPadded(body)))
 	is.updateBanner()
 	is.updateStatus("")
-	go is.saver()
 	return is, nil
 }
 
@@ -295,8 +290,9 @@ func (is *intakeScreen) updateBanner() {
 	is.banner.Show()
 }
 
-// requestSave snapshots the answers (and any completion fields in change) and
-// wakes the saver, which writes the newest snapshot; typing is never blocked.
+// requestSave snapshots the answers (and any completion fields in change)
+// and makes sure a background writer will store the newest snapshot; typing
+// never waits for the disk, and quick changes coalesce into one write.
 func (is *intakeScreen) requestSave(change func(in *storage.Intake)) {
 	is.mu.Lock()
 	snap := is.intake
@@ -311,57 +307,54 @@ func (is *intakeScreen) requestSave(change func(in *storage.Intake)) {
 		change(&snap)
 	}
 	is.pending = &snap
+	start := !is.draining
+	is.draining = true
 	is.mu.Unlock()
-	select {
-	case is.saveReq <- struct{}{}:
-	default:
+	if start {
+		is.screen.ui.background(is.drain)
 	}
 }
 
 // saveNow (Ctrl+S) writes at once; autosave already keeps drafts.
 func (is *intakeScreen) saveNow() { is.requestSave(nil) }
 
-// saver writes snapshots one at a time, off the UI goroutine.
-func (is *intakeScreen) saver() {
+// drain writes snapshots until none is pending, off the UI goroutine.
+func (is *intakeScreen) drain() {
 	for {
-		select {
-		case <-is.done:
-			return
-		case <-is.saveReq:
-		}
 		is.mu.Lock()
 		snap := is.pending
-		is.pending = nil
-		if snap != nil {
-			snap.Version = is.intake.Version
-			is.writing = true
-		}
-		is.mu.Unlock()
 		if snap == nil {
-			continue
+			is.draining = false
+			is.mu.Unlock()
+			return
 		}
+		is.pending = nil
+		snap.Version = is.intake.Version
+		is.mu.Unlock()
+
 		err := is.screen.ui.deps.Store.UpdateIntake(snap)
 		is.mu.Lock()
-		is.writing = false
 		if err == nil {
 			is.intake = *snap
 		}
 		saved := is.intake
 		is.mu.Unlock()
-		fyne.Do(func() {
-			if err != nil {
-				if errors.Is(err, storage.ErrConflict) {
-					is.screen.ui.showError("This intake was changed on another desk; your last change was not saved. Reopen the intake to see the saved answers.", err)
-				} else {
-					is.screen.ui.showError("The intake was not saved. Your answers are still on screen; try again (Ctrl+S).", err)
-				}
-				is.updateStatus("Not saved")
-				return
-			}
-			is.updateStatus(fmt.Sprintf("saved %s", saved.UpdatedAt.Format("15:04:05")))
-			is.screen.reload()
-		})
+		fyne.Do(func() { is.saved(saved, err) })
 	}
+}
+
+func (is *intakeScreen) saved(in storage.Intake, err error) {
+	if err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			is.screen.ui.showError("This intake was changed on another desk; your last change was not saved. Reopen the intake to see the saved answers.", err)
+		} else {
+			is.screen.ui.showError("The intake was not saved. Your answers are still on screen; try again (Ctrl+S).", err)
+		}
+		is.status.SetText("Not saved")
+		return
+	}
+	is.updateStatus("saved " + in.UpdatedAt.Format("15:04:05"))
+	is.screen.reload()
 }
 
 // flush waits until every change requested so far is in the store. Call it
@@ -369,7 +362,7 @@ func (is *intakeScreen) saver() {
 func (is *intakeScreen) flush() storage.Intake {
 	for {
 		is.mu.Lock()
-		idle := is.pending == nil && !is.writing
+		idle := is.pending == nil && !is.draining
 		in := is.intake
 		is.mu.Unlock()
 		if idle {
@@ -512,16 +505,8 @@ func (is *intakeScreen) askAcknowledgementIfUrgent(next func(by string)) {
 
 func (is *intakeScreen) onPrint() {
 	is.saveNow()
-	go func() {
+	is.screen.ui.background(func() {
 		in := is.flush()
 		fyne.Do(func() { is.screen.ui.printPacket(is.patient, &in) })
-	}()
-}
-
-// close stops the saver once what is pending is written.
-func (is *intakeScreen) close() {
-	go func() {
-		is.flush()
-		close(is.done)
-	}()
+	})
 }

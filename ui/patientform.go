@@ -143,7 +143,7 @@ func (f *patientForm) read() storage.Patient {
 	trim := strings.TrimSpace
 	p.GivenName, p.FamilyName, p.PreferredName = trim(f.given.Text), trim(f.family.Text), trim(f.preferred.Text)
 	p.DateOfBirth = trim(f.dob.Text)
-	if iso, err := storage.ParseDate(p.DateOfBirth, f.screen.ui.dateOrder()); err == nil {
+	if iso, ok := storage.ParseDate(p.DateOfBirth, f.screen.ui.dateOrder()); ok {
 		p.DateOfBirth = iso
 	}
 	p.Sex = f.sex.Selected

@@ -307,18 +307,12 @@ func (s *patientsScreen) newPatientFrom(p storage.Patient) {
 }
 
 func (s *patientsScreen) showForm(f *patientForm) {
-	if s.intake != nil {
-		s.intake.close()
-	}
 	s.form, s.intake = f, nil
 	s.detail.Objects = []fyne.CanvasObject{f.content}
 	s.detail.Refresh()
 }
 
 func (s *patientsScreen) showIntake(is *intakeScreen) {
-	if s.intake != nil && s.intake != is {
-		s.intake.close()
-	}
 	s.intake = is
 	s.detail.Objects = []fyne.CanvasObject{is.content}
 	s.detail.Refresh()

@@ -17,8 +17,8 @@ var dateOrders = []struct {
 	label string
 	order storage.DateOrder
 }{
-	{"Month first — 03/14/1986 (US)", storage.DateOrderMDY},
-	{"Day first — 14/03/1986", storage.DateOrderDMY},
+	{"Month first — 03/14/1986 (US)", storage.MDY},
+	{"Day first — 14/03/1986", storage.DMY},
 }
 
 // settingsScreen edits the clinic-wide settings kept in the store.
@@ -142,7 +142,7 @@ func (ui *App) region() string {
 
 func (ui *App) dateOrder() storage.DateOrder {
 	if ui.settings.current.DateOrder == "" {
-		return storage.DateOrderMDY
+		return storage.MDY
 	}
 	return ui.settings.current.DateOrder
 }

@@ -418,7 +418,7 @@ func TestSettingsAreSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ClinicName != "Harbour Acupuncture" || got.Paper != "A4" || got.DateOrder != storage.DateOrderDMY {
+	if got.ClinicName != "Harbour Acupuncture" || got.Paper != "A4" || got.DateOrder != storage.DMY {
 		t.Fatalf("settings stored %+v", got)
 	}
 }
