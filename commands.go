@@ -85,8 +85,10 @@ var commands = map[string]command{
 		run:   runDuplicates,
 	},
 	"seed": {
-		flags: func(fs *flag.FlagSet) any { return seedOpts{patients: fs.Int("patients", 200, "how many demo patients to add")} },
-		run:   runSeed,
+		flags: func(fs *flag.FlagSet) any {
+			return seedOpts{patients: fs.Int("patients", 200, "how many demo patients to add")}
+		},
+		run: runSeed,
 	},
 	"export": {
 		flags: func(fs *flag.FlagSet) any {

@@ -56,7 +56,7 @@ type Printer interface {
 type Deps struct {
 	Store   Store
 	DataDir string
-	Printer Printer       // nil: the system's
+	Printer Printer          // nil: the system's
 	Now     func() time.Time // nil: time.Now
 	// Background runs blocking work (store writes, searches, PDF rendering)
 	// off the UI goroutine; nil: a new goroutine. Tests pass a synchronous one.

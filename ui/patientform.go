@@ -26,16 +26,16 @@ type patientForm struct {
 	patient *storage.Patient // nil for a new patient; the version read
 	intakes []storage.Intake
 
-	given, family, preferred, dob    *widget.Entry
-	sex                              *widget.Select
-	phone, phone2, email, language   *widget.Entry
-	address, notes                   *widget.Entry
+	given, family, preferred, dob   *widget.Entry
+	sex                             *widget.Select
+	phone, phone2, email, language  *widget.Entry
+	address, notes                  *widget.Entry
 	emergName, emergRel, emergPhone *widget.Entry
-	problems                         *widget.Label
-	saveButton, printButton          *widget.Button
-	intakeButton                     *widget.Button
-	intakeList                       *fyne.Container
-	dirty                            bool
+	problems                        *widget.Label
+	saveButton, printButton         *widget.Button
+	intakeButton                    *widget.Button
+	intakeList                      *fyne.Container
+	dirty                           bool
 
 	dupDialog, conflictDialog dialog.Dialog // the open question, if any (tests answer it)
 }

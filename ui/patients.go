@@ -31,17 +31,17 @@ type patientsScreen struct {
 	status    *widget.Label
 	detail    *fyne.Container // holds the open patient or intake
 
-	mu      sync.Mutex         // guards the rows below; written by workers, read on the UI goroutine
-	query   string             // the query the rows answer ("" = browsing)
-	results []storage.Patient  // rows for a query
+	mu      sync.Mutex        // guards the rows below; written by workers, read on the UI goroutine
+	query   string            // the query the rows answer ("" = browsing)
+	results []storage.Patient // rows for a query
 	pages   map[int][]storage.Patient
-	total   int                // rows when browsing
+	total   int // rows when browsing
 	urgent  map[uint64]bool
-	seq     atomic.Uint64      // the newest search; older answers are dropped
+	seq     atomic.Uint64 // the newest search; older answers are dropped
 
-	selected int          // highlighted row, -1 for none
+	selected int           // highlighted row, -1 for none
 	form     *patientForm  // the open patient, if any
-	intake *intakeScreen // the open intake, if any
+	intake   *intakeScreen // the open intake, if any
 }
 
 func newPatientsScreen(ui *App) *patientsScreen {
