@@ -15,8 +15,37 @@ import (
 	"frontdesk/storage"
 )
 
-// sexChoices are the options of the Sex field; an empty value is "not recorded".
-var sexChoices = []string{"Female", "Male", "Intersex", "Other", "Prefer not to say"}
+// sexChoices are the options of the Sex field as shown and as stored; an
+// empty value is "not recorded".
+var sexChoices = []struct{ label, code string }{
+	{"Female", "female"}, {"Male", "male"}, {"Other", "other"}, {"Unknown or prefer not to say", "unknown"},
+}
+
+func sexLabels() []string {
+	out := make([]string, len(sexChoices))
+	for i, c := range sexChoices {
+		out[i] = c.label
+	}
+	return out
+}
+
+func sexLabel(code string) string {
+	for _, c := range sexChoices {
+		if c.code == code {
+			return c.label
+		}
+	}
+	return ""
+}
+
+func sexCode(label string) string {
+	for _, c := range sexChoices {
+		if c.label == label {
+			return c.code
+		}
+	}
+	return ""
+}
 
 // patientForm shows and edits one patient (or a new one) and lists their intakes.
 type patientForm struct {
@@ -58,7 +87,7 @@ func newPatientForm(s *patientsScreen, p *storage.Patient, intakes []storage.Int
 	}
 	f.given, f.family, f.preferred = entry("Given (first) name"), entry("Family (last) name"), entry("What they like to be called")
 	f.dob = entry("YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY")
-	f.sex = widget.NewSelect(sexChoices, func(string) { f.dirty = true })
+	f.sex = widget.NewSelect(sexLabels(), func(string) { f.dirty = true })
 	f.sex.PlaceHolder = "Not recorded"
 	f.phone, f.phone2 = entry("Mobile"), entry("Home or work")
 	f.email, f.language = entry("name@example.com"), entry("e.g. English, Español, Tiếng Việt")
@@ -114,8 +143,8 @@ func (f *patientForm) fill(p storage.Patient) {
 	f.preferred.SetText(p.PreferredName)
 	f.dob.SetText(p.DateOfBirth)
 	f.sex.ClearSelected()
-	if p.Sex != "" {
-		f.sex.SetSelected(p.Sex)
+	if l := sexLabel(p.Sex); l != "" {
+		f.sex.SetSelected(l)
 	}
 	f.phone.SetText("")
 	f.phone2.SetText("")
@@ -146,7 +175,7 @@ func (f *patientForm) read() storage.Patient {
 	if iso, ok := storage.ParseDate(p.DateOfBirth, f.screen.ui.dateOrder()); ok {
 		p.DateOfBirth = iso
 	}
-	p.Sex = f.sex.Selected
+	p.Sex = sexCode(f.sex.Selected)
 	p.Phones = nil
 	if n := trim(f.phone.Text); n != "" {
 		p.Phones = append(p.Phones, storage.Phone{Label: "mobile", Number: n})

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -69,9 +70,7 @@ func newPatientsScreen(ui *App) *patientsScreen {
 }
 
 func placeholder(text string) fyne.CanvasObject {
-	l := widget.NewLabel(text)
-	l.Alignment = fyne.TextAlignCenter
-	l.Wrapping = fyne.TextWrapWord
+	l := &widget.Label{Text: text, Alignment: fyne.TextAlignCenter, Importance: widget.LowImportance}
 	return container.NewCenter(l)
 }
 
@@ -191,12 +190,12 @@ type patientRow struct {
 func newPatientRow() fyne.CanvasObject {
 	name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	name.Truncation = fyne.TextTruncateEllipsis
-	details := widget.NewLabel("")
-	details.Truncation = fyne.TextTruncateEllipsis
-	details.Importance = widget.LowImportance
+	details := &widget.Label{Truncation: fyne.TextTruncateEllipsis, SizeName: theme.SizeNameCaptionText}
 	urgent := &widget.Label{Text: "⚠ RED FLAG", Importance: widget.DangerImportance, TextStyle: fyne.TextStyle{Bold: true}}
 	urgent.Hide()
-	return container.NewBorder(nil, nil, nil, urgent, container.NewVBox(name, details))
+	// The two lines sit close together: each label brings its own padding.
+	lines := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), name, details)
+	return container.NewBorder(nil, nil, nil, urgent, lines)
 }
 
 func (s *patientsScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
