@@ -84,7 +84,7 @@ func newIntakeScreen(s *patientsScreen, p storage.Patient, in storage.Intake) (*
 		body.Add(is.build(&t.Item[i], 0))
 	}
 	header := container.NewVBox(container.NewBorder(nil, nil, back, container.NewHBox(is.printBtn, is.completeBtn), title), sub, is.banner, is.status)
-	is.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(container.NewPadded(body)))
+	is.content = container.NewBorder(header, nil, nil, nil, container.NewScroll(container.NewPadded(body)))
 	is.updateBanner()
 	is.updateStatus("")
 	return is, nil

@@ -63,7 +63,7 @@ func newPatientsScreen(ui *App) *patientsScreen {
 		container.NewVBox(s.search, container.NewBorder(nil, nil, nil, s.newButton, s.status)),
 		nil, nil, nil, s.list)
 	split := container.NewHSplit(left, s.detail)
-	split.SetOffset(0.36)
+	split.SetOffset(0.3)
 	s.content = split
 	s.reload()
 	return s
