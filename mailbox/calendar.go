@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"fmt"
 	"strings"
 
 	ical "github.com/emersion/go-ical"
@@ -10,7 +11,7 @@ import (
 // starts, what it is about, and who the patient is among its organizer and
 // attendees (never the clinic's own address nor an automatic sender).
 func (p *parser) readCalendar(text string, x *extracted) {
-	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
+	cal, err := decodeCalendar(text)
 	if err != nil || cal == nil {
 		p.problem("The calendar invitation could not be read.")
 		return
@@ -78,4 +79,16 @@ func (p *parser) readCalendar(text string, x *extracted) {
 		x.calName, x.calEmail = c.name, c.email
 		return
 	}
+}
+
+// decodeCalendar decodes iCalendar text. go-ical can index past the end of
+// some malformed content lines (found by FuzzParseRequest); such a panic
+// is turned into an error so the rest of the message is still read.
+func decodeCalendar(text string) (cal *ical.Calendar, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			cal, err = nil, fmt.Errorf("ical: malformed calendar: %v", v)
+		}
+	}()
+	return ical.NewDecoder(strings.NewReader(text)).Decode()
 }

@@ -6,8 +6,16 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+)
+
+const (
+	maxScanBytes = 32 << 10 // text searched for details
+	maxLineScan  = 1000     // longest line matched against label patterns
+	// free text searched for names, dates and phone numbers
+	maxFreeTextScan = 8 << 10
 )
 
 // field is a piece of a request that a label can name.
@@ -75,9 +83,21 @@ func init() {
 		"комментарий", "留言", "原因", "备注", "就诊原因", "motif", "nachricht")
 }
 
-// labelLine matches "Label: value" (also with a full-width colon or a tab,
-// as HTML tables become).
-var labelLine = regexp.MustCompile(`^[\s>*•·\-]*\**([^:：\t]{1,60}?)\**\s*(?:[:：]|\t)\s*(.*)$`)
+// splitLabel splits "Label: value" (also with a full-width colon or a tab,
+// as HTML tables become) into its label and value.
+func splitLabel(line string) (label, value string, ok bool) {
+	i := strings.IndexAny(line, ":：\t")
+	if i <= 0 || i > 80 {
+		return "", "", false
+	}
+	label = strings.TrimLeft(line[:i], " \t>*•·-")
+	label = strings.TrimSpace(strings.Trim(label, "*_ "))
+	if label == "" {
+		return "", "", false
+	}
+	_, size := utf8.DecodeRuneInString(line[i:])
+	return label, strings.TrimSpace(line[i+size:]), true
+}
 
 // lookupLabel returns the field a label names.
 func lookupLabel(label string) field {
@@ -128,7 +148,9 @@ type extracted struct {
 // extract reads label-value lines and free text from the readable body.
 func (p *parser) extract(body string) extracted {
 	var x extracted
-	text := body
+	// Booking details sit near the top; scanning a bounded prefix keeps a
+	// megabyte of text from costing seconds of pattern matching.
+	text := capString(body, maxScanBytes)
 
 	// A forwarded message: the patient is the original sender.
 	if fwd, ok := findForwarded(text, p.req.Subject); ok {
@@ -145,15 +167,15 @@ func (p *parser) extract(body string) extracted {
 
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
-		line := strings.TrimSpace(lines[i])
+		line := strings.TrimSpace(capString(lines[i], maxLineScan))
 		if line == "" {
 			continue
 		}
 		var f field
 		var value string
-		if m := labelLine.FindStringSubmatch(line); m != nil {
-			f = lookupLabel(m[1])
-			value = strings.TrimSpace(strings.Trim(strings.TrimSpace(m[2]), "*_"))
+		if label, v, ok := splitLabel(line); ok {
+			f = lookupLabel(label)
+			value = strings.TrimSpace(strings.Trim(v, "*_"))
 		}
 		if f == fieldNone {
 			// The label alone on its line, the value on the next.
@@ -227,6 +249,7 @@ func (p *parser) extract(body string) extracted {
 	}
 
 	// Free text: names, phone numbers, emails, dates of birth, days.
+	text = capString(text, maxFreeTextScan)
 	for _, re := range namePatterns {
 		if m := re.FindStringSubmatch(text); m != nil {
 			x.freeName = cleanName(m[1])
@@ -255,7 +278,8 @@ func (p *parser) extract(body string) extracted {
 
 // isLabelLine reports whether a line is "Label: value" with a known label.
 func isLabelLine(line string) bool {
-	if m := labelLine.FindStringSubmatch(line); m != nil && lookupLabel(m[1]) != fieldNone {
+	line = capString(line, maxLineScan)
+	if label, _, ok := splitLabel(line); ok && lookupLabel(label) != fieldNone {
 		return true
 	}
 	return lookupLabel(line) != fieldNone && len(line) < 40
@@ -271,7 +295,7 @@ func cleanName(s string) string {
 // signatureNameOf finds a name on the line after a closing ("Thanks,").
 func signatureNameOf(lines []string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
-		if !closingLine.MatchString(strings.TrimSpace(lines[i])) {
+		if len(lines[i]) > 100 || !closingLine.MatchString(strings.TrimSpace(lines[i])) {
 			continue
 		}
 		for j := i + 1; j < len(lines) && j <= i+2; j++ {
@@ -396,7 +420,7 @@ func stripQuoted(text string) string {
 	var out []string
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
-		if replyAttribution.MatchString(t) {
+		if len(t) < maxLineScan && replyAttribution.MatchString(t) {
 			break
 		}
 		// "On Mon, … <x@y>" wrapped over two lines before "wrote:".

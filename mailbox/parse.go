@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -108,7 +109,7 @@ func ParseRequest(raw []byte, opts ParseOptions) (req Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if panicHook != nil {
-				panicHook(v)
+				panicHook(fmt.Sprintf("%v\n%s", v, debug.Stack()))
 			}
 			req = Request{
 				Source:      SourcePatientEmail,
