@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -53,6 +54,7 @@ type SyncReport struct {
 const (
 	defaultLargeMessage = 2 << 20
 	defaultBatchSize    = 100
+	batchBytes          = 16 << 20
 )
 
 // Sync imports the messages that arrived since the last pass. It only
@@ -147,9 +149,14 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 		}
 		uids := imap.UIDSetNum(imported...)
 		imported = imported[:0]
-		if err := s.run(StepServer, func() error {
+		err := s.run(StepServer, func() error {
 			return s.client.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.Flag(a.Keyword)}}, nil).Close()
-		}, "The mail server did not accept the keyword %s.", a.Keyword); err != nil {
+		}, "The mail server did not accept the keyword %s.", a.Keyword)
+		var imapErr *imap.Error
+		if err != nil && !errors.As(err, &imapErr) {
+			// The keyword is only a marker for people reading the mailbox:
+			// a server that refuses keywords does not stop the import, but
+			// a broken connection does.
 			return err
 		}
 		if a.MoveTo != "" {
@@ -200,8 +207,21 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 		return finishOne(m.uid)
 	}
 
-	for start := 0; start < len(todo); start += opts.BatchSize {
-		batch := todo[start:min(start+opts.BatchSize, len(todo))]
+	for start := 0; start < len(todo); {
+		// A batch holds at most BatchSize messages and batchBytes of small
+		// messages, so memory stays bounded whatever the mailbox holds.
+		end, bytesInBatch := start, int64(0)
+		for end < len(todo) && end-start < opts.BatchSize {
+			if sz := todo[end].size; sz <= opts.LargeMessageBytes {
+				if bytesInBatch+sz > batchBytes && end > start {
+					break
+				}
+				bytesInBatch += sz
+			}
+			end++
+		}
+		batch := todo[start:end]
+		start = end
 		var small imap.UIDSet
 		byUID := map[imap.UID]newMessage{}
 		var order []newMessage
