@@ -584,11 +584,11 @@ func peakRSS() int64 {
 func BenchmarkDovecotImport(b *testing.B) {
 	d := startDovecot(b)
 	const n = 2000
-	d.deliver(b, "bench", variedRequests(b, n))
+	benchDeliverOnce.Do(func() { d.deliver(b, "bench", variedRequests(b, n)) })
 	a := d.account("bench", SecurityStartTLS)
-	people := make(peopleFake, 0, 500)
-	for i := 0; i < 500; i++ {
-		people = append(people, Person{ID: uint64(i + 1), GivenName: "Patient", FamilyName: fmt.Sprintf("Number%d", i),
+	people := newIndexedPeople()
+	for i := 0; i < 2000; i++ {
+		people.add(Person{ID: uint64(i + 1), GivenName: "Patient", FamilyName: fmt.Sprintf("Number%d", i),
 			Email: fmt.Sprintf("patient%d@example.com", i), Phones: []string{fmt.Sprintf("+1 503 555 %04d", i)}})
 	}
 	var bareTotal, importTotal time.Duration
@@ -597,7 +597,7 @@ func BenchmarkDovecotImport(b *testing.B) {
 		start := time.Now()
 		fetched := bareFetch(b, a)
 		bare := time.Since(start)
-		if fetched != n {
+		if fetched < n {
 			b.Fatalf("bare fetch got %d messages", fetched)
 		}
 
@@ -605,7 +605,7 @@ func BenchmarkDovecotImport(b *testing.B) {
 		start = time.Now()
 		rep, err := Sync(context.Background(), a, st, SyncOptions{})
 		imp := time.Since(start)
-		if err != nil || rep.New+rep.Duplicates != n {
+		if err != nil || rep.New+rep.Duplicates != fetched {
 			b.Fatalf("import: %+v %v", rep, err)
 		}
 		bareTotal += bare
@@ -620,7 +620,9 @@ func BenchmarkDovecotImport(b *testing.B) {
 	b.ReportMetric(float64(n)/(importMs/1000), "msgs/s")
 
 	// A 20 MB message on its own.
-	d.deliver(b, "bench", [][]byte{bigAttachmentMessage(20 << 20)})
+	big := bigAttachmentMessage(20 << 20)
+	big = bytes.Replace(big, []byte("<big-20mb@"), []byte(fmt.Sprintf("<big-20mb-%d@", b.N)), 1)
+	d.deliver(b, "bench", [][]byte{big})
 	runtime.GC()
 	st := newMemState()
 	st.positions["INBOX"] = [2]uint32{}
@@ -678,11 +680,47 @@ func bareFetch(tb testing.TB, a Account) int {
 	return count
 }
 
+var benchDeliverOnce sync.Once
+
+// indexedPeople is a CandidateSource with in-memory indexes, like the
+// store's: folded name words, email, phone digits.
+type indexedPeople struct {
+	byWord, byEmail, byPhone map[string][]Person
+}
+
+func newIndexedPeople() *indexedPeople {
+	return &indexedPeople{byWord: map[string][]Person{}, byEmail: map[string][]Person{}, byPhone: map[string][]Person{}}
+}
+
+func (ix *indexedPeople) add(p Person) {
+	for _, w := range strings.Fields(FoldName(p.GivenName + " " + p.FamilyName)) {
+		ix.byWord[w] = append(ix.byWord[w], p)
+	}
+	ix.byEmail[strings.ToLower(p.Email)] = append(ix.byEmail[strings.ToLower(p.Email)], p)
+	for _, ph := range p.Phones {
+		d := digitsOnly(ph)
+		ix.byPhone[d] = append(ix.byPhone[d], p)
+	}
+}
+
+func (ix *indexedPeople) Search(q string, limit int) []Person {
+	var out []Person
+	out = append(out, ix.byEmail[strings.ToLower(q)]...)
+	out = append(out, ix.byPhone[digitsOnly(q)]...)
+	for _, w := range strings.Fields(FoldName(q)) {
+		out = append(out, ix.byWord[w]...)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
 // matchingState also ranks candidates for each saved request, as the app
 // does on import.
 type matchingState struct {
 	*memState
-	people peopleFake
+	people CandidateSource
 }
 
 func (m *matchingState) SaveRequest(r Request, raw []byte) error {

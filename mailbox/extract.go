@@ -111,7 +111,6 @@ func lookupLabel(label string) field {
 
 var (
 	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-	phonePattern = regexp.MustCompile(`\+?\(?\d[\d \t().\-–]{5,22}\d`)
 	namePatterns = []*regexp.Regexp{
 		regexp.MustCompile(`(?:(?i:my name is|my name's|me llamo|mi nombre es|je m'appelle|je suis|tên tôi là|tôi tên là|tôi là|меня зовут|ich heiße|ich bin))[ \t]+(\p{Lu}[\p{L}'’\-]+(?:[ \t]+\p{Lu}[\p{L}'’\-]+){0,3})`),
 		regexp.MustCompile(`(?m)^(?:(?i:hi|hello|dear [^,]+|hola)[,!]?\s*)?(?i:this is)[ \t]+(\p{Lu}[\p{L}'’\-]+(?:[ \t]+\p{Lu}[\p{L}'’\-]+){0,3})`),
@@ -248,32 +247,64 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 
-	// Free text: names, phone numbers, emails, dates of birth, days.
+	// Free text, only for what no label gave: names, emails, phone
+	// numbers, dates of birth, days. Cheap substring checks keep the
+	// patterns from running over text that cannot match.
 	text = capString(text, maxFreeTextScan)
-	for _, re := range namePatterns {
-		if m := re.FindStringSubmatch(text); m != nil {
-			x.freeName = cleanName(m[1])
-			break
+	lower := strings.ToLower(text)
+	if x.name == "" && x.given == "" && x.family == "" {
+		for i, re := range namePatterns {
+			if !containsAny(lower, nameTriggers[i]) {
+				continue
+			}
+			if m := re.FindStringSubmatch(text); m != nil {
+				x.freeName = cleanName(m[1])
+				break
+			}
+		}
+		if x.freeName == "" {
+			x.freeName = signatureNameOf(lines)
 		}
 	}
-	if x.freeName == "" {
-		x.freeName = signatureNameOf(lines)
+	if x.email == "" && strings.IndexByte(text, '@') >= 0 {
+		if m := emailPattern.FindString(text); m != "" {
+			x.freeEmail = strings.ToLower(m)
+		}
 	}
-	if m := emailPattern.FindString(text); m != "" {
-		x.freeEmail = strings.ToLower(m)
+	if x.phone == "" {
+		x.freePhone = findPhone(text, p.opts.DefaultRegion)
 	}
-	x.freePhone = findPhone(text, p.opts.DefaultRegion)
-	if x.dob == "" {
+	if x.dob == "" && containsAny(lower, []string{"born", "birth", "dob"}) {
 		if m := dobInText.FindStringSubmatch(text); m != nil {
 			if _, ok := findDate(m[1], p.opts.DefaultRegion); ok {
 				x.dob = m[1]
 			}
 		}
 	}
-	if m := relativeDay.FindString(text); m != "" {
-		x.freeRequested = strings.Join(strings.Fields(m), " ")
+	if x.requestedText == "" && x.requestedDate == "" && x.requestedTime == "" &&
+		containsAny(lower, []string{"day", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat"}) {
+		if m := relativeDay.FindString(text); m != "" {
+			x.freeRequested = strings.Join(strings.Fields(m), " ")
+		}
 	}
 	return x
+}
+
+// nameTriggers are substrings (lower case) one of which each of
+// namePatterns needs in order to match.
+var nameTriggers = [][]string{
+	{"my name", "me llamo", "mi nombre", "je m'appelle", "je suis", "tên", "tôi là", "меня зовут", "ich hei", "ich bin"},
+	{"this is"},
+	{"我叫", "我的名字是", "我是"},
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // isLabelLine reports whether a line is "Label: value" with a known label.
@@ -295,7 +326,7 @@ func cleanName(s string) string {
 // signatureNameOf finds a name on the line after a closing ("Thanks,").
 func signatureNameOf(lines []string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
-		if len(lines[i]) > 100 || !closingLine.MatchString(strings.TrimSpace(lines[i])) {
+		if t := strings.TrimSpace(lines[i]); len(t) < 4 || len(t) > 40 || !closingLine.MatchString(t) {
 			continue
 		}
 		for j := i + 1; j < len(lines) && j <= i+2; j++ {
@@ -313,13 +344,55 @@ func signatureNameOf(lines []string) string {
 }
 
 // findPhone returns the first valid phone number in text, in E.164.
+// Candidates are runs of digits and the separators people type between
+// them ("+1 (503) 555-0142", "503.555.0142") holding 7 to 15 digits.
 func findPhone(text, region string) string {
-	for _, cand := range phonePattern.FindAllString(text, 20) {
-		if e, ok := normalizePhone(cand, region); ok {
-			return e
+	tried := 0
+	for i := 0; i < len(text) && tried < 20; {
+		c := text[i]
+		if !(c >= '0' && c <= '9') && c != '+' && c != '(' {
+			i++
+			continue
 		}
+		// A number does not start inside a word or another number.
+		if i > 0 && (isASCIIAlnum(text[i-1]) || text[i-1] == '/' || text[i-1] == ':') {
+			for i < len(text) && (isASCIIAlnum(text[i]) || text[i] == '/' || text[i] == ':') {
+				i++
+			}
+			continue
+		}
+		j, digits, lastDigit := i, 0, i
+		for j < len(text) {
+			d := text[j]
+			switch {
+			case d >= '0' && d <= '9':
+				digits++
+				lastDigit = j
+			case d == ' ' || d == '\t' || d == '(' || d == ')' || d == '.' || d == '-' || (d == '+' && j == i):
+			case strings.HasPrefix(text[j:], "–"):
+				j += len("–") - 1
+			default:
+				goto end
+			}
+			j++
+		}
+	end:
+		if digits >= 7 && digits <= 15 && (lastDigit+1 >= len(text) || !isASCIIAlnum(text[lastDigit+1])) {
+			tried++
+			if e, ok := normalizePhone(text[i:lastDigit+1], region); ok {
+				return e
+			}
+		}
+		if j == i {
+			j++
+		}
+		i = j
 	}
 	return ""
+}
+
+func isASCIIAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // normalizePhone returns a phone number in E.164 if it is a valid number.
@@ -366,10 +439,15 @@ type forwardedBlock struct {
 
 var forwardMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-{2,}\s*(?:forwarded message|mensaje reenviado|message transféré|пересылаемое сообщение|转发的邮件|weitergeleitete nachricht)\s*-{2,}|begin forwarded message:|-{2,}\s*original message\s*-{2,}|-{2,} перенаправленное сообщение -{2,})[ \t]*$`)
 
+var forwardTriggers = []string{"forward", "reenviado", "transféré", "пересыла", "перенаправ", "转发", "weitergeleitet", "original message"}
+
 var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|пересл|转发)\s*:`)
 
 // findForwarded finds a forwarded original in text and its sender.
 func findForwarded(text, subject string) (forwardedBlock, bool) {
+	if !containsAny(strings.ToLower(capString(text, maxScanBytes)), forwardTriggers) {
+		return forwardedBlock{}, false
+	}
 	loc := forwardMarker.FindStringIndex(text)
 	if loc == nil {
 		return forwardedBlock{}, false
@@ -420,7 +498,8 @@ func stripQuoted(text string) string {
 	var out []string
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
-		if len(t) < maxLineScan && replyAttribution.MatchString(t) {
+		if len(t) < maxLineScan && (strings.HasSuffix(t, ":") || strings.HasPrefix(t, "--") || strings.HasPrefix(t, "__")) &&
+			replyAttribution.MatchString(t) {
 			break
 		}
 		// "On Mon, … <x@y>" wrapped over two lines before "wrote:".
@@ -585,7 +664,7 @@ func (p *parser) decide(x extracted) {
 	case x.calendar:
 		r.Source = SourceCalendar
 	case isFormService(r.From) || (fromAutomated && x.labelCount >= 1) ||
-		(x.labelCount >= 2 && formSubject.MatchString(r.Subject)):
+		(x.labelCount >= 2 && containsAny(strings.ToLower(capString(r.Subject, 200)), formSubjectWords)):
 		r.Source = SourceWebForm
 	default:
 		r.Source = SourcePatientEmail
@@ -760,7 +839,7 @@ func (p *parser) isOwn(addr string) bool {
 	return false
 }
 
-var formSubject = regexp.MustCompile(`(?i)form|submission|formulario|solicitud|заявка|表单`)
+var formSubjectWords = []string{"form", "submission", "formulario", "solicitud", "заявка", "表单"}
 
 // familyNameFirst reports a name in a script whose names are written family
 // name first (Chinese, Japanese, Korean).

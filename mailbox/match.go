@@ -71,12 +71,12 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 		}
 	}
 	search(r.Email)
-	phone := ""
+	phone, national := "", ""
 	if r.Phone != "" {
 		phone = NormalizePhone(r.Phone, region)
 		search(phone)
 		search(strings.TrimPrefix(phone, "+"))
-		if national := nationalDigits(r.Phone, region); national != "" {
+		if national = nationalDigits(r.Phone, region); national != "" {
 			search(national)
 		}
 	}
@@ -101,7 +101,7 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 		}
 		if phone != "" {
 			for _, ph := range p.Phones {
-				if NormalizePhone(ph, region) == phone {
+				if samePhone(ph, phone, national, region) {
 					score += scorePhone
 					m.Reasons = append(m.Reasons, "same phone")
 					break
@@ -149,6 +149,31 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 		matches = matches[:maxMatches]
 	}
 	return matches
+}
+
+// samePhone reports whether a patient's stored number is the request's
+// (phone in E.164, national its national significant digits). A stored
+// number ending in the national digits is the same line written with or
+// without a country code; otherwise both are normalised and compared.
+func samePhone(stored, phone, national, region string) bool {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, stored)
+	if digits == "" {
+		return false
+	}
+	if len(national) >= 7 {
+		if !strings.HasSuffix(digits, national) {
+			return false
+		}
+		if len(digits) == len(national) || digits == strings.TrimPrefix(phone, "+") {
+			return true
+		}
+	}
+	return NormalizePhone(stored, region) == phone
 }
 
 // nationalDigits returns the national number's digits ("5035550142"),

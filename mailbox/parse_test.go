@@ -329,3 +329,20 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseRequest parses every fixture once per iteration and reports
+// the time per message.
+func BenchmarkParseRequest(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	var msgs [][]byte
+	for _, f := range files {
+		msgs = append(msgs, readFixture(b, filepath.Base(f)))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, raw := range msgs {
+			ParseRequest(raw, testParseOptions)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(msgs)), "µs/msg")
+}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -181,8 +183,13 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 		return nil
 	}
 
-	save := func(m newMessage, raw []byte, extraProblems ...string) error {
-		r := ParseRequest(raw, opts.Parse)
+	save := func(m newMessage, raw []byte, parsed *Request, extraProblems ...string) error {
+		var r Request
+		if parsed != nil {
+			r = *parsed
+		} else {
+			r = ParseRequest(raw, opts.Parse)
+		}
 		if r.MessageID == "" {
 			r.MessageID = rawMessageID(raw)
 		}
@@ -276,6 +283,9 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 			}
 		}
 
+		// Parse the downloaded ones on every core while nothing else waits.
+		parsed := parseAll(got, opts.Parse)
+
 		// 2b. In UID order: save each; large ones fetched part by part.
 		for _, m := range order {
 			if err := ctx.Err(); err != nil {
@@ -302,7 +312,11 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 				raw = []byte(placeholder)
 				problems = append(problems, fmt.Sprintf("The message (UID %d) could not be downloaded; please read it in the mailbox.", m.uid))
 			}
-			if err := save(m, raw, problems...); err != nil {
+			var pre *Request
+			if r, ok := parsed[m.uid]; ok && m.size <= opts.LargeMessageBytes {
+				pre = &r
+			}
+			if err := save(m, raw, pre, problems...); err != nil {
 				return rep, err
 			}
 		}
@@ -311,6 +325,39 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 		}
 	}
 	return rep, nil
+}
+
+// parseAll parses messages concurrently, one worker per CPU.
+func parseAll(raws map[imap.UID][]byte, opts ParseOptions) map[imap.UID]Request {
+	out := make(map[imap.UID]Request, len(raws))
+	if len(raws) == 0 {
+		return out
+	}
+	type job struct {
+		uid imap.UID
+		raw []byte
+	}
+	jobs := make(chan job)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(raws)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				r := ParseRequest(j.raw, opts)
+				mu.Lock()
+				out[j.uid] = r
+				mu.Unlock()
+			}
+		}()
+	}
+	for uid, raw := range raws {
+		jobs <- job{uid, raw}
+	}
+	close(jobs)
+	wg.Wait()
+	return out
 }
 
 // rawMessageID names a message without a Message-ID by its content.
