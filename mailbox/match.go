@@ -189,6 +189,27 @@ func nationalDigits(s, region string) string {
 // FoldName folds a name for comparison: lower case, no accents, single
 // spaces ("José  Núñez" → "jose nunez").
 func FoldName(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		b := make([]byte, len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				c += 'a' - 'A'
+			case c == '-' || c == '\'' || c == '.' || c == ',' || c == '\t':
+				c = ' '
+			}
+			b[i] = c
+		}
+		return strings.Join(strings.Fields(string(b)), " ")
+	}
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
 	if err != nil {

@@ -55,7 +55,7 @@ type SyncReport struct {
 
 const (
 	defaultLargeMessage = 2 << 20
-	defaultBatchSize    = 100
+	defaultBatchSize    = 500
 	batchBytes          = 16 << 20
 )
 
@@ -88,6 +88,9 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 	if err != nil {
 		return rep, fmt.Errorf("mailbox: reading the sync position: %w", err)
 	}
+	// After a renumbering, Message-IDs from the envelopes let known
+	// messages be skipped without downloading them.
+	resync := validity != 0 && validity != sel.UIDValidity
 	if validity != sel.UIDValidity {
 		// New folder or the server renumbered it: look at everything again;
 		// Message-IDs keep what was imported from coming in twice.
@@ -113,7 +116,7 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 	var set imap.UIDSet
 	set.AddRange(imap.UID(last+1), 0) // last+1:*
 	err = s.run(StepServer, func() error {
-		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, Envelope: true, InternalDate: true})
+		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, Envelope: resync, InternalDate: true})
 		defer cmd.Close()
 		for {
 			s.arm()
