@@ -253,6 +253,9 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 
 		// 2a. Small messages: whole, streamed one at a time.
 		got := map[imap.UID][]byte{}
+		// Messages are parsed on every core as they arrive, while the
+		// server is still sending the rest.
+		parser := newParsePool(opts.Parse)
 		if len(small) > 0 {
 			err := s.run(StepServer, func() error {
 				cmd := s.client.Fetch(small, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
@@ -277,17 +280,17 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 					}
 					if _, ok := byUID[uid]; ok && raw != nil {
 						got[uid] = raw
+						parser.add(uid, raw)
 					}
 				}
 				return cmd.Close()
 			}, "The mail server stopped sending messages.")
 			if err != nil {
+				parser.wait()
 				return rep, err
 			}
 		}
-
-		// Parse the downloaded ones on every core while nothing else waits.
-		parsed := parseAll(got, opts.Parse)
+		parsed := parser.wait()
 
 		// 2b. In UID order: save each; large ones fetched part by part.
 		for _, m := range order {
@@ -330,37 +333,43 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 	return rep, nil
 }
 
-// parseAll parses messages concurrently, one worker per CPU.
-func parseAll(raws map[imap.UID][]byte, opts ParseOptions) map[imap.UID]Request {
-	out := make(map[imap.UID]Request, len(raws))
-	if len(raws) == 0 {
-		return out
-	}
-	type job struct {
-		uid imap.UID
-		raw []byte
-	}
-	jobs := make(chan job)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(raws)); w++ {
-		wg.Add(1)
+// parsePool parses messages concurrently, one worker per CPU.
+type parsePool struct {
+	jobs chan parseJob
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	out  map[imap.UID]Request
+}
+
+type parseJob struct {
+	uid imap.UID
+	raw []byte
+}
+
+func newParsePool(opts ParseOptions) *parsePool {
+	p := &parsePool{jobs: make(chan parseJob, 64), out: map[imap.UID]Request{}}
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		p.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for j := range jobs {
+			defer p.wg.Done()
+			for j := range p.jobs {
 				r := ParseRequest(j.raw, opts)
-				mu.Lock()
-				out[j.uid] = r
-				mu.Unlock()
+				p.mu.Lock()
+				p.out[j.uid] = r
+				p.mu.Unlock()
 			}
 		}()
 	}
-	for uid, raw := range raws {
-		jobs <- job{uid, raw}
-	}
-	close(jobs)
-	wg.Wait()
-	return out
+	return p
+}
+
+func (p *parsePool) add(uid imap.UID, raw []byte) { p.jobs <- parseJob{uid, raw} }
+
+// wait returns every result once all added messages are parsed.
+func (p *parsePool) wait() map[imap.UID]Request {
+	close(p.jobs)
+	p.wg.Wait()
+	return p.out
 }
 
 // rawMessageID names a message without a Message-ID by its content.
