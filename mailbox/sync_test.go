@@ -582,3 +582,29 @@ func TestStartDemo(t *testing.T) {
 func pemCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
+
+func TestSyncCancelledContinuesNextRun(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	msgs := fixtureMessages(t, 10)
+	appendAll(t, m, a, msgs)
+	st := newMemState()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The app is closed after the sixth message.
+	rep, err := Sync(ctx, a, st, SyncOptions{BatchSize: 4, Progress: func(done, total int) {
+		if done == 6 {
+			cancel()
+		}
+	}})
+	var e *Error
+	if !errors.As(err, &e) || e.Step != StepTimeout {
+		t.Fatalf("err = %v, want the sync stopped", err)
+	}
+	if rep.New != 6 {
+		t.Fatalf("stopped sync saved %d, want 6", rep.New)
+	}
+	rep, err = Sync(context.Background(), a, st, SyncOptions{})
+	if err != nil || rep.New != len(msgs)-6 || rep.Duplicates != 0 {
+		t.Fatalf("next sync = %+v, %v; want the remaining %d", rep, err, len(msgs)-6)
+	}
+}
