@@ -356,6 +356,7 @@ func findPhone(text, region string) string {
 		}
 		// A number does not start inside a word or another number.
 		if i > 0 && (isASCIIAlnum(text[i-1]) || text[i-1] == '/' || text[i-1] == ':') {
+			i++
 			for i < len(text) && (isASCIIAlnum(text[i]) || text[i] == '/' || text[i] == ':') {
 				i++
 			}

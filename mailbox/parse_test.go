@@ -346,3 +346,19 @@ func BenchmarkParseRequest(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(msgs)), "µs/msg")
 }
+
+func TestFindPhone(t *testing.T) {
+	for text, want := range map[string]string{
+		"call 503-555-0142 today":              "+15035550142",
+		"(503) 555-0142":                       "+15035550142",
+		"+44 20 7946 0958":                     "+442079460958",
+		"order 12345 on 2026-12-07":            "",
+		"From(9@acuityscheduling.com":          "",
+		"ref:5035550142 x(503)5550142 ok":      "",
+		"tel 503.555.0142, or +1 971 555 0123": "+15035550142",
+	} {
+		if got := findPhone(text, "US"); got != want {
+			t.Errorf("findPhone(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
