@@ -1,6 +1,7 @@
 // Package mailbox imports booking requests from the clinic's IMAP mailbox:
 // it connects and syncs incrementally without changing what people see
-// (client.go, sync.go), turns each email into a Request with the patient's
+// (client.go, sync.go, watch.go for background checks and the status
+// line), turns each email into a Request with the patient's
 // details (parse.go, extract.go), and ranks the patients a request may be
 // about (match.go). It never links a request to a patient by itself, and it
 // never imports the store or the UI: callers back its small interfaces.
