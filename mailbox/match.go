@@ -73,10 +73,10 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 	search(r.Email)
 	phone, national := "", ""
 	if r.Phone != "" {
-		phone = NormalizePhone(r.Phone, region)
+		phone, national = phoneForms(r.Phone, region)
 		search(phone)
 		search(strings.TrimPrefix(phone, "+"))
-		if national = nationalDigits(r.Phone, region); national != "" {
+		if national != "" {
 			search(national)
 		}
 	}
@@ -176,14 +176,15 @@ func samePhone(stored, phone, national, region string) bool {
 	return NormalizePhone(stored, region) == phone
 }
 
-// nationalDigits returns the national number's digits ("5035550142"),
-// as a patient record may hold it without the country code.
-func nationalDigits(s, region string) string {
+// phoneForms returns a number in E.164 and its national significant
+// digits ("+15035550142", "5035550142"), reading it once; a number that is
+// not valid gives its digits and no national form.
+func phoneForms(s, region string) (e164, national string) {
 	n, err := phonenumbers.Parse(s, strings.ToUpper(region))
 	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return ""
+		return NormalizePhone(s, region), ""
 	}
-	return phonenumbers.GetNationalSignificantNumber(n)
+	return phonenumbers.Format(n, phonenumbers.E164), phonenumbers.GetNationalSignificantNumber(n)
 }
 
 // FoldName folds a name for comparison: lower case, no accents, single
