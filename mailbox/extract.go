@@ -1,0 +1,854 @@
+package mailbox
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+const (
+	maxScanBytes = 32 << 10 // text searched for details
+	maxLineScan  = 1000     // longest line matched against label patterns
+	// free text searched for names, dates and phone numbers
+	maxFreeTextScan = 8 << 10
+)
+
+// field is a piece of a request that a label can name.
+type field int
+
+const (
+	fieldNone field = iota
+	fieldName
+	fieldGiven
+	fieldFamily
+	fieldEmail
+	fieldPhone
+	fieldDOB
+	fieldRequested
+	fieldRequestedDate
+	fieldRequestedTime
+	fieldMessage
+)
+
+// labels maps a folded label, as forms and scheduling services write it in
+// several languages, to the field it names.
+var labels = map[string]field{}
+
+func init() {
+	add := func(f field, names ...string) {
+		for _, n := range names {
+			labels[n] = f
+		}
+	}
+	add(fieldName, "name", "full name", "your name", "patient name", "patient", "client name", "client",
+		"invitee", "invitee name", "contact name", "nombre", "nombre completo", "su nombre", "tu nombre",
+		"nombre del paciente", "tên", "họ và tên", "họ tên", "tên bệnh nhân", "имя", "фио", "ваше имя",
+		"姓名", "名字", "お名前", "名前", "氏名", "nom", "nom complet", "name des patienten")
+	add(fieldGiven, "first name", "first", "given name", "forename", "nombre de pila", "primer nombre",
+		"prénom", "prenom", "tên riêng", "vorname")
+	add(fieldFamily, "last name", "last", "surname", "family name", "apellido", "apellidos", "họ",
+		"фамилия", "姓", "nom de famille", "nachname")
+	add(fieldEmail, "email", "e-mail", "email address", "e-mail address", "your email", "invitee email",
+		"correo", "correo electrónico", "correo electronico", "email del paciente", "địa chỉ email",
+		"thư điện tử", "электронная почта", "эл. почта", "почта", "邮箱", "电子邮件", "电子邮箱", "郵箱",
+		"courriel", "adresse e-mail")
+	add(fieldPhone, "phone", "phone number", "telephone", "telephone number", "tel", "tel.", "mobile",
+		"mobile phone", "mobile number", "cell", "cell phone", "your phone", "invitee phone number",
+		"contact number", "teléfono", "telefono", "número de teléfono", "celular", "móvil", "movil",
+		"số điện thoại", "điện thoại", "sđt", "телефон", "номер телефона", "电话", "电话号码", "手机",
+		"手机号", "電話", "電話番号", "téléphone", "telefon")
+	add(fieldDOB, "date of birth", "dob", "d.o.b.", "birth date", "birthdate", "birthday",
+		"fecha de nacimiento", "ngày sinh", "дата рождения", "出生日期", "生日", "date de naissance",
+		"geburtsdatum")
+	add(fieldRequested, "preferred date and time", "preferred date/time", "requested time",
+		"requested date and time", "appointment time", "appointment", "date/time", "date and time",
+		"event date/time", "when", "start time", "scheduled time", "fecha y hora", "fecha y hora preferida",
+		"thời gian hẹn", "ngày giờ", "желаемые дата и время", "дата и время", "预约时间", "预约日期",
+		"date et heure")
+	add(fieldRequestedDate, "preferred date", "requested date", "date", "appointment date", "fecha",
+		"fecha preferida", "ngày hẹn", "ngày", "желаемая дата", "дата", "日期", "date souhaitée")
+	add(fieldRequestedTime, "preferred time", "requested time of day", "time", "hora", "hora preferida",
+		"giờ", "время", "时间")
+	add(fieldMessage, "message", "your message", "reason", "reason for visit", "reason for appointment",
+		"comments", "comment", "notes", "note", "additional information", "additional notes",
+		"questions", "how can we help", "how can we help?", "what brings you in",
+		"what brings you in?", "please share anything that will help prepare for our meeting.",
+		"mensaje", "motivo", "motivo de la consulta", "motivo de la visita", "comentarios",
+		"lời nhắn", "lý do", "lý do khám", "tin nhắn", "сообщение", "причина", "причина обращения",
+		"комментарий", "留言", "原因", "备注", "就诊原因", "motif", "nachricht")
+}
+
+// splitLabel splits "Label: value" (also with a full-width colon or a tab,
+// as HTML tables become) into its label and value.
+func splitLabel(line string) (label, value string, ok bool) {
+	i := strings.IndexAny(line, ":：\t")
+	if i <= 0 || i > 80 {
+		return "", "", false
+	}
+	label = strings.TrimLeft(line[:i], " \t>*•·-")
+	label = strings.TrimSpace(strings.Trim(label, "*_ "))
+	if label == "" {
+		return "", "", false
+	}
+	_, size := utf8.DecodeRuneInString(line[i:])
+	return label, strings.TrimSpace(line[i+size:]), true
+}
+
+// lookupLabel returns the field a label names.
+func lookupLabel(label string) field {
+	l := strings.ToLower(strings.TrimSpace(label))
+	l = strings.Trim(l, "*_ ")
+	l = strings.TrimSuffix(l, "(optional)")
+	l = strings.TrimSuffix(l, "*")
+	l = strings.TrimSpace(l)
+	return labels[l]
+}
+
+var (
+	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	namePatterns = []*regexp.Regexp{
+		regexp.MustCompile(`(?:(?i:my name is|my name's|me llamo|mi nombre es|je m'appelle|je suis|tên tôi là|tôi tên là|tôi là|меня зовут|ich heiße|ich bin))[ \t]+(\p{Lu}[\p{L}'’\-]+(?:[ \t]+\p{Lu}[\p{L}'’\-]+){0,3})`),
+		regexp.MustCompile(`(?m)^(?:(?i:hi|hello|dear [^,]+|hola)[,!]?\s*)?(?i:this is)[ \t]+(\p{Lu}[\p{L}'’\-]+(?:[ \t]+\p{Lu}[\p{L}'’\-]+){0,3})`),
+		regexp.MustCompile(`(?:我叫|我的名字是|我是)(\p{Han}{2,4})`),
+	}
+	closingLine   = regexp.MustCompile(`(?i)^(?:thanks|thank you|many thanks|regards|best|best regards|kind regards|warm regards|sincerely|cheers|thanks again|gracias|muchas gracias|saludos|atentamente|un saludo|cảm ơn|xin cảm ơn|trân trọng|спасибо|с уважением|谢谢|此致|cordialement|merci)[\s,.!]*$`)
+	signatureName = regexp.MustCompile(`^(?:\p{Lu}[\p{L}'’\-.]*(?:[ \t]+\p{Lu}[\p{L}'’\-.]*){0,3}|\p{Han}{2,4})$`)
+	dobInText     = regexp.MustCompile(`(?i)(?:born(?: on)?|date of birth(?: is)?|birthday is|dob)\s*:?\s*([^\n]{6,40})`)
+	relativeDay   = regexp.MustCompile(`(?i)\b(?:(?:next|this|coming)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|mon|tue|wed|thu|fri|sat)(?:\s+(?:morning|afternoon|evening))?(?:\s+(?:at|around|after|before)\s+\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)?\b`)
+)
+
+// extracted is what the text and calendar parts said, before deciding
+// which source of each field to trust.
+type extracted struct {
+	name, given, family, email, phone, dob      string
+	requestedText, requestedDate, requestedTime string
+	message                                     string
+	labelCount                                  int
+
+	forwarded         bool
+	fwdName, fwdEmail string
+	freeName          string
+	freeEmail         string
+	freePhone         string
+	freeRequested     string
+	calendar          bool
+	calName, calEmail string
+	calSummary        string
+	calStart          time.Time
+	calStartText      string
+	extractionText    string
+}
+
+// extract reads label-value lines and free text from the readable body.
+func (p *parser) extract(body string) extracted {
+	var x extracted
+	// Booking details sit near the top; scanning a bounded prefix keeps a
+	// megabyte of text from costing seconds of pattern matching.
+	text := capString(body, maxScanBytes)
+
+	// A forwarded message: the patient is the original sender.
+	if fwd, ok := findForwarded(text, p.req.Subject); ok {
+		x.forwarded = true
+		x.fwdName, x.fwdEmail = fwd.name, fwd.email
+		text = fwd.body
+	} else if p.embedded != nil {
+		x.forwarded = true
+		x.fwdEmail = firstAddress(p.embedded, "From")
+		x.fwdName = addressName(p.embedded, "From")
+	}
+	text = stripQuoted(text)
+	x.extractionText = text
+
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		line := strings.TrimSpace(capString(lines[i], maxLineScan))
+		if line == "" {
+			continue
+		}
+		var f field
+		var value string
+		if label, v, ok := splitLabel(line); ok {
+			f = lookupLabel(label)
+			value = strings.TrimSpace(strings.Trim(v, "*_"))
+		}
+		if f == fieldNone {
+			// The label alone on its line, the value on the next.
+			if lf := lookupLabel(line); lf != fieldNone && len(line) < 40 && i+1 < len(lines) {
+				f = lf
+			} else {
+				continue
+			}
+		}
+		if value == "" {
+			// The value is on the next non-empty line, unless that is a label.
+			for j := i + 1; j < len(lines) && j <= i+2; j++ {
+				next := strings.TrimSpace(lines[j])
+				if next == "" {
+					continue
+				}
+				if isLabelLine(next) {
+					break
+				}
+				value = next
+				i = j
+				break
+			}
+		}
+		if f == fieldMessage {
+			// A message runs on until the next label.
+			var more []string
+			for j := i + 1; j < len(lines); j++ {
+				next := strings.TrimSpace(lines[j])
+				if isLabelLine(next) || strings.HasPrefix(next, "--") || closingLine.MatchString(next) {
+					break
+				}
+				more = append(more, next)
+				i = j
+			}
+			value = strings.TrimSpace(value + "\n" + strings.Join(more, "\n"))
+		}
+		if value == "" {
+			continue
+		}
+		x.labelCount++
+		setOnce := func(dst *string, v string) {
+			if *dst == "" {
+				*dst = capString(v, 2000)
+			}
+		}
+		switch f {
+		case fieldName:
+			setOnce(&x.name, cleanName(value))
+		case fieldGiven:
+			setOnce(&x.given, cleanName(value))
+		case fieldFamily:
+			setOnce(&x.family, cleanName(value))
+		case fieldEmail:
+			if m := emailPattern.FindString(value); m != "" {
+				setOnce(&x.email, strings.ToLower(m))
+			}
+		case fieldPhone:
+			setOnce(&x.phone, value)
+		case fieldDOB:
+			setOnce(&x.dob, value)
+		case fieldRequested:
+			setOnce(&x.requestedText, value)
+		case fieldRequestedDate:
+			setOnce(&x.requestedDate, value)
+		case fieldRequestedTime:
+			setOnce(&x.requestedTime, value)
+		case fieldMessage:
+			setOnce(&x.message, value)
+		}
+	}
+
+	// Free text, only for what no label gave: names, emails, phone
+	// numbers, dates of birth, days. Cheap substring checks keep the
+	// patterns from running over text that cannot match.
+	text = capString(text, maxFreeTextScan)
+	lower := strings.ToLower(text)
+	if x.name == "" && x.given == "" && x.family == "" {
+		for i, re := range namePatterns {
+			if !containsAny(lower, nameTriggers[i]) {
+				continue
+			}
+			if m := re.FindStringSubmatch(text); m != nil {
+				x.freeName = cleanName(m[1])
+				break
+			}
+		}
+		if x.freeName == "" {
+			x.freeName = signatureNameOf(lines)
+		}
+	}
+	if x.email == "" && strings.IndexByte(text, '@') >= 0 {
+		if m := emailPattern.FindString(text); m != "" {
+			x.freeEmail = strings.ToLower(m)
+		}
+	}
+	if x.phone == "" {
+		x.freePhone = findPhone(text, p.opts.DefaultRegion)
+	}
+	if x.dob == "" && containsAny(lower, []string{"born", "birth", "dob"}) {
+		if m := dobInText.FindStringSubmatch(text); m != nil {
+			if _, ok := findDate(m[1], p.opts.DefaultRegion); ok {
+				x.dob = m[1]
+			}
+		}
+	}
+	if x.requestedText == "" && x.requestedDate == "" && x.requestedTime == "" &&
+		containsAny(lower, []string{"day", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat"}) {
+		if m := relativeDay.FindString(text); m != "" {
+			x.freeRequested = strings.Join(strings.Fields(m), " ")
+		}
+	}
+	return x
+}
+
+// nameTriggers are substrings (lower case) one of which each of
+// namePatterns needs in order to match.
+var nameTriggers = [][]string{
+	{"my name", "me llamo", "mi nombre", "je m'appelle", "je suis", "tên", "tôi là", "меня зовут", "ich hei", "ich bin"},
+	{"this is"},
+	{"我叫", "我的名字是", "我是"},
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// isLabelLine reports whether a line is "Label: value" with a known label.
+func isLabelLine(line string) bool {
+	line = capString(line, maxLineScan)
+	if label, _, ok := splitLabel(line); ok && lookupLabel(label) != fieldNone {
+		return true
+	}
+	return lookupLabel(line) != fieldNone && len(line) < 40
+}
+
+// cleanName tidies a name: one space between words, no surrounding quotes.
+func cleanName(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Trim(s, `"'.,;: `)
+	return capString(s, 200)
+}
+
+// signatureNameOf finds a name on the line after a closing ("Thanks,").
+func signatureNameOf(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if t := strings.TrimSpace(lines[i]); len(t) < 4 || len(t) > 40 || !closingLine.MatchString(t) {
+			continue
+		}
+		for j := i + 1; j < len(lines) && j <= i+2; j++ {
+			cand := strings.TrimSpace(lines[j])
+			if cand == "" {
+				continue
+			}
+			if signatureName.MatchString(cand) && len([]rune(cand)) <= 60 {
+				return cleanName(cand)
+			}
+			break
+		}
+	}
+	return ""
+}
+
+// findPhone returns the first valid phone number in text, in E.164.
+// Candidates are runs of digits and the separators people type between
+// them ("+1 (503) 555-0142", "503.555.0142") holding 7 to 15 digits.
+func findPhone(text, region string) string {
+	tried := 0
+	for i := 0; i < len(text) && tried < 20; {
+		c := text[i]
+		if !(c >= '0' && c <= '9') && c != '+' && c != '(' {
+			i++
+			continue
+		}
+		// A number does not start inside a word or another number.
+		if i > 0 && (isASCIIAlnum(text[i-1]) || text[i-1] == '/' || text[i-1] == ':') {
+			i++
+			for i < len(text) && (isASCIIAlnum(text[i]) || text[i] == '/' || text[i] == ':') {
+				i++
+			}
+			continue
+		}
+		j, digits, lastDigit := i, 0, i
+		for j < len(text) {
+			d := text[j]
+			switch {
+			case d >= '0' && d <= '9':
+				digits++
+				lastDigit = j
+			case d == ' ' || d == '\t' || d == '(' || d == ')' || d == '.' || d == '-' || (d == '+' && j == i):
+			case strings.HasPrefix(text[j:], "–"):
+				j += len("–") - 1
+			default:
+				goto end
+			}
+			j++
+		}
+	end:
+		if digits >= 7 && digits <= 15 && (lastDigit+1 >= len(text) || !isASCIIAlnum(text[lastDigit+1])) {
+			tried++
+			if e, ok := normalizePhone(text[i:lastDigit+1], region); ok {
+				return e
+			}
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	return ""
+}
+
+func isASCIIAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// normalizePhone returns a phone number in E.164 if it is a valid number.
+func normalizePhone(s, region string) (string, bool) {
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	if digits < 7 || digits > 15 {
+		return "", false
+	}
+	n, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), true
+}
+
+// NormalizePhone returns the phone number in E.164 form (+15551234567) when
+// it can be read as a valid number for region, else its digits only.
+func NormalizePhone(s, region string) string {
+	if region == "" {
+		region = "US"
+	}
+	if e, ok := normalizePhone(s, strings.ToUpper(region)); ok {
+		return e
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// forwardedBlock is the original message inside a forward.
+type forwardedBlock struct {
+	name, email string
+	body        string
+}
+
+var forwardMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-{2,}\s*(?:forwarded message|mensaje reenviado|message transféré|пересылаемое сообщение|转发的邮件|weitergeleitete nachricht)\s*-{2,}|begin forwarded message:|-{2,}\s*original message\s*-{2,}|-{2,} перенаправленное сообщение -{2,})[ \t]*$`)
+
+var forwardTriggers = []string{"forward", "reenviado", "transféré", "пересыла", "перенаправ", "转发", "weitergeleitet", "original message"}
+
+var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|пересл|转发)\s*:`)
+
+// findForwarded finds a forwarded original in text and its sender.
+func findForwarded(text, subject string) (forwardedBlock, bool) {
+	if !containsAny(strings.ToLower(capString(text, maxScanBytes)), forwardTriggers) {
+		return forwardedBlock{}, false
+	}
+	loc := forwardMarker.FindStringIndex(text)
+	if loc == nil {
+		return forwardedBlock{}, false
+	}
+	marker := strings.ToLower(text[loc[0]:loc[1]])
+	if strings.Contains(marker, "original message") && !forwardSubject.MatchString(subject) {
+		return forwardedBlock{}, false // a reply's quoted history, not a forward
+	}
+	rest := strings.TrimLeft(text[loc[1]:], "\r\n")
+	lines := strings.Split(rest, "\n")
+	var fb forwardedBlock
+	i := 0
+	for ; i < len(lines) && i < 30; i++ {
+		line := strings.TrimSpace(strings.TrimLeft(lines[i], "> "))
+		if line == "" {
+			if fb.email != "" || fb.name != "" {
+				i++
+				break
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			break
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "from", "de", "von", "от", "发件人", "từ", "expéditeur":
+			fb.name, fb.email = parseAddress(v)
+		}
+	}
+	if i > len(lines) {
+		i = len(lines)
+	}
+	var body []string
+	for _, l := range lines[i:] {
+		body = append(body, strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+	}
+	fb.body = strings.Join(body, "\n")
+	return fb, fb.email != "" || fb.name != ""
+}
+
+var replyAttribution = regexp.MustCompile(`(?i)^(?:on .{4,200}wrote:|el .{4,200}escribió:|le .{4,200}a écrit\s?:|am .{4,200}schrieb:|vào .{4,200}đã viết:|.{4,200}пишет:|-{2,}\s*original message\s*-{2,}|_{10,}|-{2,}\s*mensaje original\s*-{2,})\s*$`)
+
+// stripQuoted removes quoted reply history: lines starting with ">" and
+// everything after an "On … wrote:" attribution.
+func stripQuoted(text string) string {
+	lines := strings.Split(text, "\n")
+	var out []string
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if len(t) < maxLineScan && (strings.HasSuffix(t, ":") || strings.HasPrefix(t, "--") || strings.HasPrefix(t, "__")) &&
+			replyAttribution.MatchString(t) {
+			break
+		}
+		// "On Mon, … <x@y>" wrapped over two lines before "wrote:".
+		if i+1 < len(lines) && strings.HasPrefix(strings.ToLower(t), "on ") &&
+			strings.HasSuffix(strings.ToLower(strings.TrimSpace(lines[i+1])), "wrote:") {
+			break
+		}
+		if strings.HasPrefix(t, ">") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// Dates.
+
+var months = map[string]time.Month{}
+
+func init() {
+	names := [][]string{
+		{"january", "jan", "enero", "ene", "janvier", "январь", "января"},
+		{"february", "feb", "febrero", "février", "февраль", "февраля"},
+		{"march", "mar", "marzo", "mars", "март", "марта"},
+		{"april", "apr", "abril", "abr", "avril", "апрель", "апреля"},
+		{"may", "mayo", "mai", "май", "мая"},
+		{"june", "jun", "junio", "juin", "июнь", "июня"},
+		{"july", "jul", "julio", "juillet", "июль", "июля"},
+		{"august", "aug", "agosto", "ago", "août", "август", "августа"},
+		{"september", "sep", "sept", "septiembre", "septembre", "сентябрь", "сентября"},
+		{"october", "oct", "octubre", "octobre", "октябрь", "октября"},
+		{"november", "nov", "noviembre", "novembre", "ноябрь", "ноября"},
+		{"december", "dec", "diciembre", "dic", "décembre", "декабрь", "декабря"},
+	}
+	for i, ns := range names {
+		for _, n := range ns {
+			months[n] = time.Month(i + 1)
+		}
+	}
+}
+
+var (
+	isoDate     = regexp.MustCompile(`\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b`)
+	numericDate = regexp.MustCompile(`\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b`)
+	monthFirst  = regexp.MustCompile(`(?i)\b(\p{L}{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b`)
+	dayFirst    = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(\p{L}{3,10})\.?,?\s+(?:de\s+)?(\d{4})\b`)
+	hanDate     = regexp.MustCompile(`(\d{4})年(\d{1,2})月(\d{1,2})日`)
+	clockTime   = regexp.MustCompile(`(?i)\b(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])\.?\s?m\.?(?:\W|$)|\b(\d{1,2})[:h](\d{2})\b|(\d{1,2})[:点时](\d{2})?`)
+)
+
+// findDate finds a calendar date in s. Numeric dates are read month first
+// in the US and Canada, day first elsewhere.
+func findDate(s, region string) (time.Time, bool) {
+	mk := func(y, m, d int) (time.Time, bool) {
+		if y < 100 {
+			if y > 30 {
+				y += 1900
+			} else {
+				y += 2000
+			}
+		}
+		if m < 1 || m > 12 || d < 1 || d > 31 || y < 1900 || y > 2200 {
+			return time.Time{}, false
+		}
+		t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+		if t.Day() != d {
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	atoi := func(v string) int { n, _ := strconv.Atoi(v); return n }
+	if m := hanDate.FindStringSubmatch(s); m != nil {
+		return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
+	}
+	if m := isoDate.FindStringSubmatch(s); m != nil {
+		return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
+	}
+	if m := monthFirst.FindStringSubmatch(s); m != nil {
+		if mon, ok := months[strings.ToLower(m[1])]; ok {
+			return mk(atoi(m[3]), int(mon), atoi(m[2]))
+		}
+	}
+	if m := dayFirst.FindStringSubmatch(s); m != nil {
+		if mon, ok := months[strings.ToLower(m[2])]; ok {
+			return mk(atoi(m[3]), int(mon), atoi(m[1]))
+		}
+	}
+	if m := numericDate.FindStringSubmatch(s); m != nil {
+		a, b, y := atoi(m[1]), atoi(m[2]), atoi(m[3])
+		// 05.09.1970 is day first everywhere; 05/09/1970 depends on region.
+		monthFirstRegion := (region == "US" || region == "CA" || region == "PH") && !strings.Contains(m[0], ".")
+		if a > 12 {
+			monthFirstRegion = false
+		} else if b > 12 {
+			monthFirstRegion = true
+		}
+		if monthFirstRegion {
+			return mk(y, a, b)
+		}
+		return mk(y, b, a)
+	}
+	return time.Time{}, false
+}
+
+// findClock finds a time of day in s.
+func findClock(s string) (hour, minute int, ok bool) {
+	// Blank out dates so their numbers are not read as times.
+	s = isoDate.ReplaceAllString(s, " ")
+	s = numericDate.ReplaceAllString(s, " ")
+	s = hanDate.ReplaceAllString(s, " ")
+	m := clockTime.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	atoi := func(v string) int { n, _ := strconv.Atoi(v); return n }
+	switch {
+	case m[1] != "":
+		hour, minute = atoi(m[1]), atoi(m[2])
+		if hour < 1 || hour > 12 {
+			return 0, 0, false
+		}
+		if strings.EqualFold(m[3], "p") && hour != 12 {
+			hour += 12
+		} else if strings.EqualFold(m[3], "a") && hour == 12 {
+			hour = 0
+		}
+	case m[4] != "":
+		hour, minute = atoi(m[4]), atoi(m[5])
+	default:
+		hour, minute = atoi(m[6]), atoi(m[7])
+		if strings.Contains(s, "下午") && hour < 12 {
+			hour += 12
+		}
+	}
+	if hour > 23 || minute > 59 {
+		return 0, 0, false
+	}
+	return hour, minute, true
+}
+
+// parseRequested reads a requested date and time written by a form.
+func parseRequested(s, region string, loc *time.Location) (time.Time, bool) {
+	d, ok := findDate(s, region)
+	if !ok {
+		return time.Time{}, false
+	}
+	h, m, _ := findClock(s)
+	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, loc), true
+}
+
+// decide chooses each field from what was found, and the source.
+func (p *parser) decide(x extracted) {
+	r := &p.req
+	region := p.opts.DefaultRegion
+	fromAutomated := p.isAutomated(r.From)
+	replyToPatient := r.ReplyTo != "" && !p.isAutomated(r.ReplyTo) && !p.isOwn(r.ReplyTo)
+
+	// Source.
+	switch {
+	case isSchedulingService(r.From) || (x.calendar && fromAutomated && x.labelCount > 0):
+		r.Source = SourceScheduling
+	case x.calendar:
+		r.Source = SourceCalendar
+	case isFormService(r.From) || (fromAutomated && x.labelCount >= 1) ||
+		(x.labelCount >= 2 && containsAny(strings.ToLower(capString(r.Subject, 200)), formSubjectWords)):
+		r.Source = SourceWebForm
+	default:
+		r.Source = SourcePatientEmail
+	}
+
+	// Email.
+	senderIsPatient := !fromAutomated && !p.isOwn(r.From) && !x.forwarded
+	switch {
+	case x.email != "":
+		r.Email = x.email
+	case x.forwarded && x.fwdEmail != "" && !p.isAutomated(x.fwdEmail):
+		r.Email = x.fwdEmail
+	case replyToPatient && (fromAutomated || r.Source == SourceWebForm):
+		r.Email = r.ReplyTo
+	case x.calEmail != "":
+		r.Email = x.calEmail
+	case senderIsPatient && r.From != "":
+		r.Email = r.From
+	case x.freeEmail != "" && !p.isAutomated(x.freeEmail) && !p.isOwn(x.freeEmail):
+		r.Email = x.freeEmail
+	case replyToPatient:
+		r.Email = r.ReplyTo
+	}
+
+	// Name.
+	switch {
+	case x.given != "" || x.family != "":
+		r.GivenName, r.FamilyName = x.given, x.family
+		r.Name = strings.TrimSpace(x.given + " " + x.family)
+		if x.name != "" && r.GivenName == "" {
+			r.Name = x.name
+		}
+	case x.name != "":
+		r.Name = x.name
+	case x.calName != "":
+		r.Name = x.calName
+	case x.forwarded && x.fwdName != "":
+		r.Name = x.fwdName
+	case x.freeName != "":
+		r.Name = x.freeName
+	case senderIsPatient:
+		r.Name = p.senderName
+	case replyToPatient:
+		r.Name = p.replyToName
+	}
+	if r.Name == "" && x.freeName != "" {
+		r.Name = x.freeName
+	}
+	if r.GivenName == "" && r.FamilyName == "" && r.Name != "" {
+		r.GivenName, r.FamilyName = splitName(r.Name)
+	}
+
+	// Phone.
+	if x.phone != "" {
+		if e, ok := normalizePhone(x.phone, region); ok {
+			r.Phone = e
+		} else if e := findPhone(x.phone, region); e != "" {
+			r.Phone = e
+		} else {
+			r.Phone = x.phone
+			p.problem("The phone number %q does not look like a valid number.", capString(x.phone, 40))
+		}
+	} else if x.freePhone != "" {
+		r.Phone = x.freePhone
+	}
+
+	// Date of birth.
+	if x.dob != "" {
+		if d, ok := findDate(x.dob, region); ok {
+			r.DateOfBirth = d.Format("2006-01-02")
+		} else {
+			p.problem("The date of birth %q could not be read.", capString(x.dob, 40))
+		}
+	}
+
+	// Requested date and time.
+	reqText := x.requestedText
+	if reqText == "" && (x.requestedDate != "" || x.requestedTime != "") {
+		reqText = strings.TrimSpace(x.requestedDate + " " + x.requestedTime)
+	}
+	// An invitation's DTSTART is exact (with its time zone): prefer it.
+	switch {
+	case !x.calStart.IsZero():
+		r.Requested = x.calStart
+		r.RequestedText = x.calStartText
+		if reqText != "" {
+			r.RequestedText = reqText
+		}
+	case reqText != "":
+		r.RequestedText = reqText
+		if t, ok := parseRequested(reqText, region, p.opts.Location); ok {
+			r.Requested = t
+		}
+	case x.freeRequested != "":
+		r.RequestedText = x.freeRequested
+	}
+
+	// Message.
+	switch {
+	case x.message != "":
+		r.Message = x.message
+	case x.calSummary != "" && r.Source != SourcePatientEmail:
+		r.Message = x.calSummary
+	case r.Source == SourcePatientEmail:
+		r.Message = capString(strings.TrimSpace(x.extractionText), 4000)
+	}
+
+	if (fromAutomated || p.isOwn(r.From)) && r.Email == "" && r.Phone == "" {
+		p.problem("The email came from an automatic sender and names no patient email or phone.")
+	}
+}
+
+// splitName splits "Given Family" or "Family, Given"; names in scripts
+// written without spaces are left whole.
+func splitName(name string) (given, family string) {
+	if f, g, ok := strings.Cut(name, ","); ok {
+		return strings.TrimSpace(g), strings.TrimSpace(f)
+	}
+	words := strings.Fields(name)
+	if len(words) < 2 {
+		return "", ""
+	}
+	if familyNameFirst(name) {
+		return strings.Join(words[1:], " "), words[0]
+	}
+	return strings.Join(words[:len(words)-1], " "), words[len(words)-1]
+}
+
+var automatedLocal = regexp.MustCompile(`(?i)^(?:no-?reply|do-?not-?reply|donotreply|notifications?|notify|forms?|form-?submissions?|mailer(?:-daemon)?|bounce[s]?|wordpress|postmaster|calendar-notification|scheduling|appointments?|bookings?|support|system|alerts?)(?:[+\-._].*)?$`)
+
+var schedulingDomains = []string{"calendly.com", "acuityscheduling.com", "janeapp.com", "jane.app",
+	"squareup.com", "square.site", "wix.com", "setmore.com", "simplybook.me", "zocdoc.com",
+	"mindbodyonline.com", "vagaro.com", "schedulicity.com", "booksy.com", "fresha.com",
+	"practicebetter.io", "cliniko.com", "intakeq.com", "youcanbook.me", "savvycal.com"}
+
+var formDomains = []string{"jotform.com", "typeform.com", "formspree.io", "wufoo.com", "wpforms.com",
+	"squarespace.com", "squarespace-mail.com", "cognitoforms.com", "123formbuilder.com",
+	"netlify.com", "formstack.com", "hubspot.com", "webflow.com", "forms.gle"}
+
+func domainIn(addr string, domains []string) bool {
+	_, d, ok := strings.Cut(strings.ToLower(addr), "@")
+	if !ok {
+		return false
+	}
+	for _, s := range domains {
+		if d == s || strings.HasSuffix(d, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+func isSchedulingService(addr string) bool { return domainIn(addr, schedulingDomains) }
+func isFormService(addr string) bool       { return domainIn(addr, formDomains) }
+
+// isAutomated reports an address a person does not read: no-reply and
+// notification senders, form and scheduling services.
+func (p *parser) isAutomated(addr string) bool {
+	if addr == "" {
+		return false
+	}
+	local, _, _ := strings.Cut(addr, "@")
+	return automatedLocal.MatchString(local) || isSchedulingService(addr) || isFormService(addr)
+}
+
+func (p *parser) isOwn(addr string) bool {
+	for _, own := range p.opts.OwnAddresses {
+		if strings.EqualFold(strings.TrimSpace(own), addr) {
+			return true
+		}
+	}
+	return false
+}
+
+var formSubjectWords = []string{"form", "submission", "formulario", "solicitud", "заявка", "表单"}
+
+// familyNameFirst reports a name in a script whose names are written family
+// name first (Chinese, Japanese, Korean).
+func familyNameFirst(name string) bool {
+	for _, r := range name {
+		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+			return true
+		}
+	}
+	return false
+}

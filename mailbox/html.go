@@ -1,0 +1,124 @@
+package mailbox
+
+import (
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// htmlToText turns an HTML mail body into plain text a receptionist can
+// read: blocks and <br> become line breaks, table cells are separated by a
+// tab (so "Name | Ana" rows read as label-value lines), list items get a
+// dash, scripts and styles are dropped. Output is capped at max bytes.
+func htmlToText(src string, max int) string {
+	z := html.NewTokenizer(strings.NewReader(src))
+	z.SetMaxBuf(1 << 20)
+	b := &textBuf{}
+	skip := 0 // inside <script>, <style>, <head>
+	newline := func() {
+		if n := len(b.buf); n > 0 && b.buf[n-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	}
+	for b.Len() < max {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return tidyText(b.String())
+		case html.TextToken:
+			if skip > 0 {
+				continue
+			}
+			text := strings.Join(strings.Fields(string(z.Text())), " ")
+			if text == "" {
+				// Keep a space between inline words split by markup.
+				if b.Len() > 0 && !b.endsWithSpace() {
+					b.WriteByte(' ')
+				}
+				continue
+			}
+			raw := string(z.Raw())
+			if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\n' || raw[0] == '\t') &&
+				b.Len() > 0 && !b.endsWithSpace() {
+				b.WriteByte(' ')
+			}
+			b.WriteString(text)
+			if last := raw[len(raw)-1]; last == ' ' || last == '\n' || last == '\t' {
+				b.WriteByte(' ')
+			}
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			switch tag {
+			case "script", "style", "head", "title", "noscript", "template":
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			case "br":
+				b.trimSpace()
+				b.WriteByte('\n')
+			case "p", "div", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
+				"blockquote", "section", "article", "header", "footer", "hr", "dl", "pre", "center":
+				b.trimSpace()
+				newline()
+			case "li", "dt":
+				b.trimSpace()
+				newline()
+				if tt == html.StartTagToken && tag == "li" {
+					b.WriteString("- ")
+				}
+			case "dd":
+				if tt == html.StartTagToken {
+					b.trimSpace()
+					b.WriteByte('\t')
+				}
+			case "td", "th":
+				if tt == html.EndTagToken {
+					b.trimSpace()
+					b.WriteByte('\t')
+				}
+			}
+		}
+	}
+	return tidyText(b.String())
+}
+
+// textBuf is a byte buffer whose trailing spaces can be dropped cheaply.
+type textBuf struct{ buf []byte }
+
+func (t *textBuf) WriteByte(c byte) error { t.buf = append(t.buf, c); return nil }
+func (t *textBuf) WriteString(s string)   { t.buf = append(t.buf, s...) }
+func (t *textBuf) Len() int               { return len(t.buf) }
+func (t *textBuf) String() string         { return string(t.buf) }
+func (t *textBuf) endsWithSpace() bool {
+	n := len(t.buf)
+	return n > 0 && (t.buf[n-1] == ' ' || t.buf[n-1] == '\n' || t.buf[n-1] == '\t')
+}
+func (t *textBuf) trimSpace() {
+	for len(t.buf) > 0 && t.buf[len(t.buf)-1] == ' ' {
+		t.buf = t.buf[:len(t.buf)-1]
+	}
+}
+
+// tidyText trims each line and collapses runs of blank lines.
+func tidyText(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := 0
+	for _, l := range lines {
+		l = strings.TrimRight(strings.TrimSpace(l), "\t")
+		l = strings.TrimSpace(l)
+		if l == "" {
+			blank++
+			if blank > 1 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}

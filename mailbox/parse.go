@@ -1,0 +1,461 @@
+// Package mailbox imports booking requests from the clinic's IMAP mailbox:
+// it connects and syncs incrementally without changing what people see
+// (client.go, sync.go, watch.go for background checks and the status
+// line), turns each email into a Request with the patient's
+// details (parse.go, extract.go), and ranks the patients a request may be
+// about (match.go). It never links a request to a patient by itself, and it
+// never imports the store or the UI: callers back its small interfaces.
+package mailbox
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	message "github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset"
+	gomail "github.com/emersion/go-message/mail"
+)
+
+// Source says where a booking request came from.
+type Source string
+
+// The sources a request can have.
+const (
+	SourceWebForm      Source = "web-form"
+	SourceScheduling   Source = "scheduling-service"
+	SourceCalendar     Source = "calendar-invitation"
+	SourcePatientEmail Source = "patient-email"
+)
+
+// Request is what Front Desk understood of one booking-request email.
+// Fields that could not be found are empty; NeedsReview says a person must
+// read BodyText, and Problems says why in plain words.
+type Request struct {
+	MessageID string
+	Subject   string
+	From      string // sender address as written in From
+	ReplyTo   string // Reply-To address, if any
+	Received  time.Time
+	Source    Source
+
+	Name, GivenName, FamilyName string
+	Email                       string
+	Phone                       string // E.164 when the number could be read, else as written
+	DateOfBirth                 string // YYYY-MM-DD, only when given
+
+	Requested     time.Time // zero when no date and time could be read
+	RequestedText string    // the requested date/time as written
+	Message       string    // reason for the visit or the patient's own words
+	BodyText      string    // the whole readable text, shown to the receptionist
+
+	NeedsReview bool
+	Problems    []string
+}
+
+// ParseOptions tune ParseRequest. The zero value works.
+type ParseOptions struct {
+	// DefaultRegion is the ISO 3166 region used for phone numbers written
+	// without a country code and for reading 01/02/2006 as month/day ("US",
+	// "CA") or day/month (elsewhere). Default "US".
+	DefaultRegion string
+	// Location is where dates without a time zone are read. Default time.Local.
+	Location *time.Location
+	// OwnAddresses are the clinic's own addresses; they are never taken as the
+	// patient's (e.g. the ORGANIZER of an invitation the clinic sent).
+	OwnAddresses []string
+	// MaxPartBytes caps how much of each text part is read. Default 256 KiB.
+	MaxPartBytes int
+}
+
+const (
+	defaultMaxPartBytes = 256 << 10
+	maxTotalText        = 1 << 20 // all text parts together
+	maxMIMEDepth        = 32
+	maxMIMEParts        = 500
+	maxHeaderBytes      = 1 << 20
+	maxHeaderValue      = 998 // longest header value kept for display
+	maxSkippedPartBytes = 64 << 20
+)
+
+// panicHook, when set (by tests), is told about a panic that ParseRequest
+// recovered from, so fuzzing still reports bugs.
+var panicHook func(v any)
+
+func (o ParseOptions) withDefaults() ParseOptions {
+	if o.DefaultRegion == "" {
+		o.DefaultRegion = "US"
+	}
+	o.DefaultRegion = strings.ToUpper(o.DefaultRegion)
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.MaxPartBytes <= 0 {
+		o.MaxPartBytes = defaultMaxPartBytes
+	}
+	return o
+}
+
+// ParseRequest reads one raw RFC 5322 message and extracts a booking
+// request. It never fails and never panics: whatever it cannot understand
+// yields a Request with NeedsReview set and the best text it could read.
+func ParseRequest(raw []byte, opts ParseOptions) (req Request) {
+	opts = opts.withDefaults()
+	defer func() {
+		if v := recover(); v != nil {
+			if panicHook != nil {
+				panicHook(fmt.Sprintf("%v\n%s", v, debug.Stack()))
+			}
+			req = Request{
+				Source:      SourcePatientEmail,
+				BodyText:    validText(capBytes(raw, opts.MaxPartBytes)),
+				NeedsReview: true,
+				Problems:    []string{"The message could not be read automatically; please read it yourself."},
+			}
+		}
+	}()
+	p := &parser{opts: opts}
+	p.parse(raw)
+	return p.finish()
+}
+
+// parser holds what has been read of one message so far.
+type parser struct {
+	opts    ParseOptions
+	req     Request
+	plain   []string
+	html    []string
+	cals    []string
+	textLen int
+	parts   int
+	// embedded is the header of the first attached message/rfc822 (a forward
+	// sent "as attachment").
+	embedded                *gomail.Header
+	senderName, replyToName string
+	// rawBody is the undecoded body, shown when no part could be read.
+	rawBody []byte
+}
+
+func (p *parser) problem(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, existing := range p.req.Problems {
+		if existing == msg {
+			return
+		}
+	}
+	p.req.Problems = append(p.req.Problems, msg)
+}
+
+func (p *parser) parse(raw []byte) {
+	e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	if e == nil {
+		p.problem("The message's header could not be read, so the sender and subject are unknown.")
+		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
+		p.req.NeedsReview = true
+		return
+	}
+	p.noteEntityError(err)
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		p.rawBody = raw[i+2:]
+	} else if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		p.rawBody = raw[i+4:]
+	}
+	h := gomail.Header{Header: e.Header}
+	p.readHeader(&h)
+	p.walk(e, 0)
+}
+
+func (p *parser) readHeader(h *gomail.Header) {
+	r := &p.req
+	r.MessageID = headerMessageID(h)
+	if s, err := h.Subject(); err == nil {
+		r.Subject = capString(validText([]byte(s)), maxHeaderValue)
+	} else {
+		r.Subject = capString(validText([]byte(h.Get("Subject"))), maxHeaderValue)
+		if message.IsUnknownCharset(err) {
+			p.problem("The subject uses an unknown character set; some letters may show wrongly.")
+		}
+	}
+	r.From = firstAddress(h, "From")
+	r.ReplyTo = firstAddress(h, "Reply-To")
+	p.senderName = cleanName(validText([]byte(addressName(h, "From"))))
+	p.replyToName = cleanName(validText([]byte(addressName(h, "Reply-To"))))
+	if r.From == "" && h.Get("From") != "" {
+		p.problem("The sender address could not be read.")
+	}
+	if t, err := h.Date(); err == nil {
+		r.Received = t
+	}
+}
+
+// headerMessageID returns the Message-ID without angle brackets.
+func headerMessageID(h *gomail.Header) string {
+	if id, err := h.MessageID(); err == nil && id != "" {
+		return capString(id, maxHeaderValue)
+	}
+	v := strings.TrimSpace(h.Get("Message-Id"))
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+	return capString(validText([]byte(v)), maxHeaderValue)
+}
+
+// firstAddress returns the first address of an address header, lower-cased,
+// falling back to the first email-looking text when the header is malformed.
+func firstAddress(h *gomail.Header, key string) string {
+	if list, err := h.AddressList(key); err == nil && len(list) > 0 {
+		return strings.ToLower(list[0].Address)
+	}
+	v := h.Get(key)
+	if v == "" {
+		return ""
+	}
+	if m := emailPattern.FindString(capString(v, maxHeaderValue)); m != "" {
+		return strings.ToLower(m)
+	}
+	return ""
+}
+
+// addressName returns the display name of the first address in key.
+func addressName(h *gomail.Header, key string) string {
+	if list, err := h.AddressList(key); err == nil && len(list) > 0 {
+		return strings.TrimSpace(list[0].Name)
+	}
+	return ""
+}
+
+func (p *parser) noteEntityError(err error) {
+	switch {
+	case err == nil:
+	case message.IsUnknownCharset(err):
+		p.problem("Part of the message uses an unknown character set; some letters may show wrongly.")
+	case message.IsUnknownEncoding(err):
+		p.problem("Part of the message uses an unknown transfer encoding; it is shown as it arrived.")
+	default:
+		p.problem("Part of the message is damaged: %s.", plainError(err))
+	}
+}
+
+// walk visits e and its parts depth first, reading only text parts.
+func (p *parser) walk(e *message.Entity, depth int) {
+	p.parts++
+	if p.parts > maxMIMEParts {
+		p.problem("The message has too many parts; only the first %d were read.", maxMIMEParts)
+		return
+	}
+	if depth > maxMIMEDepth {
+		p.problem("The message is nested too deeply; the innermost parts were not read.")
+		return
+	}
+	mediaType, params, ctErr := e.Header.ContentType()
+	if ctErr != nil && mediaType == "" {
+		mediaType = "text/plain"
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return
+			}
+			if part == nil {
+				if err != nil {
+					p.problem("The message's parts are damaged or cut short; what could be read is shown.")
+				}
+				return
+			}
+			p.noteEntityError(err)
+			p.walk(part, depth+1)
+		}
+	}
+	disposition, _, _ := e.Header.ContentDisposition()
+	attachment := strings.EqualFold(disposition, "attachment")
+	switch {
+	case mediaType == "text/calendar" || mediaType == "application/ics":
+		if s, ok := p.readText(e, params); ok {
+			p.cals = append(p.cals, s)
+		}
+	case mediaType == "message/rfc822" || mediaType == "message/global":
+		inner, err := message.ReadWithOptions(io.LimitReader(e.Body, maxSkippedPartBytes), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		if inner == nil {
+			p.problem("An attached message could not be read.")
+			return
+		}
+		p.noteEntityError(err)
+		if p.embedded == nil {
+			h := gomail.Header{Header: inner.Header.Copy()}
+			p.embedded = &h
+		}
+		p.walk(inner, depth+1)
+	case attachment:
+		// Attachments (including text files) are not read.
+	case mediaType == "text/html":
+		if s, ok := p.readText(e, params); ok {
+			p.html = append(p.html, s)
+		}
+	case mediaType == "text/plain" || mediaType == "text/enriched" || mediaType == "" || strings.HasPrefix(mediaType, "text/"):
+		if s, ok := p.readText(e, params); ok {
+			p.plain = append(p.plain, s)
+		}
+	default:
+		// Images, PDFs and the like: the multipart reader discards their
+		// bytes as it moves on, without keeping them.
+	}
+}
+
+// readText reads a decoded text part up to the part cap.
+func (p *parser) readText(e *message.Entity, params map[string]string) (string, bool) {
+	limit := p.opts.MaxPartBytes
+	if room := maxTotalText - p.textLen; room < limit {
+		limit = room
+	}
+	if limit <= 0 {
+		p.problem("The message has more text than Front Desk reads; the rest was left out.")
+		return "", false
+	}
+	data, err := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+	if len(data) > limit {
+		data = data[:limit]
+		p.problem("A very long text part was cut at %d KiB.", limit>>10)
+	}
+	if err != nil {
+		p.problem("Part of the message is damaged: %s; what could be read is shown.", plainError(err))
+	}
+	if !utf8.Valid(data) {
+		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+			p.problem("Some text is not valid in its character set (%s); unreadable letters are shown as �.", capString(cs, 40))
+		} else {
+			p.problem("Some text is not valid UTF-8; unreadable letters are shown as �.")
+		}
+	}
+	s := validText(data)
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	p.textLen += len(s)
+	return s, true
+}
+
+// finish turns the collected text into the extracted request.
+func (p *parser) finish() Request {
+	r := &p.req
+	var body string
+	plain := strings.TrimSpace(strings.Join(p.plain, "\n\n"))
+	if plain != "" && !isHTMLStub(plain) {
+		body = plain
+	} else if len(p.html) > 0 {
+		var texts []string
+		for _, h := range p.html {
+			texts = append(texts, htmlToText(h, p.opts.MaxPartBytes))
+		}
+		body = strings.TrimSpace(strings.Join(texts, "\n\n"))
+		if body == "" {
+			body = plain
+		}
+	} else {
+		body = plain
+	}
+	if strings.TrimSpace(body) == "" && len(p.cals) == 0 && len(bytes.TrimSpace(p.rawBody)) > 0 {
+		body = strings.TrimSpace(strings.ReplaceAll(validText(capBytes(p.rawBody, p.opts.MaxPartBytes)), "\r\n", "\n"))
+		p.problem("The message's text could not be decoded; it is shown as it arrived.")
+	}
+	r.BodyText = body
+
+	x := p.extract(body)
+	for _, c := range p.cals {
+		p.readCalendar(c, &x)
+	}
+	p.decide(x)
+
+	if strings.TrimSpace(r.BodyText) == "" && len(p.cals) == 0 {
+		p.problem("The message has no readable text.")
+	}
+	if r.Name == "" && r.Email == "" && r.Phone == "" {
+		p.problem("No patient name, email or phone number was found.")
+	}
+	if len(r.Problems) > 0 {
+		r.NeedsReview = true
+	}
+	return *r
+}
+
+// isHTMLStub reports a plain-text alternative that only says to read the
+// HTML version.
+func isHTMLStub(s string) bool {
+	if len(s) > 200 {
+		return false
+	}
+	l := strings.ToLower(s)
+	return strings.Contains(l, "html") && (strings.Contains(l, "view") || strings.Contains(l, "enable") || strings.Contains(l, "support"))
+}
+
+// validText returns b as a valid UTF-8 string without NUL bytes.
+func validText(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+func capBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// capString cuts s to at most n bytes on a rune boundary.
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// plainError shortens a library error to something a receptionist can read.
+func plainError(err error) string {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "unexpected EOF"), strings.Contains(s, "EOF"):
+		return "it ends too early"
+	case strings.Contains(s, "base64"), strings.Contains(s, "illegal"):
+		return "its encoding is broken"
+	case strings.Contains(s, "quotedprintable"):
+		return "its encoding is broken"
+	case strings.Contains(s, "boundary"), strings.Contains(s, "multipart"):
+		return "its part boundaries are broken"
+	case strings.Contains(s, "header"):
+		return "a header is malformed"
+	}
+	return "it could not be decoded"
+}
+
+// wordDecoder decodes RFC 2047 words in any charset go-message knows.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeHeaderText decodes encoded words in a header-like line of text.
+func decodeHeaderText(s string) string {
+	if d, err := wordDecoder.DecodeHeader(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// parseAddress reads "Name <addr>" or a bare address from forwarded text.
+func parseAddress(s string) (name, addr string) {
+	s = strings.TrimSpace(decodeHeaderText(s))
+	if a, err := mail.ParseAddress(s); err == nil {
+		return strings.TrimSpace(a.Name), strings.ToLower(a.Address)
+	}
+	if m := emailPattern.FindStringIndex(s); m != nil {
+		addr = strings.ToLower(s[m[0]:m[1]])
+		name = strings.Trim(strings.TrimSpace(s[:m[0]]), `"'<[( `)
+		return name, addr
+	}
+	return strings.Trim(s, `"' `), ""
+}
