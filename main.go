@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	_ "time/tzdata" // time zones of calendar invitations on Windows, which has no zoneinfo
 
 	"fyne.io/fyne/v2/app"
 
