@@ -360,6 +360,11 @@ func (s *Store) buildIndex() error {
 	}
 	var links []link
 	err := s.db.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return &Error{Msg: fmt.Sprintf("the clinic database is damaged: the %s bucket is missing", name), Kind: ErrUnreadable}
+			}
+		}
 		keys := tx.Bucket(bucketPatientKeys)
 		x.presize(int(tx.Bucket(bucketPatients).Sequence())) // a hint: IDs are never reused
 		err := keys.ForEach(func(k, v []byte) error {

@@ -382,3 +382,25 @@ func TestSealedStoreNeedsItsSealer(t *testing.T) {
 		t.Errorf("reopened sealed store: search found %d", len(got))
 	}
 }
+
+func TestDamagedFileIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, Patient{GivenName: "Ana", FamilyName: "Silva", DateOfBirth: "1970-01-02"})
+	s.Close()
+	writeRaw(t, filepath.Join(dir, FileName), func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPatientKeys).Put(itob(1), []byte{9, 9, 9})
+	})
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "patient 1") {
+		t.Errorf("damaged search keys: %v", err)
+	}
+	writeRaw(t, filepath.Join(dir, FileName), func(tx *bolt.Tx) error {
+		return tx.DeleteBucket(bucketIntakePatients)
+	})
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "intake_patients") {
+		t.Errorf("missing bucket: %v", err)
+	}
+}
