@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	_ "time/tzdata" // time zones of calendar invitations on Windows, which has no zoneinfo
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"frontdesk/storage"
@@ -64,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	dir, err := resolveDataDir(*dataDir)
+	dir, err := storage.DataDir(*dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "frontdesk:", err)
 		return 1
@@ -93,19 +96,21 @@ func runWindow(env *cmdEnv) error {
 	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir})
 	w.SetContent(u.Content())
 	w.Resize(u.WindowSize())
+	quitOnSignal(a)
 	w.ShowAndRun()
+	u.Flush()
 	return nil
 }
 
-// resolveDataDir applies the precedence --data, $FRONTDESK_DATA, default.
-func resolveDataDir(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	if env := os.Getenv("FRONTDESK_DATA"); env != "" {
-		return env, nil
-	}
-	return storage.DefaultDir()
+// quitOnSignal closes the window cleanly (store closed, drafts written) when
+// the system asks the program to stop (logout, shutdown, kill, Ctrl+C).
+func quitOnSignal(a fyne.App) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fyne.Do(a.Quit)
+	}()
 }
 
 // parseInterspersed lets flags come before or after positional arguments

@@ -159,6 +159,14 @@ func (ui *App) addShortcuts() {
 
 func (ui *App) showPatients() { ui.tabs.SelectIndex(0) }
 
+// Flush waits until every answer typed in an open intake is in the store.
+// Call it after the window closes, before closing the store.
+func (ui *App) Flush() {
+	if is := ui.patients.intake; is != nil {
+		is.flush()
+	}
+}
+
 // background runs work off the UI goroutine; work changes widgets only inside fyne.Do.
 func (ui *App) background(work func()) { ui.deps.Background(work) }
 
