@@ -4,11 +4,13 @@
 # Checks `dpkg -s` first, so a machine that has everything is left alone.
 #   scripts/deps.sh build   packages to build and run the window
 #   scripts/deps.sh test    packages to build and run every test
+#   scripts/deps.sh windows the cross-compiler for the Windows .exe
 set -euo pipefail
 
 want=${1:-build}
 build_pkgs=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxi-dev libxinerama-dev libxrandr-dev libxxf86vm-dev)
-test_pkgs=(poppler-utils qpdf xvfb xauth xdotool imagemagick dovecot-imapd openssl)
+test_pkgs=(poppler-utils qpdf xvfb xauth x11-utils xdotool imagemagick dovecot-imapd openssl)
+windows_pkgs=(gcc-mingw-w64-x86-64)
 
 case "$(uname -s)" in
 Darwin)
@@ -31,8 +33,12 @@ if ! command -v dpkg >/dev/null 2>&1; then
 	exit 0
 fi
 
-pkgs=("${build_pkgs[@]}")
-[ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+case "$want" in
+build) pkgs=("${build_pkgs[@]}") ;;
+test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+windows) pkgs=("${windows_pkgs[@]}") ;;
+*) echo "usage: $0 build|test|windows" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
