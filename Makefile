@@ -59,8 +59,10 @@ package: build
 screenshots: build deps-test
 	scripts/screenshots.sh ./$(BINARY) docs/screenshots
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x $(LOGIC)
+# Benchmarks that print figures: store, packets, mailbox (incl. Dovecot), then the window.
+bench: build deps-test
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x $(LOGIC)
+	scripts/bench-ui.sh ./$(BINARY)
 
 clean:
 	rm -f $(BINARY) $(BINARY).exe rsrc_windows_*.syso

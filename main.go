@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // time zones of calendar invitations on Windows, which has no zoneinfo
 
 	"fyne.io/fyne/v2"
@@ -84,18 +85,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// runWindow opens the store and the main window; it returns when the window closes.
+// runWindow opens the store and the main window; it returns when the window
+// closes. FRONTDESK_TIMING=1 prints start-up and search timings to stderr
+// (scripts/bench-ui.sh reads them).
 func runWindow(env *cmdEnv) error {
+	start := time.Now()
+	trace := func(string, time.Duration) {}
+	if os.Getenv("FRONTDESK_TIMING") != "" {
+		trace = func(event string, d time.Duration) {
+			fmt.Fprintf(env.stderr, "timing %s %.3f ms\n", event, float64(d.Microseconds())/1000)
+		}
+	}
 	st, err := storage.Open(env.dataDir, storage.Options{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	opened := time.Now()
+	trace("store-open", opened.Sub(start))
 	a := app.NewWithID(ui.AppID)
 	w := a.NewWindow("Front Desk")
-	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir})
+	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Trace: trace})
 	w.SetContent(u.Content())
 	w.Resize(u.WindowSize())
+	a.Lifecycle().SetOnStarted(func() {
+		// Runs once the event loop is going; the first frame is drawn by then.
+		fyne.Do(func() {
+			trace("first-frame-after-open", time.Since(opened))
+			trace("first-frame-total", time.Since(start))
+		})
+	})
 	quitOnSignal(a)
 	w.ShowAndRun()
 	u.Flush()

@@ -39,7 +39,7 @@ start() { # start [env...]: the app, then wait for its window
 	sleep 1.5
 }
 stop() { kill -TERM "$app"; wait "$app" || true; app=""; }
-shot() { sleep "${2:-0.8}"; import -window root -crop 1100x720+0+0 "$out/$1.png"; echo "wrote $out/$1.png"; }
+shot() { sleep "${2:-0.8}"; import -window root -crop 1100x748+0+0 "$out/$1.png"; echo "wrote $out/$1.png"; }
 key() { xdotool key --clearmodifiers "$@"; }
 typ() { xdotool type --delay 40 "$1"; }
 click() { xdotool mousemove "$1" "$2" click 1; }
@@ -48,19 +48,19 @@ start FYNE_THEME=dark
 shot 01-patients
 key ctrl+f; typ "${urgent_given} ${urgent_family}"; sleep 0.5; key Down
 shot 02-patient
-click 1065 696 # the newest intake's Open button
+click 1065 211 # the newest intake's Open button
 shot 03-intake-red-flag
 key ctrl+n
 typ "${urgent_given}"; key Tab; typ "${urgent_family}"; key Tab; key Tab; typ "${urgent_dob}"
 key ctrl+s
 shot 04-duplicate-warning
-key Escape
-click 118 21 # Settings tab
+click 472 426 # Cancel
+click 118 49 # Settings tab
 shot 05-settings
 stop
 
 start FYNE_THEME=light
-click 40 21 # Patients tab
+click 40 49 # Patients tab
 key ctrl+f; typ "zo"
 shot 06-search-light
 stop

@@ -61,6 +61,8 @@ type Deps struct {
 	// Background runs blocking work (store writes, searches, PDF rendering)
 	// off the UI goroutine; nil: a new goroutine. Tests pass a synchronous one.
 	Background func(work func())
+	// Trace receives timings (search keystroke to list updated); nil: none.
+	Trace func(event string, d time.Duration)
 }
 
 type systemPrinter struct{}
@@ -99,6 +101,9 @@ func New(a fyne.App, w fyne.Window, deps Deps) *App {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.Trace == nil {
+		deps.Trace = func(string, time.Duration) {}
 	}
 	if deps.Background == nil {
 		deps.Background = func(work func()) { go work() }
@@ -146,15 +151,28 @@ func (ui *App) rememberSize() {
 	}
 }
 
+// addShortcuts puts the actions in the window's menu with their shortcuts.
+// Menu shortcuts work wherever the keyboard is, even inside a text field
+// (Fyne gives them to the menu first).
 func (ui *App) addShortcuts() {
-	add := func(key fyne.KeyName, fn func()) {
-		ui.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault},
-			func(fyne.Shortcut) { fn() })
+	sc := func(key fyne.KeyName) fyne.Shortcut {
+		return &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
 	}
-	add(fyne.KeyF, func() { ui.showPatients(); ui.patients.focusSearch() })
-	add(fyne.KeyN, func() { ui.showPatients(); ui.patients.onNewPatient() })
-	add(fyne.KeyS, func() { ui.patients.onSave() })
-	add(fyne.KeyP, func() { ui.patients.onPrint() })
+	item := func(label string, key fyne.KeyName, fn func()) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, fn)
+		it.Shortcut = sc(key)
+		return it
+	}
+	file := fyne.NewMenu("File",
+		item("New patient", fyne.KeyN, func() { ui.showPatients(); ui.patients.onNewPatient() }),
+		item("Save", fyne.KeyS, func() { ui.patients.onSave() }),
+		item("Print packet", fyne.KeyP, func() { ui.patients.onPrint() }),
+	)
+	goMenu := fyne.NewMenu("Go",
+		item("Find patient", fyne.KeyF, func() { ui.showPatients(); ui.patients.focusSearch() }),
+		fyne.NewMenuItem("Settings", func() { ui.tabs.Select(ui.tabs.Items[len(ui.tabs.Items)-1]) }),
+	)
+	ui.win.SetMainMenu(fyne.NewMainMenu(file, goMenu))
 }
 
 func (ui *App) showPatients() { ui.tabs.SelectIndex(0) }

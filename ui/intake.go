@@ -69,7 +69,7 @@ func newIntakeScreen(s *patientsScreen, p storage.Patient, in storage.Intake) (*
 	is.bannerBack = canvas.NewRectangle(theme.Color(theme.ColorNameError))
 	is.bannerBack.CornerRadius = 6
 	is.banner = container.NewStack(is.bannerBack, container.NewPadded(container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, is.bannerText)))
-	is.status = &widget.Label{Importance: widget.LowImportance}
+	is.status = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}}
 	is.completeBtn = &widget.Button{Text: "Mark completed", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: is.onComplete}
 	is.printBtn = &widget.Button{Text: "Print evaluation", Icon: theme.DocumentPrintIcon(), OnTapped: is.onPrint}
 	back := &widget.Button{Text: "Back to patient", Icon: theme.NavigateBackIcon(), OnTapped: is.onBack}
@@ -77,7 +77,7 @@ func newIntakeScreen(s *patientsScreen, p storage.Patient, in storage.Intake) (*
 	title := widget.NewLabelWithStyle(fmt.Sprintf("%s — %s", p.DisplayName(), t.Title), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	title.Wrapping = fyne.TextWrapWord
 	sub := widget.NewLabel(fmt.Sprintf("Form version %s · intake #%d · started %s", t.Version, in.ID, in.CreatedAt.Format("2006-01-02 15:04")))
-	sub.Importance = widget.LowImportance
+	sub.TextStyle = fyne.TextStyle{Italic: true}
 
 	body := container.NewVBox()
 	for i := range t.Item {

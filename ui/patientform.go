@@ -125,9 +125,12 @@ func newPatientForm(s *patientsScreen, p *storage.Patient, intakes []storage.Int
 	}
 	f.dirty = false
 	f.refreshIntakes()
+	// Actions and the patient's intakes (with their red-flag state) come
+	// first, where they are seen without scrolling; the details follow.
 	buttons := container.NewHBox(f.saveButton, f.printButton, f.intakeButton)
-	body := container.NewVBox(title, f.problems, form, buttons, widget.NewSeparator(),
-		widget.NewLabelWithStyle("Evaluation intakes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.intakeList)
+	body := container.NewVBox(title, buttons, f.problems,
+		widget.NewLabelWithStyle("Evaluation intakes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.intakeList,
+		widget.NewSeparator(), form)
 	f.content = container.NewVScroll(container.NewPadded(body))
 	return f
 }
@@ -367,11 +370,10 @@ func nonEmpty(ss ...string) []string {
 func (f *patientForm) refreshIntakes() {
 	f.intakeList.RemoveAll()
 	if len(f.intakes) == 0 {
-		f.intakeList.Add(&widget.Label{Text: "No intakes yet.", Importance: widget.LowImportance})
+		f.intakeList.Add(&widget.Label{Text: "No intakes yet.", TextStyle: fyne.TextStyle{Italic: true}})
 		return
 	}
-	for i := len(f.intakes) - 1; i >= 0; i-- {
-		in := f.intakes[i]
+	for _, in := range f.intakes { // newest first, as the store lists them
 		label := fmt.Sprintf("%s · %s · %s", in.CreatedAt.Format("2006-01-02 15:04"), in.Status, screenWords(in.RedFlags))
 		l := widget.NewLabel(label)
 		if in.RedFlags == forms.ScreenUrgent {

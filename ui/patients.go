@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -70,7 +71,7 @@ func newPatientsScreen(ui *App) *patientsScreen {
 }
 
 func placeholder(text string) fyne.CanvasObject {
-	l := &widget.Label{Text: text, Alignment: fyne.TextAlignCenter, Importance: widget.LowImportance}
+	l := &widget.Label{Text: text, Alignment: fyne.TextAlignCenter, TextStyle: fyne.TextStyle{Italic: true}}
 	return container.NewCenter(l)
 }
 
@@ -87,6 +88,7 @@ func (s *patientsScreen) reload() {
 // answer is shown, so fast typing never shows stale rows.
 func (s *patientsScreen) onSearch(text string) {
 	seq := s.seq.Add(1)
+	typed := time.Now()
 	query := strings.TrimSpace(text)
 	store := s.ui.deps.Store
 	s.ui.background(func() {
@@ -116,6 +118,7 @@ func (s *patientsScreen) onSearch(text string) {
 			s.list.ScrollToTop()
 			s.list.Refresh()
 			s.status.SetText(s.statusText())
+			s.ui.deps.Trace("keystroke-to-list", time.Since(typed))
 		})
 	})
 }

@@ -64,7 +64,7 @@ func newSettingsScreen(ui *App) *settingsScreen {
 		widget.NewFormItem("Dates typed as", s.dateOrder),
 		widget.NewFormItem("Data folder", container.NewBorder(nil, nil, nil, openFolder, folder)),
 	)
-	note := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance,
+	note := &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true},
 		Text: "The clinic name, address and phone print on every packet. Packets are saved in the packets folder inside the data folder; they hold patient information."}
 	s.content = container.NewVScroll(container.NewPadded(container.NewVBox(
 		widget.NewLabelWithStyle("Settings", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
