@@ -3,8 +3,10 @@
 // (client.go, sync.go, watch.go for background checks and the status
 // line), turns each email into a Request with the patient's
 // details (parse.go, extract.go), and ranks the patients a request may be
-// about (match.go). It never links a request to a patient by itself, and it
-// never imports the store or the UI: callers back its small interfaces.
+// about (match.go). It never links a request to a patient by itself. Its
+// logic works over small interfaces (State, CandidateSource); store.go backs
+// them with the clinic store (mailbox imports storage, never the other way
+// round), and it never imports the UI.
 package mailbox
 
 import (
@@ -57,6 +59,12 @@ type Request struct {
 
 	NeedsReview bool
 	Problems    []string
+
+	// Where Sync found the message: its folder and UID under UIDValidity.
+	// ParseRequest leaves them empty.
+	Folder      string
+	UID         uint32
+	UIDValidity uint32
 }
 
 // ParseOptions tune ParseRequest. The zero value works.

@@ -203,6 +203,7 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 		if r.Received.IsZero() {
 			r.Received = m.date
 		}
+		r.Folder, r.UID, r.UIDValidity = a.Folder, uint32(m.uid), validity
 		for _, p := range extraProblems {
 			r.Problems = append(r.Problems, p)
 			r.NeedsReview = true

@@ -11,9 +11,14 @@ var (
 	bucketIntakes        = []byte("intakes")         // intake ID -> sealed Intake JSON
 	bucketIntakePatients = []byte("intake_patients") // intake ID -> sealed intakeLink (patient ID + flags), read at open
 	bucketSettings       = []byte("settings")        // fixed keys below
+	bucketRequests       = []byte("requests")        // booking request ID -> sealed BookingRequest JSON
+	bucketRequestRaw     = []byte("request_raw")     // booking request ID -> the sealed raw email
+	bucketRequestKeys    = []byte("request_keys")    // booking request ID -> sealed requestKey (Message-ID, status), read at open
 
 	keySchemaVersion = []byte("schema_version") // in meta: sealed 8-byte big-endian version
 	keyClinic        = []byte("clinic")         // in settings: sealed Settings JSON
+	keyMailAccount   = []byte("mail_account")   // in settings: sealed MailAccount JSON (with its password)
+	keyMailSync      = []byte("mail_sync")      // in settings: sealed JSON of each folder's sync position
 )
 
 // appendOnly packs pages fuller than bbolt's default of half: keys from
@@ -24,7 +29,8 @@ func appendOnly(b *bolt.Bucket) *bolt.Bucket {
 }
 
 // allBuckets lists every bucket of the current schema.
-var allBuckets = [][]byte{bucketMeta, bucketPatients, bucketPatientKeys, bucketIntakes, bucketIntakePatients, bucketSettings}
+var allBuckets = [][]byte{bucketMeta, bucketPatients, bucketPatientKeys, bucketIntakes, bucketIntakePatients, bucketSettings,
+	bucketRequests, bucketRequestRaw, bucketRequestKeys}
 
 // fixedKeys lists every key that is a name rather than an ID.
-var fixedKeys = [][]byte{keySchemaVersion, keyClinic}
+var fixedKeys = [][]byte{keySchemaVersion, keyClinic, keyMailAccount, keyMailSync}

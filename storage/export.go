@@ -21,7 +21,7 @@ const (
 //	{
 //	  "format": "frontdesk-export",   // always this
 //	  "format_version": 1,            // this layout; a change gets a new number
-//	  "schema_version": 2,            // the store's SchemaVersion
+//	  "schema_version": 3,            // the store's SchemaVersion
 //	  "exported_at": "2026-11-26T22:00:00Z",
 //	  "settings": { Settings as JSON: clinic_name, clinic_address, clinic_phone, paper, printer, region, date_order },
 //	  "patients": [ Patient as JSON, by ID: id, given_name, family_name, preferred_name,
@@ -31,11 +31,19 @@ const (
 //	  "intakes":  [ Intake as JSON, by ID: id, patient_id, template_id, template_version,
 //	                answers {linkId: {bool | int | text | codes}}, status, red_flags,
 //	                positive_flags, acknowledged_by, acknowledged_at, incomplete_reason,
-//	                created_at, updated_at, version, demo ]
+//	                created_at, updated_at, version, demo ],
+//	  "requests": [ BookingRequest as JSON, by ID: id, status, patient_id, message_id, subject,
+//	                from, reply_to, received, source, name, given_name, family_name, email,
+//	                phone, date_of_birth, requested, requested_text, message, body_text,
+//	                problems, folder, uid, uid_validity, demo, imported_at, updated_at, version ]
 //	}
 //
 // Times are RFC 3339 in UTC. Values are written unsealed: the export holds
-// patient data and must be kept as carefully as the store.
+// patient data and must be kept as carefully as the store. The original
+// emails of booking requests are left out (body_text holds their readable
+// text; the originals stay in the store and the mailbox), and so is the
+// mail account with its password. "requests" is absent from exports made
+// before booking requests existed.
 func (s *Store) Export(w io.Writer) error {
 	set, err := s.Settings()
 	if err != nil {
@@ -58,7 +66,10 @@ func (s *Store) Export(w io.Writer) error {
 		if err := s.exportBucket(bw, tx, bucketPatients, "patients", func() any { return new(Patient) }); err != nil {
 			return err
 		}
-		return s.exportBucket(bw, tx, bucketIntakes, "intakes", func() any { return new(Intake) })
+		if err := s.exportBucket(bw, tx, bucketIntakes, "intakes", func() any { return new(Intake) }); err != nil {
+			return err
+		}
+		return s.exportBucket(bw, tx, bucketRequests, "requests", func() any { return new(BookingRequest) })
 	})
 	if err != nil {
 		return err

@@ -453,7 +453,7 @@ func (s *Store) buildIndex() error {
 	s.mu.Lock()
 	s.idx = x
 	s.mu.Unlock()
-	return nil
+	return s.buildRequestIndex()
 }
 
 // presize makes room for about n patients, so that open does not grow maps

@@ -20,7 +20,11 @@ import (
 //	   neither whole patients nor intakes. A change to folding or to the
 //	   keys' format needs a new version whose migration calls
 //	   unsafeRebuildPatientKeys.
-const SchemaVersion = 2
+//	3: booking requests from the mailbox: buckets requests, request_raw
+//	   (each request's original email, sealed) and request_keys (its
+//	   Message-ID and status, read at open); the mail account and the
+//	   folders' sync positions are fixed keys in settings.
+const SchemaVersion = 3
 
 // migration brings a file from version to-1 to version to. It runs inside the
 // one write transaction of migrate.
@@ -34,6 +38,7 @@ type migration struct {
 var migrations = []migration{
 	{to: 1, what: "create the buckets", apply: migrateCreateBuckets},
 	{to: 2, what: "phone numbers as a list; intake links", apply: migratePhonesList},
+	{to: 3, what: "booking requests", apply: migrateRequestBuckets},
 }
 
 // migrate runs every pending migration in one transaction, or refuses a file

@@ -74,6 +74,7 @@ type Store struct {
 
 	mu        sync.RWMutex // guards everything below
 	idx       *index
+	reqs      *requestIndex // booking requests' Message-IDs and statuses (requests.go)
 	region    string
 	dateOrder DateOrder
 }

@@ -1,0 +1,199 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"strings"
+
+	"frontdesk/storage"
+)
+
+// This file joins the mailbox to the clinic store: the store keeps the
+// account, the sync positions and the imported requests; the mailbox
+// imports and matches. The store never imports the mailbox.
+
+// StoreState is the State that Sync keeps in the clinic store: sync
+// positions per folder, and each request with its original email (sealed).
+// A request Front Desk could not fully understand is saved as
+// needs-review, every other one as new.
+type StoreState struct {
+	Store *storage.Store
+	// Demo marks the requests saved as coming from the demo mailbox
+	// (set it when the account is storage.MailAccount.Demo).
+	Demo bool
+}
+
+var _ State = StoreState{}
+
+// SyncState returns the folder's UIDVALIDITY and last imported UID.
+func (s StoreState) SyncState(folder string) (uidValidity, lastUID uint32, err error) {
+	return s.Store.MailSyncState(folder)
+}
+
+// SaveSyncState records progress. SaveRequest already moves the position
+// along with each saved request, in the same transaction, so most calls
+// find nothing to write.
+func (s StoreState) SaveSyncState(folder string, uidValidity, lastUID uint32) error {
+	if v, last, err := s.Store.MailSyncState(folder); err == nil && v == uidValidity && last == lastUID {
+		return nil
+	}
+	return s.Store.SaveMailSyncState(folder, uidValidity, lastUID)
+}
+
+// HasMessageID reports whether the email was imported before.
+func (s StoreState) HasMessageID(id string) bool { return s.Store.HasMessageID(id) }
+
+// SaveRequest saves a request with its raw email. An email the store
+// already holds (same Message-ID) is not an error: it is kept once.
+func (s StoreState) SaveRequest(r Request, raw []byte) error {
+	b := BookingFromRequest(r)
+	b.Demo = s.Demo
+	err := s.Store.SaveBookingRequest(&b, raw)
+	if errors.Is(err, storage.ErrDuplicateRequest) {
+		return nil
+	}
+	return err
+}
+
+// BookingFromRequest is the store's record of a parsed request: status
+// needs-review when a person must read it, else new.
+func BookingFromRequest(r Request) storage.BookingRequest {
+	status := storage.RequestNew
+	if r.NeedsReview {
+		status = storage.RequestNeedsReview
+	}
+	return storage.BookingRequest{
+		Status: status, MessageID: r.MessageID, Subject: r.Subject, From: r.From, ReplyTo: r.ReplyTo,
+		Received: r.Received, Source: string(r.Source),
+		Name: r.Name, GivenName: r.GivenName, FamilyName: r.FamilyName, Email: r.Email, Phone: r.Phone,
+		DateOfBirth: r.DateOfBirth, Requested: r.Requested, RequestedText: r.RequestedText,
+		Message: r.Message, BodyText: r.BodyText, Problems: append([]string(nil), r.Problems...),
+		Folder: r.Folder, UID: r.UID, UIDValidity: r.UIDValidity,
+	}
+}
+
+// requestFromBooking turns a stored request back into what matching reads.
+func requestFromBooking(b storage.BookingRequest) Request {
+	return Request{
+		MessageID: b.MessageID, Subject: b.Subject, From: b.From, ReplyTo: b.ReplyTo,
+		Received: b.Received, Source: Source(b.Source),
+		Name: b.Name, GivenName: b.GivenName, FamilyName: b.FamilyName, Email: b.Email, Phone: b.Phone,
+		DateOfBirth: b.DateOfBirth, Requested: b.Requested, RequestedText: b.RequestedText,
+		Message: b.Message, BodyText: b.BodyText, NeedsReview: b.Status == storage.RequestNeedsReview,
+		Problems: b.Problems, Folder: b.Folder, UID: b.UID, UIDValidity: b.UIDValidity,
+	}
+}
+
+// StoreCandidates is the CandidateSource backed by the store's patient
+// search.
+type StoreCandidates struct {
+	Store *storage.Store
+}
+
+var _ CandidateSource = StoreCandidates{}
+
+// Search returns the patients the store's search finds for query.
+func (c StoreCandidates) Search(query string, limit int) []Person {
+	results := c.Store.Search(query, limit)
+	out := make([]Person, 0, len(results))
+	for _, res := range results {
+		p := res.Patient
+		person := Person{ID: p.ID, GivenName: p.GivenName, FamilyName: p.FamilyName, DateOfBirth: p.DateOfBirth, Email: p.Email}
+		for _, ph := range p.Phones {
+			if ph.E164 != "" {
+				person.Phones = append(person.Phones, ph.E164)
+			} else {
+				person.Phones = append(person.Phones, ph.Number)
+			}
+		}
+		out = append(out, person)
+	}
+	return out
+}
+
+// Candidates ranks the patients a stored request may be about, best first,
+// with their reasons (see MatchPatients). An empty region means the store's.
+// It only suggests: nothing is linked.
+func Candidates(st *storage.Store, r storage.BookingRequest, region string) []Match {
+	if region == "" {
+		region = st.Region()
+	}
+	return MatchPatients(requestFromBooking(r), StoreCandidates{Store: st}, region)
+}
+
+// AccountFromStore is the Account for the mail account kept in the store.
+// Its CA certificates (CAPEM) are trusted on top of the system's.
+func AccountFromStore(m storage.MailAccount) Account {
+	a := Account{
+		Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username, Password: m.Password,
+		Folder: m.Folder, Keyword: m.Keyword, MoveTo: m.MoveTo,
+		TrustedFingerprint: m.TrustedFingerprint, Timeout: m.Timeout,
+	}
+	if strings.TrimSpace(m.CAPEM) != "" {
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		roots.AppendCertsFromPEM([]byte(m.CAPEM))
+		a.RootCAs = roots
+	}
+	return a
+}
+
+// StoreAccount is the store's record of an Account; CAFile is not read (the
+// caller puts the file's contents in CAPEM).
+func StoreAccount(a Account) storage.MailAccount {
+	return storage.MailAccount{
+		Host: a.Host, Port: a.Port, Security: a.Security, Username: a.Username, Password: a.Password,
+		Folder: a.Folder, Keyword: a.Keyword, MoveTo: a.MoveTo,
+		TrustedFingerprint: a.TrustedFingerprint, Timeout: a.Timeout,
+	}
+}
+
+// ErrNoAccount is what SyncStore's error wraps when no mailbox is set up.
+var ErrNoAccount = errors.New("mailbox: no mailbox is set up")
+
+// SyncStore runs one Sync pass of the store's mail account into the store.
+// Phone numbers and dates are read with the store's region unless
+// opts.Parse says otherwise.
+func SyncStore(ctx context.Context, st *storage.Store, opts SyncOptions) (SyncReport, error) {
+	m, ok, err := st.MailAccount()
+	if err != nil {
+		return SyncReport{}, err
+	}
+	if !ok {
+		return SyncReport{}, &Error{Step: StepSettings, Message: "No mailbox is set up yet.", Err: ErrNoAccount}
+	}
+	if opts.Parse.DefaultRegion == "" {
+		opts.Parse.DefaultRegion = st.Region()
+	}
+	return Sync(ctx, AccountFromStore(m), StoreState{Store: st, Demo: m.Demo}, opts)
+}
+
+// StartDemoInto starts the demo mailbox (StartDemo) and makes it the
+// store's mail account, marked Demo, so the app's usual background check
+// imports its sample requests (marked demo too). A real account is never
+// replaced: when one is set, nothing starts and the error says why. stop
+// ends the demo mailbox and removes its account from the store (the
+// imported requests stay; a later demo finds them already imported); call
+// it before closing the store.
+func StartDemoInto(ctx context.Context, st *storage.Store) (stop func(), err error) {
+	a, stopDemo, err := StartDemo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := StoreAccount(a)
+	saved, err := st.SaveDemoMailAccount(m)
+	if err != nil || !saved {
+		stopDemo()
+		if err == nil {
+			err = &Error{Step: StepSettings, Message: "The clinic mailbox is set up, so the demo mailbox was not started: its sample requests would mix with real ones."}
+		}
+		return nil, err
+	}
+	return func() {
+		stopDemo()
+		_ = st.DeleteDemoMailAccount() // the store may already be closed; the next demo replaces a leftover
+	}, nil
+}

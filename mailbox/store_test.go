@@ -1,0 +1,226 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"frontdesk/storage"
+)
+
+func openStore(t *testing.T, dir string) *storage.Store {
+	t.Helper()
+	st, err := storage.Open(dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestSyncIntoStoreOnceThenMatch(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	msgs := fixtureMessages(t, 20)
+	appendAll(t, m, a, msgs)
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	// Patients the requests may be about: one shares generated request 3's
+	// email, one shares request 5's phone and name.
+	byEmail := storage.Patient{GivenName: "Pat", FamilyName: "Three", DateOfBirth: "1980-01-01", Email: "patient3@example.com"}
+	byPhone := storage.Patient{GivenName: "Patient", FamilyName: "Number5", DateOfBirth: "1990-05-05", Phones: []storage.Phone{{Number: "503-555-0005"}}}
+	for _, p := range []*storage.Patient{&byEmail, &byPhone} {
+		if err := st.CreatePatient(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{BatchSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.New != len(msgs) || rep.Duplicates != 0 || rep.NeedsReview == 0 {
+		t.Fatalf("first sync = %+v, want %d new, some needing review", rep, len(msgs))
+	}
+	counts := st.BookingRequestCounts()
+	if counts[storage.RequestNew]+counts[storage.RequestNeedsReview] != len(msgs) || counts[storage.RequestNeedsReview] != rep.NeedsReview {
+		t.Errorf("counts %v do not match the sync report %+v", counts, rep)
+	}
+	all, err := st.BookingRequests("")
+	if err != nil || len(all) != len(msgs) {
+		t.Fatalf("BookingRequests = %d, %v; want %d", len(all), err, len(msgs))
+	}
+	validity, last, err := st.MailSyncState("INBOX")
+	if err != nil || validity == 0 || last != uint32(len(msgs)) {
+		t.Errorf("sync position = %d, %d, %v; want the last UID %d", validity, last, err, len(msgs))
+	}
+
+	// Every request keeps its original email as the server sent it (the
+	// server may end bare LF lines with CRLF), and where it came from.
+	lines := func(b []byte) string { return strings.ReplaceAll(string(b), "\r\n", "\n") }
+	originals := map[string]bool{}
+	for _, raw := range msgs {
+		originals[lines(raw)] = true
+	}
+	var gen3, gen5 storage.BookingRequest
+	for _, r := range all {
+		raw, err := st.BookingRequestRaw(r.ID)
+		// go-imap's in-memory server sends an empty body for the one
+		// fixture that is not an email at all; it must still be a request.
+		if len(raw) == 0 && r.Status == storage.RequestNeedsReview {
+			continue
+		}
+		if err != nil || !originals[lines(raw)] {
+			t.Errorf("request %d (%s): raw email not kept as sent (%v)", r.ID, r.Subject, err)
+		}
+		if r.Folder != "INBOX" || r.UID == 0 || r.UIDValidity != validity {
+			t.Errorf("request %d: imported from %q UID %d/%d", r.ID, r.Folder, r.UIDValidity, r.UID)
+		}
+		switch r.MessageID {
+		case "gen-3@acuclinic.example":
+			gen3 = r
+		case "gen-5@acuclinic.example":
+			gen5 = r
+		}
+	}
+
+	// Re-running finds nothing, in this process or after reopening the store.
+	if rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{}); err != nil || rep != (SyncReport{}) {
+		t.Fatalf("second sync = %+v, %v; want nothing", rep, err)
+	}
+	st.Close()
+	st = openStore(t, dir)
+	if rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{}); err != nil || rep != (SyncReport{}) {
+		t.Fatalf("sync after reopening = %+v, %v; want nothing", rep, err)
+	}
+	// Lost position (or a renumbered folder): everything is a duplicate.
+	if err := st.SaveMailSyncState("INBOX", validity+1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{}); err != nil || rep.New != 0 || rep.Duplicates != len(msgs) {
+		t.Fatalf("sync from scratch = %+v, %v; want %d duplicates", rep, err, len(msgs))
+	}
+
+	tests := []struct {
+		name    string
+		request storage.BookingRequest
+		want    uint64
+		reason  string
+	}{
+		{"same email", gen3, byEmail.ID, "same email"},
+		{"same phone and name", gen5, byPhone.ID, "same phone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.request.ID == 0 {
+				t.Fatal("the generated request was not imported")
+			}
+			got := Candidates(st, tt.request, "")
+			if len(got) == 0 || got[0].PatientID != tt.want || !slices.Contains(got[0].Reasons, tt.reason) || got[0].Confidence <= 0 {
+				t.Fatalf("candidates = %+v, want patient %d first because of %q", got, tt.want, tt.reason)
+			}
+		})
+	}
+	for _, r := range all {
+		if r.MessageID == "gen-7@acuclinic.example" {
+			if got := Candidates(st, r, "US"); len(got) != 0 {
+				t.Errorf("request for nobody known has candidates %+v", got)
+			}
+		}
+	}
+}
+
+func TestAccountFromStoreTrustsItsCA(t *testing.T) {
+	tlsCert, cert := selfSigned(t)
+	_, a := startTestServer(t, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+	a.Security = SecurityStartTLS
+	stored := StoreAccount(a)
+	if err := Test(context.Background(), AccountFromStore(stored)); err == nil {
+		t.Fatal("an unknown self-signed certificate was trusted")
+	}
+	stored.CAPEM = string(pemCert(cert))
+	if err := Test(context.Background(), AccountFromStore(stored)); err != nil {
+		t.Errorf("with the CA's PEM stored: %v", err)
+	}
+	stored.CAPEM = ""
+	stored.TrustedFingerprint = Fingerprint(cert.Raw)
+	if err := Test(context.Background(), AccountFromStore(stored)); err != nil {
+		t.Errorf("with the fingerprint stored: %v", err)
+	}
+}
+
+func TestSyncStoreAndDemoInto(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t, t.TempDir())
+	if _, err := SyncStore(ctx, st, SyncOptions{}); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("SyncStore without an account: %v, want ErrNoAccount", err)
+	}
+	stop, err := StartDemoInto(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, ok, _ := st.MailAccount()
+	if !ok || !acct.Demo {
+		t.Fatalf("demo account in the store = %+v, %v", acct, ok)
+	}
+	rep, err := SyncStore(ctx, st, SyncOptions{})
+	if err != nil || rep.New != len(DemoMessages(time.Now())) {
+		t.Fatalf("demo sync = %+v, %v", rep, err)
+	}
+	requests, _ := st.BookingRequests("")
+	for _, r := range requests {
+		if !r.Demo {
+			t.Errorf("request %q from the demo mailbox is not marked demo", r.Subject)
+		}
+	}
+	stop()
+	if _, ok, _ := st.MailAccount(); ok {
+		t.Error("the demo account is still set after stop")
+	}
+
+	// A second demo imports nothing new: the same sample emails.
+	stop, err = StartDemoInto(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := SyncStore(ctx, st, SyncOptions{}); err != nil || rep.New != 0 {
+		t.Errorf("second demo sync = %+v, %v; want nothing new", rep, err)
+	}
+	stop()
+
+	// A real account is never replaced by the demo.
+	real := storage.MailAccount{Host: "imap.clinic.example", Security: "tls", Username: "frontdesk", Password: "secret"}
+	if err := st.SaveMailAccount(real); err != nil {
+		t.Fatal(err)
+	}
+	if stop, err := StartDemoInto(ctx, st); err == nil {
+		stop()
+		t.Fatal("the demo started over a real account")
+	}
+	if got, _, _ := st.MailAccount(); got.Host != real.Host || got.Demo {
+		t.Errorf("account after a refused demo = %+v", got)
+	}
+}
+
+func TestBookingFromRequestStatus(t *testing.T) {
+	tests := []struct {
+		r    Request
+		want storage.RequestStatus
+	}{
+		{Request{Name: "Maria Lopez", Email: "maria@example.com"}, storage.RequestNew},
+		{Request{BodyText: "??", NeedsReview: true, Problems: []string{"no contact details"}}, storage.RequestNeedsReview},
+	}
+	for _, tt := range tests {
+		b := BookingFromRequest(tt.r)
+		if b.Status != tt.want || !slices.Equal(b.Problems, tt.r.Problems) {
+			t.Errorf("BookingFromRequest(%+v) = status %q problems %q", tt.r, b.Status, b.Problems)
+		}
+		back := requestFromBooking(b)
+		if back.NeedsReview != tt.r.NeedsReview || back.Name != tt.r.Name || back.BodyText != tt.r.BodyText {
+			t.Errorf("round trip changed the request: %+v", back)
+		}
+	}
+}

@@ -1,0 +1,459 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// countingSealer is xorSealer that remembers every plain value it sealed.
+type countingSealer struct {
+	xorSealer
+	mu     sync.Mutex
+	sealed [][]byte
+}
+
+func (c *countingSealer) Seal(plain []byte) ([]byte, error) {
+	c.mu.Lock()
+	c.sealed = append(c.sealed, bytes.Clone(plain))
+	c.mu.Unlock()
+	return c.xorSealer.Seal(plain)
+}
+
+func (c *countingSealer) sawExactly(b []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(c.sealed, func(p []byte) bool { return bytes.Equal(p, b) })
+}
+
+const rawMaria = "From: Website <noreply@clinic.example>\r\nReply-To: maria.lopez@example.com\r\n" +
+	"Message-ID: <form-1@clinic.example>\r\nSubject: New form submission\r\n\r\n" +
+	"Name: Maria Lopez\r\nPhone: (503) 555-0142\r\nMessage: Bartholomew sciatica since spring\r\n"
+
+func mariaRequest() BookingRequest {
+	return BookingRequest{
+		MessageID: "<form-1@clinic.example>", Subject: "New form submission", From: "noreply@clinic.example",
+		ReplyTo: "maria.lopez@example.com", Received: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), Source: "web-form",
+		Name: "Maria Lopez", GivenName: "Maria", FamilyName: "Lopez", Email: "maria.lopez@example.com",
+		Phone: "+15035550142", DateOfBirth: "1984-06-02", Requested: time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC),
+		RequestedText: "12/01/2026 2:30 PM", Message: "Bartholomew sciatica since spring", BodyText: "Name: Maria Lopez …",
+		Folder: "INBOX", UID: 7, UIDValidity: 42,
+	}
+}
+
+func saveRequest(t testing.TB, s *Store, r BookingRequest, raw string) BookingRequest {
+	t.Helper()
+	if err := s.SaveBookingRequest(&r, []byte(raw)); err != nil {
+		t.Fatalf("SaveBookingRequest(%s): %v", r.MessageID, err)
+	}
+	return r
+}
+
+func TestBookingRequestRoundTripAndRawSealed(t *testing.T) {
+	dir := t.TempDir()
+	sealer := &countingSealer{}
+	s, err := Open(dir, Options{Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := saveRequest(t, s, mariaRequest(), rawMaria)
+	if r.ID == 0 || r.Version != 1 || r.Status != RequestNew || r.ImportedAt.IsZero() || r.MessageID != "form-1@clinic.example" {
+		t.Errorf("saved request = %+v, want an ID, version 1, status new, import time and the bare Message-ID", r)
+	}
+	if !sealer.sawExactly([]byte(rawMaria)) {
+		t.Error("the raw email did not go through the Sealer")
+	}
+
+	got, err := s.BookingRequest(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(r)
+	gotJSON, _ := json.Marshal(got)
+	if !bytes.Equal(want, gotJSON) {
+		t.Errorf("read back\n%s\nwant\n%s", gotJSON, want)
+	}
+	raw, err := s.BookingRequestRaw(r.ID)
+	if err != nil || string(raw) != rawMaria {
+		t.Errorf("BookingRequestRaw = %q, %v", raw, err)
+	}
+	if _, err := s.BookingRequestRaw(99); !errors.Is(err, ErrNotFound) {
+		t.Errorf("BookingRequestRaw(99) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.BookingRequest(99); !errors.Is(err, ErrNotFound) {
+		t.Errorf("BookingRequest(99) error = %v, want ErrNotFound", err)
+	}
+	s.Close()
+
+	file, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, needle := range []string{"Bartholomew", "Maria", "maria.lopez", "555-0142", "form-1@clinic.example", "sciatica"} {
+		if bytes.Contains(file, []byte(needle)) {
+			t.Errorf("the database file holds %q in the clear", needle)
+		}
+	}
+
+	// Reopened: the request, its raw email and its Message-ID are still known.
+	s, err = Open(dir, Options{Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.HasMessageID("form-1@clinic.example") || !s.HasMessageID("<form-1@clinic.example>") {
+		t.Error("HasMessageID forgot the request after reopening")
+	}
+	if raw, err := s.BookingRequestRaw(r.ID); err != nil || string(raw) != rawMaria {
+		t.Errorf("after reopening, BookingRequestRaw = %q, %v", raw, err)
+	}
+}
+
+func TestSaveBookingRequestDeduplicatesByMessageID(t *testing.T) {
+	s := openTestStore(t, Options{})
+	first := saveRequest(t, s, mariaRequest(), rawMaria)
+	tests := []struct {
+		name      string
+		messageID string
+	}{
+		{"same Message-ID", "form-1@clinic.example"},
+		{"with angle brackets", "<form-1@clinic.example>"},
+		{"with spaces", "  <form-1@clinic.example> "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			again := mariaRequest()
+			again.MessageID = tt.messageID
+			err := s.SaveBookingRequest(&again, []byte(rawMaria))
+			var dup *DuplicateRequestError
+			if !errors.As(err, &dup) || dup.Existing != first.ID || !errors.Is(err, ErrDuplicateRequest) {
+				t.Fatalf("second save error = %v, want a duplicate of request %d", err, first.ID)
+			}
+		})
+	}
+	if all, _ := s.BookingRequests(""); len(all) != 1 {
+		t.Errorf("%d requests stored, want 1", len(all))
+	}
+
+	// Without a Message-ID the content names the email: the same email
+	// twice is a duplicate, another one is not.
+	noID := BookingRequest{Subject: "hello"}
+	if err := s.SaveBookingRequest(&noID, []byte("Subject: hello\r\n\r\nplease call me\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if noID.MessageID != MessageIDOf([]byte("Subject: hello\r\n\r\nplease call me\r\n")) {
+		t.Errorf("MessageID of an email without one = %q", noID.MessageID)
+	}
+	again := BookingRequest{Subject: "hello"}
+	if err := s.SaveBookingRequest(&again, []byte("Subject: hello\r\n\r\nplease call me\r\n")); !errors.Is(err, ErrDuplicateRequest) {
+		t.Errorf("same email without Message-ID saved twice: %v", err)
+	}
+	other := BookingRequest{Subject: "hello"}
+	if err := s.SaveBookingRequest(&other, []byte("Subject: hello\r\n\r\nplease call me soon\r\n")); err != nil {
+		t.Errorf("another email without Message-ID: %v", err)
+	}
+}
+
+func TestBookingRequestsNewestFirstAndCounts(t *testing.T) {
+	s := openTestStore(t, Options{})
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 9, 0, 0, 0, time.UTC) }
+	for _, r := range []BookingRequest{
+		{MessageID: "a", Received: day(3), Status: RequestNew},
+		{MessageID: "b", Received: day(5), Status: RequestNeedsReview, Problems: []string{"no contact details"}},
+		{MessageID: "c", Received: day(1), Status: RequestNew},
+		{MessageID: "d", Received: day(5), Status: RequestNew},
+	} {
+		saveRequest(t, s, r, "raw "+r.MessageID)
+	}
+	ids := func(rs []BookingRequest) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.MessageID)
+		}
+		return out
+	}
+	tests := []struct {
+		status RequestStatus
+		want   []string
+	}{
+		{"", []string{"d", "b", "a", "c"}}, // same day: the later import first
+		{RequestNew, []string{"d", "a", "c"}},
+		{RequestNeedsReview, []string{"b"}},
+		{RequestLinked, nil},
+	}
+	for _, tt := range tests {
+		got, err := s.BookingRequests(tt.status)
+		if err != nil || got == nil || !slices.Equal(ids(got), tt.want) {
+			t.Errorf("BookingRequests(%q) = %v, %v; want %v", tt.status, ids(got), err, tt.want)
+		}
+	}
+	if _, err := s.BookingRequests("archived"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("BookingRequests(archived) error = %v, want ErrInvalid", err)
+	}
+	want := map[RequestStatus]int{RequestNew: 3, RequestNeedsReview: 1, RequestLinked: 0, RequestDeclined: 0, RequestDone: 0}
+	if got := s.BookingRequestCounts(); !mapsEqual(got, want) {
+		t.Errorf("counts = %v, want %v", got, want)
+	}
+}
+
+func mapsEqual(a, b map[RequestStatus]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestBookingRequestLinkStatusAndConflicts(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustCreate(t, s, Patient{GivenName: "Maria", FamilyName: "Lopez", DateOfBirth: "1984-06-02"})
+	r := saveRequest(t, s, mariaRequest(), rawMaria)
+
+	// A stale version changes nothing.
+	err = s.LinkBookingRequest(r.ID, p.ID, r.Version+1)
+	var conflict *RequestConflictError
+	if !errors.As(err, &conflict) || !errors.Is(err, ErrConflict) || conflict.Current.Version != r.Version {
+		t.Fatalf("link with a stale version: %v, want a conflict holding version %d", err, r.Version)
+	}
+	if err := s.LinkBookingRequest(r.ID, 999, r.Version); !errors.Is(err, ErrNotFound) {
+		t.Errorf("link to a missing patient: %v, want ErrNotFound", err)
+	}
+	if err := s.LinkBookingRequest(r.ID, p.ID, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	linked, _ := s.BookingRequest(r.ID)
+	if linked.Status != RequestLinked || linked.PatientID != p.ID || linked.Version != 2 {
+		t.Errorf("after link: %+v", linked)
+	}
+
+	if err := s.SetBookingRequestStatus(r.ID, RequestLinked, linked.Version); !errors.Is(err, ErrInvalid) {
+		t.Errorf("SetBookingRequestStatus(linked) = %v, want ErrInvalid (link needs a patient)", err)
+	}
+	if err := s.SetBookingRequestStatus(r.ID, "archived", linked.Version); !errors.Is(err, ErrInvalid) {
+		t.Errorf("SetBookingRequestStatus(archived) = %v, want ErrInvalid", err)
+	}
+	if err := s.SetBookingRequestStatus(r.ID, RequestDone, linked.Version); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := s.BookingRequest(r.ID)
+	if done.Status != RequestDone || done.PatientID != p.ID || done.Version != 3 {
+		t.Errorf("done keeps the patient: %+v", done)
+	}
+	if err := s.SetBookingRequestStatus(r.ID, RequestNew, done.Version); err != nil {
+		t.Fatal(err)
+	}
+	reopened, _ := s.BookingRequest(r.ID)
+	if reopened.Status != RequestNew || reopened.PatientID != 0 {
+		t.Errorf("reopened request keeps its patient: %+v", reopened)
+	}
+
+	// UpdateBookingRequest: version check; the import facts never change.
+	edit := reopened
+	edit.Phone, edit.MessageID, edit.UID = "+15035550199", "changed", 1
+	stale := edit
+	if err := s.UpdateBookingRequest(&edit); err != nil {
+		t.Fatal(err)
+	}
+	if edit.Version != reopened.Version+1 || edit.MessageID != "form-1@clinic.example" || edit.UID != 7 {
+		t.Errorf("updated request = %+v", edit)
+	}
+	if err := s.UpdateBookingRequest(&stale); !errors.As(err, &conflict) || conflict.Current.Phone != "+15035550199" {
+		t.Errorf("update with a stale version: %v", err)
+	}
+	s.Close()
+
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.BookingRequestCounts(); got[RequestNew] != 1 || got[RequestDone] != 0 {
+		t.Errorf("counts after reopening = %v", got)
+	}
+}
+
+func TestMailSyncStatePersistsAndFollowsSaves(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Sealer: xorSealer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, last, err := s.MailSyncState("INBOX"); v != 0 || last != 0 || err != nil {
+		t.Fatalf("first MailSyncState = %d, %d, %v", v, last, err)
+	}
+	if err := s.SaveMailSyncState("INBOX", 42, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveMailSyncState("Bookings", 9, 100); err != nil {
+		t.Fatal(err)
+	}
+	// A saved request with a later UID moves the position along.
+	saveRequest(t, s, mariaRequest(), rawMaria) // INBOX, validity 42, UID 7
+	// One from another UIDVALIDITY does not.
+	other := mariaRequest()
+	other.MessageID, other.UIDValidity, other.UID = "other", 41, 90
+	saveRequest(t, s, other, "raw other")
+	s.Close()
+
+	s, err = Open(dir, Options{Sealer: xorSealer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tests := []struct {
+		folder         string
+		validity, last uint32
+	}{
+		{"INBOX", 42, 7},
+		{"Bookings", 9, 100},
+		{"Archive", 0, 0},
+	}
+	for _, tt := range tests {
+		v, last, err := s.MailSyncState(tt.folder)
+		if err != nil || v != tt.validity || last != tt.last {
+			t.Errorf("MailSyncState(%s) = %d, %d, %v; want %d, %d", tt.folder, v, last, err, tt.validity, tt.last)
+		}
+	}
+}
+
+func TestMailAccountSealedAndValidated(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Sealer: xorSealer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.MailAccount(); ok || err != nil {
+		t.Fatalf("MailAccount before any = %v, %v", ok, err)
+	}
+	a := MailAccount{Host: " imap.clinic.example ", Port: 993, Security: "TLS", Username: "frontdesk",
+		Password: "correct-horse-battery", IntervalMinutes: 5, Timeout: 20 * time.Second}
+	if err := s.SaveMailAccount(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveMailSyncState("INBOX", 42, 12); err != nil {
+		t.Fatal(err)
+	}
+	bad := []struct {
+		name  string
+		a     MailAccount
+		field string
+	}{
+		{"no host", MailAccount{Security: "tls", Username: "u"}, "host"},
+		{"bad port", MailAccount{Host: "h", Port: 70000, Security: "tls", Username: "u"}, "port"},
+		{"unknown security", MailAccount{Host: "h", Security: "ssl3", Username: "u"}, "security"},
+		{"no user", MailAccount{Host: "h", Security: "tls"}, "username"},
+		{"CA without a certificate", MailAccount{Host: "h", Security: "tls", Username: "u", CAPEM: "hello"}, "ca_pem"},
+	}
+	for _, tt := range bad {
+		err := s.SaveMailAccount(tt.a)
+		var v *ValidationError
+		if !errors.As(err, &v) || v.Fields[0].Field != tt.field {
+			t.Errorf("%s: error %v, want a problem with %s", tt.name, err, tt.field)
+		}
+	}
+	got, ok, err := s.MailAccount()
+	if err != nil || !ok || got.Host != "imap.clinic.example" || got.Security != "tls" || got.Password != "correct-horse-battery" || got.Timeout != 20*time.Second {
+		t.Errorf("MailAccount = %+v, %v, %v", got, ok, err)
+	}
+
+	// The same mailbox keeps its sync position; another server forgets it.
+	got.TrustedFingerprint = "AB:CD"
+	if err := s.SaveMailAccount(got); err != nil {
+		t.Fatal(err)
+	}
+	if _, last, _ := s.MailSyncState("INBOX"); last != 12 {
+		t.Errorf("sync position after trusting a certificate = %d, want 12", last)
+	}
+	got.Host = "mail.other.example"
+	if err := s.SaveMailAccount(got); err != nil {
+		t.Fatal(err)
+	}
+	if v, last, _ := s.MailSyncState("INBOX"); v != 0 || last != 0 {
+		t.Errorf("sync position after moving to another server = %d, %d; want 0, 0", v, last)
+	}
+	s.Close()
+
+	file, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, needle := range []string{"correct-horse-battery", "imap.clinic.example", "frontdesk"} {
+		if bytes.Contains(file, []byte(needle)) {
+			t.Errorf("the database file holds %q in the clear", needle)
+		}
+	}
+}
+
+func TestDemoMailAccountNeverReplacesARealOne(t *testing.T) {
+	s := openTestStore(t, Options{})
+	demo := MailAccount{Host: "127.0.0.1", Port: 40000, Security: "plain", Username: "demo", Password: "x"}
+	if saved, err := s.SaveDemoMailAccount(demo); !saved || err != nil {
+		t.Fatalf("demo into an empty store: %v, %v", saved, err)
+	}
+	if a, _, _ := s.MailAccount(); !a.Demo {
+		t.Error("the demo account is not marked demo")
+	}
+	demo.Port = 40001 // a later demo run replaces the earlier demo
+	if saved, err := s.SaveDemoMailAccount(demo); !saved || err != nil {
+		t.Fatalf("demo over a demo: %v, %v", saved, err)
+	}
+	real := MailAccount{Host: "imap.clinic.example", Security: "tls", Username: "frontdesk", Password: "secret"}
+	if err := s.SaveMailAccount(real); err != nil {
+		t.Fatal(err)
+	}
+	if saved, err := s.SaveDemoMailAccount(demo); saved || err != nil {
+		t.Fatalf("demo over a real account: saved=%v, %v", saved, err)
+	}
+	if err := s.DeleteDemoMailAccount(); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok, _ := s.MailAccount(); !ok || a.Host != "imap.clinic.example" || a.Demo {
+		t.Errorf("after the demo: %+v, %v; want the real account", a, ok)
+	}
+	if err := s.DeleteMailAccount(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.MailAccount(); ok {
+		t.Error("DeleteMailAccount left the account")
+	}
+}
+
+func TestExportIncludesRequestsWithoutRawOrAccount(t *testing.T) {
+	s := openTestStore(t, Options{Sealer: xorSealer{}})
+	saveRequest(t, s, mariaRequest(), rawMaria)
+	if err := s.SaveMailAccount(MailAccount{Host: "imap.clinic.example", Security: "tls", Username: "frontdesk", Password: "correct-horse-battery"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.Export(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Requests []BookingRequest `json:"requests"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("export is not JSON: %v", err)
+	}
+	if len(got.Requests) != 1 || got.Requests[0].Name != "Maria Lopez" || got.Requests[0].Status != RequestNew {
+		t.Errorf("exported requests = %+v", got.Requests)
+	}
+	for _, needle := range []string{"noreply@clinic.example>\r\n", "correct-horse-battery", "imap.clinic.example"} {
+		if bytes.Contains(buf.Bytes(), []byte(needle)) {
+			t.Errorf("export holds %q", needle)
+		}
+	}
+}
