@@ -60,12 +60,14 @@ type packetOpts struct {
 
 var commands = map[string]command{
 	"": {
-		flags: func(fs *flag.FlagSet) any { return nil },
-		run: func(env *cmdEnv, _ any, args []string) error {
+		flags: func(fs *flag.FlagSet) any {
+			return fs.Bool("demo", false, "start a demo mailbox of sample booking requests inside the app")
+		},
+		run: func(env *cmdEnv, o any, args []string) error {
 			if len(args) > 0 {
 				return usageError(fmt.Sprintf("unknown command %q (try --help)", args[0]))
 			}
-			return runWindow(env)
+			return runWindow(env, *o.(*bool))
 		},
 	},
 	"search": {

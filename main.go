@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"frontdesk/mailbox"
 	"frontdesk/storage"
 	"frontdesk/ui"
 )
@@ -27,7 +29,7 @@ import (
 const usage = `Front Desk — patients, intakes and booking requests for the clinic's front desk.
 
 Usage:
-  frontdesk [--data DIR]                      open the window
+  frontdesk [--data DIR] [--demo]             open the window (--demo: a sample mailbox of booking requests)
   frontdesk search QUERY [--json]             ranked search by name, phone, email or date of birth
   frontdesk import --csv FILE [--skip-invalid] bring patients over from a spreadsheet (CSV)
   frontdesk duplicates [--json]               likely duplicate patients, with reasons
@@ -88,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // runWindow opens the store and the main window; it returns when the window
 // closes. FRONTDESK_TIMING=1 prints start-up and search timings to stderr
 // (scripts/bench-ui.sh reads them).
-func runWindow(env *cmdEnv) error {
+func runWindow(env *cmdEnv, demo bool) error {
 	start := time.Now()
 	trace := func(string, time.Duration) {}
 	if os.Getenv("FRONTDESK_TIMING") != "" {
@@ -103,9 +105,18 @@ func runWindow(env *cmdEnv) error {
 	defer st.Close()
 	opened := time.Now()
 	trace("store-open", opened.Sub(start))
+	if demo {
+		stop, err := mailbox.StartDemoInto(context.Background(), st)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	inbox := ui.NewMailbox(st)
+	defer inbox.Stop()
 	a := app.NewWithID(ui.AppID)
 	w := a.NewWindow("Front Desk")
-	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Trace: trace})
+	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Requests: st, Mailbox: inbox, Trace: trace})
 	w.SetContent(u.Content())
 	w.Resize(u.WindowSize())
 	a.Lifecycle().SetOnStarted(func() {
@@ -116,6 +127,7 @@ func runWindow(env *cmdEnv) error {
 		})
 	})
 	quitOnSignal(a)
+	u.Start()
 	w.ShowAndRun()
 	u.Flush()
 	return nil

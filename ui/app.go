@@ -61,6 +61,9 @@ type Deps struct {
 	// Background runs blocking work (store writes, searches, PDF rendering)
 	// off the UI goroutine; nil: a new goroutine. Tests pass a synchronous one.
 	Background func(work func())
+	// Requests and Mailbox drive the Requests inbox; nil: no inbox tab.
+	Requests Requests
+	Mailbox  Mailbox
 	// Trace receives timings (search keystroke to list updated); nil: none.
 	Trace func(event string, d time.Duration)
 }
@@ -88,7 +91,9 @@ type App struct {
 
 	tabs     *container.AppTabs
 	patients *patientsScreen
+	requests *requestsScreen
 	settings *settingsScreen
+	reqTab   *container.TabItem
 
 	lastPacket   string        // the last packet written (shown to tests)
 	packetDialog dialog.Dialog // "Packet ready", while shown
@@ -111,23 +116,47 @@ func New(a fyne.App, w fyne.Window, deps Deps) *App {
 	ui := &App{app: a, win: w, deps: deps}
 	ui.patients = newPatientsScreen(ui)
 	ui.settings = newSettingsScreen(ui)
-	ui.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Patients", nil, ui.patients.content),
-		container.NewTabItemWithIcon("Settings", nil, ui.settings.content),
-	)
-	ui.tabs.OnSelected = func(t *container.TabItem) {
-		a.Preferences().SetString(prefLastTab, t.Text)
+	ui.tabs = container.NewAppTabs(container.NewTabItem("Patients", ui.patients.content))
+	if deps.Requests != nil {
+		ui.requests = newRequestsScreen(ui)
+		ui.reqTab = container.NewTabItem("Requests", ui.requests.content)
+		ui.tabs.Append(ui.reqTab)
 	}
-	if last := a.Preferences().String(prefLastTab); last != "" {
-		for _, t := range ui.tabs.Items {
-			if t.Text == last {
-				ui.tabs.Select(t)
-			}
-		}
+	ui.tabs.Append(container.NewTabItem("Settings", ui.settings.content))
+	ui.tabs.OnSelected = func(t *container.TabItem) {
+		a.Preferences().SetInt(prefLastTab, ui.tabs.SelectedIndex())
+	}
+	if last := a.Preferences().IntWithFallback(prefLastTab, 0); last > 0 && last < len(ui.tabs.Items) {
+		ui.tabs.SelectIndex(last)
+	}
+	if ui.requests != nil {
+		ui.requests.reload()
 	}
 	ui.addShortcuts()
 	w.SetOnClosed(ui.rememberSize)
 	return ui
+}
+
+// Start begins background work: the mailbox checks, when one is set up.
+func (ui *App) Start() {
+	if ui.requests != nil {
+		ui.requests.startWatching()
+	}
+}
+
+// setRequestsBadge shows how many requests wait for someone on the tab.
+func (ui *App) setRequestsBadge(waiting int) {
+	if ui.reqTab == nil {
+		return
+	}
+	text := "Requests"
+	if waiting > 0 {
+		text = fmt.Sprintf("Requests (%d)", waiting)
+	}
+	if ui.reqTab.Text != text {
+		ui.reqTab.Text = text
+		ui.tabs.Refresh()
+	}
 }
 
 // Content is the window's root object.
@@ -170,6 +199,11 @@ func (ui *App) addShortcuts() {
 	)
 	goMenu := fyne.NewMenu("Go",
 		item("Find patient", fyne.KeyF, func() { ui.showPatients(); ui.patients.focusSearch() }),
+		fyne.NewMenuItem("Requests", func() {
+			if ui.reqTab != nil {
+				ui.tabs.Select(ui.reqTab)
+			}
+		}),
 		fyne.NewMenuItem("Settings", func() { ui.tabs.Select(ui.tabs.Items[len(ui.tabs.Items)-1]) }),
 	)
 	ui.win.SetMainMenu(fyne.NewMainMenu(file, goMenu))

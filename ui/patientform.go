@@ -67,6 +67,7 @@ type patientForm struct {
 	dirty                           bool
 
 	dupDialog, conflictDialog dialog.Dialog // the open question, if any (tests answer it)
+	onSaved                   func(storage.Patient) // e.g. link the booking request it came from
 }
 
 func newPatientForm(s *patientsScreen, p *storage.Patient, intakes []storage.Intake) *patientForm {
@@ -291,6 +292,11 @@ func (f *patientForm) saved(p storage.Patient) {
 	f.problems.Hide()
 	f.screen.status.SetText(fmt.Sprintf("Saved %s at %s", p.DisplayName(), f.screen.ui.deps.Now().Format("15:04")))
 	f.screen.reload()
+	if f.onSaved != nil {
+		done := f.onSaved
+		f.onSaved = nil
+		done(p)
+	}
 }
 
 // showConflict shows what someone else saved beside what is on screen; the

@@ -299,12 +299,14 @@ func (s *patientsScreen) onNewPatient() {
 	s.form.focusFirst()
 }
 
-// newPatientFrom opens the new-patient form pre-filled (e.g. from a booking request).
-func (s *patientsScreen) newPatientFrom(p storage.Patient) {
+// newPatientFrom opens the new-patient form pre-filled (from a booking
+// request); onSaved runs once the receptionist saves it.
+func (s *patientsScreen) newPatientFrom(p storage.Patient, onSaved func(storage.Patient)) {
 	s.list.UnselectAll()
 	s.selected = -1
 	f := newPatientForm(s, nil, nil)
 	f.fill(p)
+	f.onSaved = onSaved
 	s.showForm(f)
 }
 

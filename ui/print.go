@@ -27,6 +27,16 @@ func (ui *App) printPacket(p storage.Patient, in *storage.Intake) {
 	if in != nil {
 		intakeID = in.ID
 	}
+	ui.renderPacket(p, intakeID, nil)
+}
+
+// printPacketWithBooking prints a blank packet pre-filled with the booking
+// request's details.
+func (ui *App) printPacketWithBooking(p storage.Patient, b *forms.Booking) {
+	ui.renderPacket(p, 0, b)
+}
+
+func (ui *App) renderPacket(p storage.Patient, intakeID uint64, booking *forms.Booking) {
 	var path string
 	var res forms.PacketResult
 	ui.busy("Preparing the packet…", func() error {
@@ -34,6 +44,7 @@ func (ui *App) printPacket(p storage.Patient, in *storage.Intake) {
 		if err != nil {
 			return err
 		}
+		input.Booking = booking
 		path, res, err = ui.deps.Printer.Save(ui.packetsDir(), input)
 		return err
 	}, func(err error) {

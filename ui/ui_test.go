@@ -68,7 +68,8 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(func() { st.Close() })
 	w := a.NewWindow("Front Desk")
 	pr := &recordingPrinter{}
-	u := New(a, w, Deps{Store: st, DataDir: dir, Printer: pr, Now: func() time.Time { return fixedNow }, Background: func(f func()) { f() }})
+	u := New(a, w, Deps{Store: st, DataDir: dir, Printer: pr, Requests: st, Mailbox: NewMailbox(st),
+		Now: func() time.Time { return fixedNow }, Background: func(f func()) { f() }})
 	w.SetContent(u.Content())
 	w.Resize(fyne.NewSize(1280, 900))
 	t.Cleanup(func() {
