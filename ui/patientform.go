@@ -66,7 +66,7 @@ type patientForm struct {
 	intakeList                      *fyne.Container
 	dirty                           bool
 
-	dupDialog, conflictDialog dialog.Dialog // the open question, if any (tests answer it)
+	dupDialog, conflictDialog dialog.Dialog         // the open question, if any (tests answer it)
 	onSaved                   func(storage.Patient) // e.g. link the booking request it came from
 }
 
