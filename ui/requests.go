@@ -31,10 +31,18 @@ type Requests interface {
 // background. NewMailbox backs it with the store and the mailbox package.
 type Mailbox interface {
 	Candidates(r storage.BookingRequest) []mailbox.Match
-	// Watch starts background checks when a mailbox is set up, calling
-	// onStatus (from any goroutine) after each; checkNow asks for one at once.
+	// Watch starts background checks when a mailbox is set up (stopping any
+	// earlier ones), calling onStatus (from any goroutine) after each;
+	// checkNow asks for one at once.
 	Watch(onStatus func(mailbox.Status)) (checkNow func(), ok bool)
 	Stop()
+
+	Account() (storage.MailAccount, bool, error)
+	SaveAccount(a storage.MailAccount) error
+	// Test connects and logs in; a *mailbox.Error says which step failed.
+	Test(a storage.MailAccount) error
+	// StartDemo starts the sample mailbox inside the app (not over a real one).
+	StartDemo() error
 }
 
 // NewMailbox is the Mailbox of a store: its mail account, its patients.
@@ -47,6 +55,10 @@ type storeMailbox struct {
 	st     *storage.Store
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	stopWatch context.CancelFunc
+	stopDemo  func()
 }
 
 func (m *storeMailbox) Candidates(r storage.BookingRequest) []mailbox.Match {
@@ -64,10 +76,48 @@ func (m *storeMailbox) Watch(onStatus func(mailbox.Status)) (func(), bool) {
 	}
 	opts := mailbox.SyncOptions{Parse: mailbox.ParseOptions{DefaultRegion: m.st.Region()}}
 	state := mailbox.StoreState{Store: m.st, Demo: acct.Demo}
-	return mailbox.Watch(m.ctx, mailbox.AccountFromStore(acct), state, every, opts, onStatus), true
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.mu.Lock()
+	if m.stopWatch != nil {
+		m.stopWatch()
+	}
+	m.stopWatch = cancel
+	m.mu.Unlock()
+	return mailbox.Watch(ctx, mailbox.AccountFromStore(acct), state, every, opts, onStatus), true
 }
 
-func (m *storeMailbox) Stop() { m.cancel() }
+// Stop ends the background checks and the demo mailbox.
+func (m *storeMailbox) Stop() {
+	m.cancel()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopDemo != nil {
+		m.stopDemo()
+		m.stopDemo = nil
+	}
+}
+
+func (m *storeMailbox) Account() (storage.MailAccount, bool, error) { return m.st.MailAccount() }
+
+func (m *storeMailbox) SaveAccount(a storage.MailAccount) error { return m.st.SaveMailAccount(a) }
+
+func (m *storeMailbox) Test(a storage.MailAccount) error {
+	return mailbox.Test(m.ctx, mailbox.AccountFromStore(a))
+}
+
+func (m *storeMailbox) StartDemo() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopDemo != nil {
+		return nil
+	}
+	stop, err := mailbox.StartDemoInto(m.ctx, m.st)
+	if err != nil {
+		return err
+	}
+	m.stopDemo = stop
+	return nil
+}
 
 // requestsScreen is the inbox of booking requests: the list by status on the
 // left, one request's details, original text and candidate patients on the right.

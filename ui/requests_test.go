@@ -2,6 +2,7 @@ package ui
 
 import (
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,34 @@ func TestDeclineAndPrintWithBooking(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "Back pain after moving house") || !strings.Contains(string(out), "Nguyen") {
 		t.Fatalf("the packet lacks the booking details:\n%s", out)
+	}
+}
+
+func TestDemoMailboxFromSettingsFillsTheInbox(t *testing.T) {
+	h := newHarness(t)
+	t.Cleanup(h.ui.deps.Mailbox.Stop)
+	ms := h.ui.settings.mail
+	test.Tap(ms.demoButton)
+	if !strings.Contains(ms.result.Text, "demo mailbox is running") {
+		t.Fatalf("Settings says %q", ms.result.Text)
+	}
+	waitFor(t, func() bool { return h.store.BookingRequestCounts()[storage.RequestNew] >= 5 })
+	waitFor(t, func() bool { return strings.HasPrefix(h.ui.requests.status.Text, "Checked ") })
+
+	// The same server with a wrong password: the test names the step.
+	a, _, _ := h.ui.deps.Mailbox.Account()
+	ms.host.SetText(a.Host)
+	ms.port.SetText(strconv.Itoa(a.Port))
+	ms.security.SetSelected(securityChoices[2].label)
+	ms.user.SetText(a.Username)
+	ms.password.SetText("wrong-" + a.Password)
+	test.Tap(ms.testButton)
+	if !strings.Contains(ms.result.Text, "Failed at: login") {
+		t.Fatalf("a wrong password reads %q", ms.result.Text)
+	}
+	ms.host.SetText("")
+	test.Tap(ms.saveButton)
+	if !strings.Contains(ms.result.Text, "mail server") {
+		t.Fatalf("an empty host reads %q", ms.result.Text)
 	}
 }

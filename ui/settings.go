@@ -32,6 +32,7 @@ type settingsScreen struct {
 	paper, dateOrder             *widget.Select
 	saveButton                   *widget.Button
 	status                       *widget.Label
+	mail                         *mailSettings // nil without a mailbox
 }
 
 func newSettingsScreen(ui *App) *settingsScreen {
@@ -66,9 +67,15 @@ func newSettingsScreen(ui *App) *settingsScreen {
 	)
 	note := &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true},
 		Text: "The clinic name, address and phone print on every packet. Packets are saved in the packets folder inside the data folder; they hold patient information."}
-	s.content = container.NewVScroll(container.NewPadded(container.NewVBox(
+	box := container.NewVBox(
 		widget.NewLabelWithStyle("Settings", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		form, note, container.NewHBox(s.saveButton), s.status)))
+		form, note, container.NewHBox(s.saveButton), s.status)
+	if ui.deps.Mailbox != nil {
+		s.mail = newMailSettings(ui)
+		box.Add(widget.NewSeparator())
+		box.Add(s.mail.content)
+	}
+	s.content = container.NewVScroll(container.NewPadded(box))
 	s.load()
 	return s
 }
