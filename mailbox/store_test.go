@@ -38,7 +38,7 @@ func TestSyncIntoStoreOnceThenMatch(t *testing.T) {
 		}
 	}
 
-	rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{BatchSize: 7})
+	rep, err := Sync(context.Background(), a, &StoreState{Store: st}, SyncOptions{BatchSize: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,19 +88,19 @@ func TestSyncIntoStoreOnceThenMatch(t *testing.T) {
 	}
 
 	// Re-running finds nothing, in this process or after reopening the store.
-	if rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{}); err != nil || rep != (SyncReport{}) {
+	if rep, err := Sync(context.Background(), a, &StoreState{Store: st}, SyncOptions{}); err != nil || rep != (SyncReport{}) {
 		t.Fatalf("second sync = %+v, %v; want nothing", rep, err)
 	}
 	st.Close()
 	st = openStore(t, dir)
-	if rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{}); err != nil || rep != (SyncReport{}) {
+	if rep, err := Sync(context.Background(), a, &StoreState{Store: st}, SyncOptions{}); err != nil || rep != (SyncReport{}) {
 		t.Fatalf("sync after reopening = %+v, %v; want nothing", rep, err)
 	}
 	// Lost position (or a renumbered folder): everything is a duplicate.
 	if err := st.SaveMailSyncState("INBOX", validity+1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := Sync(context.Background(), a, StoreState{Store: st}, SyncOptions{}); err != nil || rep.New != 0 || rep.Duplicates != len(msgs) {
+	if rep, err := Sync(context.Background(), a, &StoreState{Store: st}, SyncOptions{}); err != nil || rep.New != 0 || rep.Duplicates != len(msgs) {
 		t.Fatalf("sync from scratch = %+v, %v; want %d duplicates", rep, err, len(msgs))
 	}
 
@@ -131,6 +131,60 @@ func TestSyncIntoStoreOnceThenMatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSyncIntoStoreInterruptedContinues(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	msgs := fixtureMessages(t, 10)
+	appendAll(t, m, a, msgs)
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The app is closed after the sixth message, mid-batch.
+	rep, err := Sync(ctx, a, &StoreState{Store: st}, SyncOptions{BatchSize: 4, Progress: func(done, total int) {
+		if done == 6 {
+			cancel()
+		}
+	}})
+	if err == nil || rep.New != 6 {
+		t.Fatalf("stopped sync = %+v, %v; want 6 saved and an error", rep, err)
+	}
+	if n := len(must(st.BookingRequests(""))); n != 6 {
+		t.Fatalf("%d requests on disk after the stop, want the 6 reported", n)
+	}
+	st.Close()
+	st = openStore(t, dir)
+	rep, err = Sync(context.Background(), a, &StoreState{Store: st}, SyncOptions{})
+	if err != nil || rep.New != len(msgs)-6 || rep.Duplicates != 0 {
+		t.Fatalf("next sync = %+v, %v; want the remaining %d", rep, err, len(msgs)-6)
+	}
+
+	// Requests that were never flushed (a crash) leave no trace, the
+	// position included, so they are fetched again.
+	lost := &StoreState{Store: st}
+	if err := lost.SaveRequest(Request{MessageID: "lost@example.com", Name: "Lost"}, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := lost.SaveSyncState("Other", 1, 99); err != nil {
+		t.Fatal(err)
+	}
+	if !lost.HasMessageID("<lost@example.com>") {
+		t.Error("a waiting request is not known to its StoreState")
+	}
+	if st.HasMessageID("lost@example.com") {
+		t.Error("a request reached the store before Flush")
+	}
+	if v, last, _ := st.MailSyncState("Other"); v != 0 || last != 0 {
+		t.Errorf("the position reached the store before its requests: %d, %d", v, last)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestAccountFromStoreTrustsItsCA(t *testing.T) {
@@ -223,4 +277,50 @@ func TestBookingFromRequestStatus(t *testing.T) {
 			t.Errorf("round trip changed the request: %+v", back)
 		}
 	}
+}
+
+// BenchmarkSyncIntoStore imports 2,000 requests from the in-memory server
+// into memory and into a real store (one committed write per request), to
+// show what the store costs.
+func BenchmarkSyncIntoStore(b *testing.B) {
+	m, err := startMemServer(testUser, testPassword, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.stop()
+	a := Account{Host: "127.0.0.1", Port: m.addr.Port, Security: SecurityPlain, Username: testUser, Password: testPassword, Timeout: 30 * time.Second}
+	const n = 2000
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = generatedRequest(i)
+	}
+	if err := m.appendMessages(context.Background(), a, "INBOX", msgs); err != nil {
+		b.Fatal(err)
+	}
+	var memTotal, storeTotal time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if rep, err := Sync(context.Background(), a, newMemState(), SyncOptions{}); err != nil || rep.New != n {
+			b.Fatalf("sync into memory: %+v %v", rep, err)
+		}
+		memTotal += time.Since(start)
+
+		st, err := storage.Open(b.TempDir(), storage.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		rep, err := Sync(context.Background(), a, &StoreState{Store: st}, SyncOptions{})
+		storeTotal += time.Since(start)
+		st.Close()
+		if err != nil || rep.New != n {
+			b.Fatalf("sync into the store: %+v %v", rep, err)
+		}
+	}
+	memMs := float64(memTotal.Milliseconds()) / float64(b.N)
+	storeMs := float64(storeTotal.Milliseconds()) / float64(b.N)
+	b.ReportMetric(memMs, "memory-ms")
+	b.ReportMetric(storeMs, "store-ms")
+	b.ReportMetric(float64(n)/(storeMs/1000), "store-msgs/s")
+	b.Logf("2,000 requests: into memory %.0f ms, into the store %.0f ms (%.2fx)", memMs, storeMs, storeMs/memMs)
 }
