@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -257,6 +258,46 @@ func TestSyncStoreAndDemoInto(t *testing.T) {
 	}
 	if got, _, _ := st.MailAccount(); got.Host != real.Host || got.Demo {
 		t.Errorf("account after a refused demo = %+v", got)
+	}
+}
+
+func TestWatchStoreFollowsTheAccount(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	statuses := make(chan Status, 10)
+	checkNow := WatchStore(ctx, st, SyncOptions{}, func(s Status) { statuses <- s })
+	next := func() Status {
+		t.Helper()
+		select {
+		case s := <-statuses:
+			return s
+		case <-time.After(30 * time.Second):
+			t.Fatal("no status")
+		}
+		return Status{}
+	}
+	if s := next(); !errors.Is(s.Err, ErrNoAccount) || s.Offline || !strings.Contains(s.String(), "No mailbox is set up") {
+		t.Fatalf("status without an account = %q (%v)", s, s.Err)
+	}
+
+	// The demo mailbox is set up while the app runs; Check now imports it.
+	stop, err := StartDemoInto(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	checkNow()
+	s := next()
+	want := len(DemoMessages(time.Now()))
+	if s.Err != nil || s.Report.New != want || !strings.Contains(s.String(), fmt.Sprintf("— %d new, ", want)) {
+		t.Fatalf("status after Check now = %q (%v), want %d new", s, s.Err, want)
+	}
+	if got := s.Next.Sub(s.Checked); got != defaultEvery {
+		t.Errorf("next check in %s, want the default %s", got, defaultEvery)
+	}
+	if n := st.BookingRequestCounts(); n[storage.RequestNew]+n[storage.RequestNeedsReview] != want {
+		t.Errorf("counts after the watched import = %v", n)
 	}
 }
 
