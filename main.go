@@ -37,6 +37,12 @@ Usage:
   frontdesk export --json [--out FILE]        everything, as JSON
   frontdesk packet --patient ID [--intake ID] [--blank] [--out FILE] [--open] [--print]
                                               write (and open or print) an intake packet PDF
+  frontdesk mailbox set --host HOST [--port N] [--security tls|starttls] [--user USER]
+                    --password-env VAR [--folder F] [--ca-file PEM] [--interval MIN]
+                                              set up the clinic mailbox (password from the named variable)
+  frontdesk mailbox show|test|sync            show the settings, test step by step, import booking requests once
+  frontdesk mailbox trust --fingerprint SHA256  trust the mail server's own certificate
+  frontdesk requests [--json] [--status S]    booking requests with their details and likely patients
 
 Every command takes --data DIR (default: $FRONTDESK_DATA, else the user's
 configuration folder + FrontDesk).

@@ -45,7 +45,7 @@ const (
 )
 
 // dovecotUsers are the test accounts; each test uses its own.
-var dovecotUsers = []string{"bulk", "hostile", "tls", "bench", "unseen"}
+var dovecotUsers = []string{"bulk", "hostile", "tls", "bench", "unseen", "benchstore"}
 
 type dovecotServer struct {
 	dir        string

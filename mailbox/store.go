@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"strings"
+	"sync"
 
 	"frontdesk/storage"
 )
@@ -17,42 +18,105 @@ import (
 // positions per folder, and each request with its original email (sealed).
 // A request Front Desk could not fully understand is saved as
 // needs-review, every other one as new.
+//
+// It is a Flusher: requests wait in memory until Sync flushes them after
+// each batch of messages, and are then written in one transaction with the
+// folder's position, so a batch costs one disk write and an interruption
+// never leaves the position ahead of the requests. Use it by pointer; one
+// StoreState may serve many Sync passes (Watch), one at a time.
 type StoreState struct {
 	Store *storage.Store
 	// Demo marks the requests saved as coming from the demo mailbox
 	// (set it when the account is storage.MailAccount.Demo).
 	Demo bool
+
+	mu           sync.Mutex
+	pending      []storage.RequestImport
+	pendingIDs   map[string]bool
+	pendingBytes int
+	pos          storage.MailSyncPosition // the position to write with the pending requests
+	posDirty     bool
 }
 
-var _ State = StoreState{}
+var (
+	_ State   = (*StoreState)(nil)
+	_ Flusher = (*StoreState)(nil)
+)
+
+// flushBytes bounds the memory pending requests may take between flushes.
+const flushBytes = 32 << 20
 
 // SyncState returns the folder's UIDVALIDITY and last imported UID.
-func (s StoreState) SyncState(folder string) (uidValidity, lastUID uint32, err error) {
+func (s *StoreState) SyncState(folder string) (uidValidity, lastUID uint32, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.posDirty && s.pos.Folder == folder {
+		return s.pos.UIDValidity, s.pos.LastUID, nil
+	}
 	return s.Store.MailSyncState(folder)
 }
 
-// SaveSyncState records progress. SaveRequest already moves the position
-// along with each saved request, in the same transaction, so most calls
-// find nothing to write.
-func (s StoreState) SaveSyncState(folder string, uidValidity, lastUID uint32) error {
-	if v, last, err := s.Store.MailSyncState(folder); err == nil && v == uidValidity && last == lastUID {
-		return nil
+// SaveSyncState records progress; it reaches the disk with the next Flush.
+func (s *StoreState) SaveSyncState(folder string, uidValidity, lastUID uint32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.posDirty && s.pos.Folder != folder {
+		if err := s.flushLocked(); err != nil {
+			return err
+		}
 	}
-	return s.Store.SaveMailSyncState(folder, uidValidity, lastUID)
+	s.pos = storage.MailSyncPosition{Folder: folder, UIDValidity: uidValidity, LastUID: lastUID}
+	s.posDirty = true
+	return nil
 }
 
-// HasMessageID reports whether the email was imported before.
-func (s StoreState) HasMessageID(id string) bool { return s.Store.HasMessageID(id) }
+// HasMessageID reports whether the email was imported before, or is
+// waiting to be written.
+func (s *StoreState) HasMessageID(id string) bool {
+	s.mu.Lock()
+	waiting := s.pendingIDs[strings.Trim(strings.TrimSpace(id), "<>")]
+	s.mu.Unlock()
+	return waiting || s.Store.HasMessageID(id)
+}
 
-// SaveRequest saves a request with its raw email. An email the store
-// already holds (same Message-ID) is not an error: it is kept once.
-func (s StoreState) SaveRequest(r Request, raw []byte) error {
+// SaveRequest keeps a request with its raw email for the next Flush.
+func (s *StoreState) SaveRequest(r Request, raw []byte) error {
 	b := BookingFromRequest(r)
 	b.Demo = s.Demo
-	err := s.Store.SaveBookingRequest(&b, raw)
-	if errors.Is(err, storage.ErrDuplicateRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pendingIDs == nil {
+		s.pendingIDs = map[string]bool{}
+	}
+	s.pending = append(s.pending, storage.RequestImport{Request: b, Raw: raw})
+	s.pendingIDs[strings.Trim(strings.TrimSpace(b.MessageID), "<>")] = true
+	s.pendingBytes += len(raw) + len(b.BodyText)
+	if s.pendingBytes > flushBytes {
+		return s.flushLocked()
+	}
+	return nil
+}
+
+// Flush writes the waiting requests and the position in one transaction.
+// After a failure nothing waits any more: neither was written, so the next
+// Sync fetches those messages again.
+func (s *StoreState) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
+}
+
+func (s *StoreState) flushLocked() error {
+	if len(s.pending) == 0 && !s.posDirty {
 		return nil
 	}
+	var pos storage.MailSyncPosition
+	if s.posDirty {
+		pos = s.pos
+	}
+	_, err := s.Store.ImportBookingRequests(s.pending, pos)
+	s.pending, s.pendingIDs, s.pendingBytes = nil, nil, 0
+	s.pos, s.posDirty = storage.MailSyncPosition{}, false
 	return err
 }
 
@@ -168,7 +232,7 @@ func SyncStore(ctx context.Context, st *storage.Store, opts SyncOptions) (SyncRe
 	if opts.Parse.DefaultRegion == "" {
 		opts.Parse.DefaultRegion = st.Region()
 	}
-	return Sync(ctx, AccountFromStore(m), StoreState{Store: st, Demo: m.Demo}, opts)
+	return Sync(ctx, AccountFromStore(m), &StoreState{Store: st, Demo: m.Demo}, opts)
 }
 
 // StartDemoInto starts the demo mailbox (StartDemo) and makes it the

@@ -33,6 +33,15 @@ type State interface {
 	SaveRequest(r Request, raw []byte) error
 }
 
+// Flusher is a State that may hold saved requests and positions in memory
+// to write many at once (the store writes a batch in one transaction).
+// Sync calls Flush after every batch of messages and before it returns,
+// whatever happened; what was not flushed must not count as imported, so
+// a State must write a position only with the requests before it.
+type Flusher interface {
+	Flush() error
+}
+
 // SyncOptions tune Sync. The zero value works.
 type SyncOptions struct {
 	Parse ParseOptions
@@ -66,6 +75,27 @@ const (
 // continues where it stopped. A changed UIDVALIDITY restarts from the
 // first message, and Message-IDs keep requests from being imported twice.
 func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncReport, error) {
+	rep, err := syncFolder(ctx, a, st, opts)
+	if ferr := flushState(st); ferr != nil && err == nil {
+		err = ferr
+	}
+	return rep, err
+}
+
+// flushState flushes st if it is a Flusher.
+func flushState(st State) error {
+	f, ok := st.(Flusher)
+	if !ok {
+		return nil
+	}
+	if err := f.Flush(); err != nil {
+		return fmt.Errorf("mailbox: saving requests: %w", err)
+	}
+	return nil
+}
+
+// syncFolder is one Sync pass, without the final flush.
+func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (SyncReport, error) {
 	var rep SyncReport
 	if opts.LargeMessageBytes <= 0 {
 		opts.LargeMessageBytes = defaultLargeMessage
@@ -326,6 +356,10 @@ func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncRepor
 			if err := save(m, raw, pre, problems...); err != nil {
 				return rep, err
 			}
+		}
+		// The batch is on disk before the server is told it was imported.
+		if err := flushState(st); err != nil {
+			return rep, err
 		}
 		if err := flush(); err != nil {
 			return rep, err

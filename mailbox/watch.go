@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"frontdesk/storage"
 )
 
 // Status is the outcome of one mailbox check, for the app's status line.
@@ -64,9 +66,18 @@ func isOffline(err error) bool {
 // minute). The returned checkNow asks for a check at once ("Check now");
 // checks never overlap.
 func Watch(ctx context.Context, a Account, st State, every time.Duration, opts SyncOptions, onStatus func(Status)) (checkNow func()) {
-	if every <= 0 {
-		every = 10 * time.Minute
-	}
+	return watch(ctx, func(ctx context.Context) (SyncReport, time.Duration, error) {
+		rep, err := Sync(ctx, a, st, opts)
+		return rep, every, err
+	}, onStatus)
+}
+
+// check is one mailbox check; it also says how long to wait for the next.
+type check func(ctx context.Context) (SyncReport, time.Duration, error)
+
+const defaultEvery = 10 * time.Minute
+
+func watch(ctx context.Context, run check, onStatus func(Status)) (checkNow func()) {
 	now := make(chan struct{}, 1)
 	go func() {
 		timer := time.NewTimer(0)
@@ -84,12 +95,14 @@ func Watch(ctx context.Context, a Account, st State, every time.Duration, opts S
 					}
 				}
 			}
-			rep, err := Sync(ctx, a, st, opts)
+			rep, wait, err := run(ctx)
 			if ctx.Err() != nil {
 				return
 			}
+			if wait <= 0 {
+				wait = defaultEvery
+			}
 			s := Status{Checked: time.Now(), Report: rep, Err: err, Offline: isOffline(err)}
-			wait := every
 			if s.Offline && offlineRetry < wait {
 				wait = offlineRetry
 			}
@@ -106,4 +119,22 @@ func Watch(ctx context.Context, a Account, st State, every time.Duration, opts S
 		default: // a check is already asked for
 		}
 	}
+}
+
+// WatchStore is Watch over the mail account kept in the store, read again
+// before every check, so changed settings (or the demo mailbox) apply from
+// the next check on without a restart; the interval is the account's
+// IntervalMinutes (10 minutes when unset). With no account set up, each
+// check reports an Error wrapping ErrNoAccount and the next one waits the
+// usual 10 minutes; checkNow after saving an account imports at once.
+func WatchStore(ctx context.Context, st *storage.Store, opts SyncOptions, onStatus func(Status)) (checkNow func()) {
+	return watch(ctx, func(ctx context.Context) (SyncReport, time.Duration, error) {
+		m, _, err := st.MailAccount()
+		every := time.Duration(m.IntervalMinutes) * time.Minute
+		if err != nil {
+			return SyncReport{}, every, err
+		}
+		rep, err := SyncStore(ctx, st, opts)
+		return rep, every, err
+	}, onStatus)
 }

@@ -201,22 +201,9 @@ func (s *Store) HasMessageID(id string) bool {
 // email (MessageIDOf). The raw email is sealed in its own bucket under the
 // request's ID. An email already imported (same Message-ID) is not saved
 // again: the error is a *DuplicateRequestError wrapping ErrDuplicateRequest.
-//
-// When r names its Folder and UID, the folder's sync position (see
-// MailSyncState) moves up to that UID in the same transaction, if r's
-// UIDValidity is the folder's, so an import interrupted just after this
-// save does not fetch the message again.
 func (s *Store) SaveBookingRequest(r *BookingRequest, raw []byte) error {
-	q := *r
-	q.Problems = slices.Clone(r.Problems)
-	q.MessageID = normalizeMessageID(q.MessageID)
-	if q.MessageID == "" {
-		q.MessageID = MessageIDOf(raw)
-	}
-	if q.Status == "" {
-		q.Status = RequestNew
-	}
-	if err := validateRequest(&q); err != nil {
+	q, err := prepareImport(r, raw)
+	if err != nil {
 		return err
 	}
 	s.writeMu.Lock()
@@ -227,45 +214,129 @@ func (s *Store) SaveBookingRequest(r *BookingRequest, raw []byte) error {
 	if dup {
 		return &DuplicateRequestError{Existing: existing}
 	}
-	now := time.Now().UTC()
-	if q.ImportedAt.IsZero() {
-		q.ImportedAt = now
-	}
-	q.UpdatedAt, q.Version = now, 1
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if q.Status == RequestLinked {
-			if _, err := s.unsafeGetPatient(tx, q.PatientID); err != nil {
-				return err
-			}
-		}
-		id, err := tx.Bucket(bucketRequests).NextSequence()
-		if err != nil {
-			return err
-		}
-		q.ID = id
-		if err := s.unsafePutRequest(tx, &q); err != nil {
-			return err
-		}
-		sealed, err := s.sealBytes(raw)
-		if err != nil {
-			return err
-		}
-		if err := appendOnly(tx.Bucket(bucketRequestRaw)).Put(itob(id), sealed); err != nil {
-			return err
-		}
-		if q.Folder != "" && q.UID != 0 {
-			return s.unsafeAdvanceMailSync(tx, q.Folder, q.UIDValidity, q.UID)
-		}
-		return nil
-	})
+	saved, err := s.importLocked([]RequestImport{{Request: q, Raw: raw}}, MailSyncPosition{})
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.reqs.put(q.ID, requestKey{MessageID: q.MessageID, Status: q.Status})
-	s.mu.Unlock()
-	*r = q
+	*r = saved[0]
 	return nil
+}
+
+// RequestImport is one imported email for ImportBookingRequests: the
+// request understood from it and the raw message.
+type RequestImport struct {
+	Request BookingRequest
+	Raw     []byte
+}
+
+// MailSyncPosition is how far a mailbox folder has been imported: the
+// folder's UIDVALIDITY and the highest UID done.
+type MailSyncPosition struct {
+	Folder      string
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// ImportBookingRequests saves a batch of imported requests as
+// SaveBookingRequest does, all in one transaction (one write to disk for
+// the batch), and, when pos.Folder is set, records that folder's sync
+// position in the same transaction: the requests and the position reach
+// the disk together or not at all. Emails already imported, in the store
+// or earlier in the batch, are skipped. It returns the requests saved,
+// with their IDs, in batch order.
+func (s *Store) ImportBookingRequests(batch []RequestImport, pos MailSyncPosition) ([]BookingRequest, error) {
+	todo := make([]RequestImport, 0, len(batch))
+	for _, in := range batch {
+		q, err := prepareImport(&in.Request, in.Raw)
+		if err != nil {
+			return nil, err
+		}
+		todo = append(todo, RequestImport{Request: q, Raw: in.Raw})
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	seen := make(map[string]bool, len(todo))
+	s.mu.RLock()
+	fresh := todo[:0]
+	for _, in := range todo {
+		id := in.Request.MessageID
+		if _, dup := s.reqs.byMessageID[id]; !dup && !seen[id] {
+			seen[id] = true
+			fresh = append(fresh, in)
+		}
+	}
+	s.mu.RUnlock()
+	return s.importLocked(fresh, pos)
+}
+
+// prepareImport copies r with its Message-ID (from raw when it has none)
+// and status filled in, and checks it.
+func prepareImport(r *BookingRequest, raw []byte) (BookingRequest, error) {
+	q := *r
+	q.Problems = slices.Clone(r.Problems)
+	q.MessageID = normalizeMessageID(q.MessageID)
+	if q.MessageID == "" {
+		q.MessageID = MessageIDOf(raw)
+	}
+	if q.Status == "" {
+		q.Status = RequestNew
+	}
+	return q, validateRequest(&q)
+}
+
+// importLocked writes prepared, new requests and the sync position in one
+// transaction. The caller holds writeMu and has checked for duplicates.
+func (s *Store) importLocked(batch []RequestImport, pos MailSyncPosition) ([]BookingRequest, error) {
+	now := time.Now().UTC()
+	saved := make([]BookingRequest, 0, len(batch))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, in := range batch {
+			q := in.Request
+			if q.ImportedAt.IsZero() {
+				q.ImportedAt = now
+			}
+			q.UpdatedAt, q.Version = now, 1
+			if q.Status == RequestLinked {
+				if _, err := s.unsafeGetPatient(tx, q.PatientID); err != nil {
+					return err
+				}
+			}
+			id, err := tx.Bucket(bucketRequests).NextSequence()
+			if err != nil {
+				return err
+			}
+			q.ID = id
+			if err := s.unsafePutRequest(tx, &q); err != nil {
+				return err
+			}
+			sealed, err := s.sealBytes(in.Raw)
+			if err != nil {
+				return err
+			}
+			if err := appendOnly(tx.Bucket(bucketRequestRaw)).Put(itob(id), sealed); err != nil {
+				return err
+			}
+			saved = append(saved, q)
+		}
+		if pos.Folder == "" {
+			return nil
+		}
+		m, err := s.unsafeMailSync(tx)
+		if err != nil {
+			return err
+		}
+		m[pos.Folder] = mailSyncPosition{UIDValidity: pos.UIDValidity, LastUID: pos.LastUID}
+		return s.unsafePutMailSync(tx, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	for _, q := range saved {
+		s.reqs.put(q.ID, requestKey{MessageID: q.MessageID, Status: q.Status})
+	}
+	s.mu.Unlock()
+	return saved, nil
 }
 
 // validateRequest checks what the store relies on.
@@ -514,22 +585,6 @@ func (s *Store) unsafePutMailSync(tx *bolt.Tx, m map[string]mailSyncPosition) er
 		return err
 	}
 	return tx.Bucket(bucketSettings).Put(keyMailSync, sealed)
-}
-
-// unsafeAdvanceMailSync moves a folder's position up to uid when the
-// folder's UIDVALIDITY is uidValidity (or the folder has none yet). It
-// needs a write transaction.
-func (s *Store) unsafeAdvanceMailSync(tx *bolt.Tx, folder string, uidValidity, uid uint32) error {
-	m, err := s.unsafeMailSync(tx)
-	if err != nil {
-		return err
-	}
-	pos, ok := m[folder]
-	if ok && (pos.UIDValidity != uidValidity || pos.LastUID >= uid) {
-		return nil
-	}
-	m[folder] = mailSyncPosition{UIDValidity: uidValidity, LastUID: uid}
-	return s.unsafePutMailSync(tx, m)
 }
 
 // MailSyncState returns a mailbox folder's UIDVALIDITY and the highest UID

@@ -286,7 +286,7 @@ func TestBookingRequestLinkStatusAndConflicts(t *testing.T) {
 	}
 }
 
-func TestMailSyncStatePersistsAndFollowsSaves(t *testing.T) {
+func TestMailSyncStatePersists(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Sealer: xorSealer{}})
 	if err != nil {
@@ -301,12 +301,9 @@ func TestMailSyncStatePersistsAndFollowsSaves(t *testing.T) {
 	if err := s.SaveMailSyncState("Bookings", 9, 100); err != nil {
 		t.Fatal(err)
 	}
-	// A saved request with a later UID moves the position along.
-	saveRequest(t, s, mariaRequest(), rawMaria) // INBOX, validity 42, UID 7
-	// One from another UIDVALIDITY does not.
-	other := mariaRequest()
-	other.MessageID, other.UIDValidity, other.UID = "other", 41, 90
-	saveRequest(t, s, other, "raw other")
+	if err := s.SaveMailSyncState("INBOX", 42, 7); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	s, err = Open(dir, Options{Sealer: xorSealer{}})
@@ -327,6 +324,51 @@ func TestMailSyncStatePersistsAndFollowsSaves(t *testing.T) {
 		if err != nil || v != tt.validity || last != tt.last {
 			t.Errorf("MailSyncState(%s) = %d, %d, %v; want %d, %d", tt.folder, v, last, err, tt.validity, tt.last)
 		}
+	}
+}
+
+func TestImportBookingRequestsOneTransactionWithPosition(t *testing.T) {
+	s := openTestStore(t, Options{})
+	first := saveRequest(t, s, mariaRequest(), rawMaria)
+	email := func(id string) RequestImport {
+		return RequestImport{Request: BookingRequest{MessageID: id, Subject: id}, Raw: []byte("Message-ID: <" + id + ">\r\n\r\nhello")}
+	}
+	batch := []RequestImport{email("a"), email("b"), email("a"), email(first.MessageID), {Request: BookingRequest{Subject: "no id"}, Raw: []byte("hi")}}
+	saved, err := s.ImportBookingRequests(batch, MailSyncPosition{Folder: "INBOX", UIDValidity: 42, LastUID: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range saved {
+		got = append(got, r.MessageID)
+		if r.ID == 0 || r.Version != 1 || r.Status != RequestNew {
+			t.Errorf("imported %+v", r)
+		}
+	}
+	if want := []string{"a", "b", MessageIDOf([]byte("hi"))}; !slices.Equal(got, want) {
+		t.Errorf("imported %q, want %q (duplicates skipped)", got, want)
+	}
+	if v, last, _ := s.MailSyncState("INBOX"); v != 42 || last != 30 {
+		t.Errorf("position after the batch = %d, %d; want 42, 30", v, last)
+	}
+	if !s.HasMessageID("b") || s.BookingRequestCounts()[RequestNew] != 4 {
+		t.Errorf("after the batch: HasMessageID(b) = %v, counts %v", s.HasMessageID("b"), s.BookingRequestCounts())
+	}
+
+	// A batch that cannot be saved leaves neither requests nor position.
+	bad := []RequestImport{email("c"), {Request: BookingRequest{MessageID: "d", Status: "archived"}}}
+	if _, err := s.ImportBookingRequests(bad, MailSyncPosition{Folder: "INBOX", UIDValidity: 42, LastUID: 40}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("batch with an invalid request: %v, want ErrInvalid", err)
+	}
+	linkedToNobody := []RequestImport{email("c"), {Request: BookingRequest{MessageID: "d", Status: RequestLinked, PatientID: 99}}}
+	if _, err := s.ImportBookingRequests(linkedToNobody, MailSyncPosition{Folder: "INBOX", UIDValidity: 42, LastUID: 40}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("batch linked to a missing patient: %v, want ErrNotFound", err)
+	}
+	if s.HasMessageID("c") {
+		t.Error("a failed batch saved a request")
+	}
+	if _, last, _ := s.MailSyncState("INBOX"); last != 30 {
+		t.Errorf("a failed batch moved the position to %d", last)
 	}
 }
 
