@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -66,16 +65,9 @@ func (m *storeMailbox) Candidates(r storage.BookingRequest) []mailbox.Match {
 }
 
 func (m *storeMailbox) Watch(onStatus func(mailbox.Status)) (func(), bool) {
-	acct, ok, err := m.st.MailAccount()
-	if err != nil || !ok {
+	if _, ok, err := m.st.MailAccount(); err != nil || !ok {
 		return nil, false
 	}
-	every := time.Duration(acct.IntervalMinutes) * time.Minute
-	if every <= 0 {
-		every = 5 * time.Minute
-	}
-	opts := mailbox.SyncOptions{Parse: mailbox.ParseOptions{DefaultRegion: m.st.Region()}}
-	state := mailbox.StoreState{Store: m.st, Demo: acct.Demo}
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.mu.Lock()
 	if m.stopWatch != nil {
@@ -83,7 +75,10 @@ func (m *storeMailbox) Watch(onStatus func(mailbox.Status)) (func(), bool) {
 	}
 	m.stopWatch = cancel
 	m.mu.Unlock()
-	return mailbox.Watch(ctx, mailbox.AccountFromStore(acct), state, every, opts, onStatus), true
+	// WatchStore re-reads the account before every check, so changed
+	// settings apply at the next one.
+	opts := mailbox.SyncOptions{Parse: mailbox.ParseOptions{DefaultRegion: m.st.Region()}}
+	return mailbox.WatchStore(ctx, m.st, opts, onStatus), true
 }
 
 // Stop ends the background checks and the demo mailbox.
