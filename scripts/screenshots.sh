@@ -32,8 +32,8 @@ Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
-start() { # start [env...]: the app, then wait for its window
-	env "$@" "$bin" --data "$data" >"$tmp/app.log" 2>&1 &
+start() { # start [env...]: the app (with $args), then wait for its window
+	env "$@" "$bin" --data "$data" ${args:-} >"$tmp/app.log" 2>&1 &
 	app=$!
 	for _ in $(seq 100); do xdotool search --name '^Front Desk$' >/dev/null 2>&1 && break; sleep 0.1; done
 	sleep 1.5
@@ -63,4 +63,11 @@ start FYNE_THEME=light
 click 40 49 # Patients tab
 key ctrl+f; typ "zo"
 shot 06-search-light
+stop
+
+args=--demo start FYNE_THEME=dark
+sleep 2 # the demo mailbox's first check
+click 130 49 # Requests tab
+click 150 168 # the newest request
+shot 07-requests 1.5
 stop

@@ -103,6 +103,15 @@ func prepareIntake(in *Intake, now time.Time) error {
 	if in.Answers == nil {
 		in.Answers = forms.Answers{}
 	}
+	// Every saved answer fits its question (kind, range, options, known
+	// question); unanswered questions are the completing screen's concern.
+	if problems := forms.Validate(t, in.Answers, forms.Draft); len(problems) > 0 {
+		fields := make([]FieldError, len(problems))
+		for i, p := range problems {
+			fields[i] = FieldError{Field: "answers." + p.LinkID, Msg: p.Msg}
+		}
+		return &ValidationError{Fields: fields}
+	}
 	screen := forms.ScreenRedFlags(t, in.Answers)
 	in.RedFlags = screen.Status
 	in.PositiveFlags = nil

@@ -157,3 +157,26 @@ func TestUrgentPatientsSurviveReopen(t *testing.T) {
 		t.Errorf("delete after reopen: %v", err)
 	}
 }
+
+func TestIntakeAnswersMustFitTheForm(t *testing.T) {
+	s := openTestStore(t, Options{})
+	p := Patient{GivenName: "Ana", FamilyName: "Souza", DateOfBirth: "1990-01-01"}
+	if err := s.CreatePatient(&p); err != nil {
+		t.Fatal(err)
+	}
+	for name, answers := range map[string]forms.Answers{
+		"out of range":     {"nrs-now": forms.Int(11)},
+		"unknown question": {"shoe-size": forms.Int(42)},
+		"wrong kind":       {"rf-fever": forms.Text("maybe")},
+	} {
+		in := Intake{PatientID: p.ID, Answers: answers}
+		err := s.CreateIntake(&in)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: saved (err %v)", name, err)
+		}
+	}
+	ok := Intake{PatientID: p.ID, Answers: forms.Answers{"nrs-now": forms.Int(7)}}
+	if err := s.CreateIntake(&ok); err != nil {
+		t.Fatalf("a valid draft was refused: %v", err)
+	}
+}
