@@ -10,8 +10,8 @@ out=$(realpath "$out")
 tmp=$(mktemp -d)
 export XDG_CONFIG_HOME=$tmp/config LANG=en_US.UTF-8
 data=$tmp/data
-app=""
-cleanup() { [ -n "$app" ] && kill "$app" 2>/dev/null; kill "$xvfb" 2>/dev/null || true; rm -rf "$tmp"; }
+app="" xvfb=""
+cleanup() { [ -n "$app" ] && kill "$app" 2>/dev/null; [ -n "$xvfb" ] && kill "$xvfb" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 "$bin" seed --patients 400 --data "$data" >/dev/null 2>&1
@@ -22,9 +22,10 @@ read -r urgent_name urgent_given urgent_family urgent_dob < <(
 import json, sys
 d = json.load(sys.stdin)
 urgent = {i["patient_id"] for i in d["intakes"] if i.get("red_flags") == "urgent"}
-for p in d["patients"]:
-    if p["id"] in urgent and p["given_name"].isascii() and p["family_name"].isascii():
-        print(p["given_name"] + "_" + p["family_name"], p["given_name"], p["family_name"], p["date_of_birth"]); break
+# Prefer a Latin-script name (xdotool types it reliably), else any urgent patient.
+ps = sorted((p for p in d["patients"] if p["id"] in urgent), key=lambda p: not (p["given_name"] + p["family_name"]).isascii())
+p = (ps or d["patients"])[0]
+print(p["given_name"] + "_" + p["family_name"], p["given_name"], p["family_name"], p["date_of_birth"])
 ')
 
 export DISPLAY=:$((100 + RANDOM % 400))
@@ -55,7 +56,7 @@ typ "${urgent_given}"; key Tab; typ "${urgent_family}"; key Tab; key Tab; typ "$
 key ctrl+s
 shot 04-duplicate-warning
 click 472 426 # Cancel
-click 118 49 # Settings tab
+click 231 49 # Settings tab
 shot 05-settings
 stop
 
