@@ -90,7 +90,10 @@ func (s *Store) SaveSettings(set Settings) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketSettings).Put(keyClinic, sealed)
+		if err := tx.Bucket(bucketSettings).Put(keyClinic, sealed); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionUpdate, RecordKind: RecordSettings})
 	})
 	if err != nil {
 		return err

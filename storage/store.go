@@ -45,7 +45,13 @@ type Options struct {
 	Timeout   time.Duration // how long to wait for another Front Desk to let go of the file; default 1s
 	Region    string        // default phone region (ISO 3166 code such as "US"), used until the clinic settings name one; default "US"
 	DateOrder DateOrder     // how ambiguous dates are read until the clinic settings say; default MDY
-	Sealer    Sealer        // seals every value written; nil stores values as they are
+	Sealer    Sealer        // tests only: seals every value with this instead of the data key; implies no sign-in
+
+	// Plaintext opens a file that is not encrypted without sign-in, for
+	// tests, benchmarks and tools: a new file stays unencrypted. It has no
+	// effect on an encrypted file. The app never sets it: by default a new
+	// or plaintext file needs Setup, and an encrypted one Unlock.
+	Plaintext bool
 }
 
 // Sealer is the one seam every stored value passes through: Seal before a
@@ -72,10 +78,15 @@ type Store struct {
 
 	writeMu sync.Mutex // serialises writers so the index follows commit order
 
+	dir       string
+	keyring   *keyring // the sealer of an encryptable store; nil for Plaintext and Sealer stores
+
 	mu        sync.RWMutex // guards everything below
-	idx       *index
+	idx       *index       // empty while locked
 	region    string
 	dateOrder DateOrder
+	state     State
+	user      *StaffUser // who unlocked the store; nil while locked and for Plaintext stores
 }
 
 // DefaultDir returns the folder Front Desk keeps its data in by default: the
@@ -106,8 +117,15 @@ func DataDir(dir string) (string, error) {
 }
 
 // Open opens the clinic database in dir, creating the folder (mode 0700) and
-// the file (mode 0600) when they do not exist. It runs pending migrations and
-// builds the search index before returning.
+// the file (mode 0600) when they do not exist.
+//
+// What happens next depends on the file, see State: an encrypted file opens
+// StateLocked (call Unlock or UnlockWithRecoveryKey); a new or plaintext
+// file opens StateNeedsSetup (call Setup, which encrypts it). Until then
+// every patient read or write fails with ErrLocked or ErrNeedsSetup and
+// Search finds nothing. With Options.Plaintext (tests, benchmarks) a
+// plaintext file opens StateUnlocked at once, as before encryption existed:
+// pending migrations run and the search index is built before Open returns.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -117,9 +135,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.DateOrder == "" {
 		opts.DateOrder = MDY
-	}
-	if opts.Sealer == nil {
-		opts.Sealer = identitySealer{}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &Error{Msg: "cannot create the data folder: " + err.Error(), Kind: ErrUnreadable}
@@ -132,22 +147,45 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, &Error{Msg: "cannot open the clinic database " + path + ": " + err.Error(), Kind: ErrUnreadable}
 	}
-	s := &Store{db: db, path: path, sealer: opts.Sealer, opts: opts, region: opts.Region, dateOrder: opts.DateOrder}
-	if err := s.migrate(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	set, err := s.Settings()
+	s := &Store{db: db, path: path, dir: dir, opts: opts, region: opts.Region, dateOrder: opts.DateOrder, idx: newIndex()}
+	encrypted, err := isEncrypted(db)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	s.applySettings(set)
-	if err := s.buildIndex(); err != nil {
+	if encrypted || (!opts.Plaintext && opts.Sealer == nil) {
+		s.keyring = &keyring{}
+		s.sealer = s.keyring
+		s.state = StateNeedsSetup
+		if encrypted {
+			s.state = StateLocked
+		}
+		return s, nil
+	}
+	s.sealer = opts.Sealer
+	if s.sealer == nil {
+		s.sealer = identitySealer{}
+	}
+	if err := s.activate(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.state = StateUnlocked
 	return s, nil
+}
+
+// activate runs pending migrations, reads the settings and builds the
+// search index; the sealer must be able to read the file.
+func (s *Store) activate() error {
+	if err := s.migrate(); err != nil {
+		return err
+	}
+	set, err := s.Settings()
+	if err != nil {
+		return err
+	}
+	s.applySettings(set)
+	return s.buildIndex()
 }
 
 // Close closes the database file. The store must not be used afterwards.
@@ -194,6 +232,9 @@ func (s *Store) seal(v any) ([]byte, error) {
 func (s *Store) sealBytes(plain []byte) ([]byte, error) {
 	sealed, err := s.sealer.Seal(plain)
 	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, err
+		}
 		return nil, &Error{Msg: "cannot seal a record: " + err.Error(), Kind: ErrUnreadable}
 	}
 	return sealed, nil
@@ -204,6 +245,9 @@ func (s *Store) sealBytes(plain []byte) ([]byte, error) {
 func (s *Store) unseal(raw []byte, v any, what string, id uint64) error {
 	plain, err := s.sealer.Unseal(raw)
 	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return err
+		}
 		return &Error{Msg: fmt.Sprintf("cannot unseal %s %d: %v", what, id, err), Kind: ErrUnreadable}
 	}
 	if err := json.Unmarshal(plain, v); err != nil {
