@@ -78,8 +78,8 @@ type Store struct {
 
 	writeMu sync.Mutex // serialises writers so the index follows commit order
 
-	dir       string
-	keyring   *keyring // the sealer of an encryptable store; nil for Plaintext and Sealer stores
+	dir     string
+	keyring *keyring // the sealer of an encryptable store; nil for Plaintext and Sealer stores
 
 	mu        sync.RWMutex // guards everything below
 	idx       *index       // empty while locked
