@@ -159,6 +159,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.state = StateNeedsSetup
 		if encrypted {
 			s.state = StateLocked
+			return s, nil
+		}
+		// A new or plaintext file: bring its schema up to date as it is,
+		// so that a newer file is refused now and every bucket exists.
+		s.keyring.setPlain(true)
+		err := s.migrate()
+		s.keyring.setPlain(false)
+		if err != nil {
+			db.Close()
+			return nil, err
 		}
 		return s, nil
 	}
