@@ -39,6 +39,10 @@ func TestMain(m *testing.M) {
 	if fixture.dir != "" && !reused {
 		os.RemoveAll(fixture.dir)
 	}
+	if encFixture.dir != "" && !reused {
+		os.RemoveAll(encFixture.dir)
+		os.RemoveAll(encFixture.plainDir)
+	}
 	os.Exit(code)
 }
 

@@ -194,6 +194,28 @@ func (k *keyring) Unseal(sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// unsealInto is Unseal writing the plaintext into dst's storage, so that a
+// loop over many values (building the index) reuses one buffer.
+func (k *keyring) unsealInto(dst, sealed []byte) ([]byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	switch {
+	case k.plain:
+		return sealed, nil
+	case k.aead == nil:
+		return nil, errLockedSeal
+	}
+	ns := k.aead.NonceSize()
+	if len(sealed) < ns+k.aead.Overhead() {
+		return nil, errors.New("too short to be sealed")
+	}
+	plain, err := k.aead.Open(dst, sealed[:ns], sealed[ns:], nil)
+	if err != nil {
+		return nil, errors.New("the value is damaged or was sealed with another key")
+	}
+	return plain, nil
+}
+
 // set makes the keyring seal with key (which it keeps).
 func (k *keyring) set(key []byte) error {
 	aead, err := newAEAD(key)
