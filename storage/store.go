@@ -4,10 +4,19 @@
 //
 // The file holds no patient data in its keys: every key is an 8-byte
 // big-endian ID from NextSequence or a fixed name (see buckets.go). Every
-// value is JSON passed through one seal/unseal seam, the Sealer, so that
-// encryption can be added without touching the records. The schema version
-// lives in the meta bucket; migrations run in order, in one transaction, at
-// open, and a file written by a newer Front Desk is refused.
+// value is JSON passed through one seal/unseal seam, the Sealer: by default
+// AES-256-GCM under a random data key that is stored only wrapped, by each
+// staff member's password (Argon2id) and by a recovery key (crypto.go,
+// keys.go). A store opens locked or needing set-up (State); Setup, Unlock
+// and Lock move it between states, and patient data, the search index
+// included, is only in memory while it is unlocked. The schema version
+// lives in the meta bucket; migrations run in order, in one transaction,
+// once the values can be read, and a file written by a newer Front Desk is
+// refused.
+//
+// Staff accounts (users.go), the append-only audit log (audit.go) and
+// verified online backups and restore (backup.go) complete what HIPAA's
+// technical safeguards (45 CFR 164.312) ask of the store.
 //
 // Only one process may open the file at a time; a second one gets ErrInUse
 // ("the clinic database is in use by another Front Desk") after
