@@ -149,3 +149,38 @@ func TestBackupDue(t *testing.T) {
 		}
 	}
 }
+
+func TestSignInAndBackupSettings(t *testing.T) {
+	s := openTestStore(t, Options{Plaintext: true})
+	set, err := s.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.AutoLockMinutes != 10 || set.BackupEveryHours != 24 || set.BackupKeep != 14 || set.BackupDir != "" {
+		t.Errorf("defaults: %+v", set)
+	}
+	tests := []struct {
+		edit  func(*Settings)
+		field string
+	}{
+		{func(s *Settings) { s.AutoLockMinutes = 241 }, "auto_lock_minutes"},
+		{func(s *Settings) { s.AutoLockMinutes = -1 }, "auto_lock_minutes"},
+		{func(s *Settings) { s.BackupEveryHours = 24*30 + 1 }, "backup_every_hours"},
+		{func(s *Settings) { s.BackupKeep = -3 }, "backup_keep"},
+	}
+	for _, tt := range tests {
+		bad := set
+		tt.edit(&bad)
+		var v *ValidationError
+		if err := s.SaveSettings(bad); !errors.As(err, &v) || v.Fields[0].Field != tt.field {
+			t.Errorf("%+v: %v, want a problem with %s", bad, err, tt.field)
+		}
+	}
+	set.AutoLockMinutes, set.BackupDir, set.BackupKeep = 5, "/media/usb", 3
+	if err := s.SaveSettings(set); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Settings(); got.AutoLockMinutes != 5 || got.BackupDir != "/media/usb" || got.BackupKeep != 3 {
+		t.Errorf("saved: %+v", got)
+	}
+}

@@ -222,6 +222,11 @@ func (s *Store) Setup(adminName, password string) (recoveryKey string, err error
 	if err != nil {
 		return "", err
 	}
+	// The file now holds keys: if what follows fails, the store is locked
+	// (Unlock as the admin resumes), not waiting for another Setup.
+	s.mu.Lock()
+	s.state = StateLocked
+	s.mu.Unlock()
 	if err := s.finishUnlock(admin, ActionSetup, ""); err != nil {
 		return "", err
 	}
@@ -249,6 +254,9 @@ func (s *Store) Unlock(name, password string) (StaffUser, error) {
 	name = normalizeUserName(name)
 	rec, err := s.userByName(name)
 	if isNotFound(err) {
+		// Take as long as a real check, so that timing does not tell
+		// which names have accounts.
+		(&wrappedKey{KDF: kdfArgon2id, Salt: make([]byte, 16), Argon: &passwordKDF}).kek([]byte(password))
 		s.auditWhileLocked(AuditEvent{User: name, Action: ActionFailedSignIn, Detail: "unknown name"})
 		return StaffUser{}, &Error{Msg: "the name or password is wrong", Kind: ErrWrongPassword}
 	}
