@@ -389,11 +389,18 @@ func (s *Store) Lock() error {
 	err := s.Audit(AuditEvent{Action: ActionLock})
 	s.keyring.clear()
 	s.mu.Lock()
-	s.idx = newIndex()
+	s.dropMemoryLocked()
 	s.user = nil
 	s.state = StateLocked
 	s.mu.Unlock()
 	return err
+}
+
+// dropMemoryLocked forgets everything the store keeps in memory of patient
+// data: the search index (and any other in-memory index: add it here and
+// build it in activate). It needs s.mu held for writing.
+func (s *Store) dropMemoryLocked() {
+	s.idx = newIndex()
 }
 
 // encryptProgress is where encrypting a plaintext file resumes: the next
