@@ -207,8 +207,12 @@ func (s *Store) activate() error {
 	return s.buildIndex()
 }
 
-// Close closes the database file. The store must not be used afterwards.
+// Close closes the database file and forgets the data key. The store must
+// not be used afterwards.
 func (s *Store) Close() error {
+	if s.keyring != nil {
+		s.keyring.clear()
+	}
 	return s.db.Close()
 }
 
