@@ -356,3 +356,56 @@ func TestPlaintextOptionLeavesAnEncryptedStoreLocked(t *testing.T) {
 		t.Errorf("Plaintext on an encrypted file: %v", s.State())
 	}
 }
+
+// TestLockWhileWorking locks and unlocks while another goroutine saves and
+// searches, as auto-lock does while the intake autosave runs: no save is
+// half done, none slips through while locked, and -race sees no race.
+func TestLockWhileWorking(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newEncryptedStore(t, dir)
+	defer s.Close()
+	done := make(chan struct{})
+	saved := make(chan uint64, 1000)
+	go func() {
+		defer close(saved)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			p := Patient{GivenName: "Busy", FamilyName: "Writer", DateOfBirth: "1990-01-01"}
+			err := s.CreatePatient(&p)
+			switch {
+			case err == nil:
+				saved <- p.ID
+			case !errors.Is(err, ErrLocked):
+				t.Errorf("save %d: %v", i, err)
+				return
+			}
+			s.Search("busy writer", 5)
+			s.ListPatients(0, 5)
+		}
+	}()
+	for range 5 {
+		time.Sleep(5 * time.Millisecond)
+		if err := s.Lock(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		if _, err := s.Unlock(adminName, adminPass); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	n := 0
+	for id := range saved {
+		n++
+		if _, err := s.Patient(id); err != nil {
+			t.Errorf("patient %d was saved but: %v", id, err)
+		}
+	}
+	if got := s.PatientCount(); got != n {
+		t.Errorf("index holds %d patients, %d were saved", got, n)
+	}
+}
