@@ -184,3 +184,37 @@ func TestSignInAndBackupSettings(t *testing.T) {
 		t.Errorf("saved: %+v", got)
 	}
 }
+
+func TestRemoveOldPackets(t *testing.T) {
+	dir := t.TempDir()
+	if n, err := RemoveOldPackets(dir, 0); n != 0 || err != nil {
+		t.Errorf("no packets folder: %d, %v", n, err)
+	}
+	pk := PacketsDir(dir)
+	os.MkdirAll(pk, 0o700)
+	old := time.Now().Add(-72 * time.Hour)
+	for name, mod := range map[string]time.Time{"old-intake.pdf": old, ".packet-1.tmp": old, "new-intake.pdf": time.Now(), "notes.txt": old} {
+		path := filepath.Join(pk, name)
+		os.WriteFile(path, []byte("%PDF"), 0o600)
+		os.Chtimes(path, mod, mod)
+	}
+	tests := []struct {
+		olderThan time.Duration
+		removed   int
+		left      []string
+	}{
+		{48 * time.Hour, 2, []string{"new-intake.pdf", "notes.txt"}},
+		{0, 1, []string{"notes.txt"}},
+	}
+	for _, tt := range tests {
+		n, err := RemoveOldPackets(dir, tt.olderThan)
+		entries, _ := os.ReadDir(pk)
+		var left []string
+		for _, e := range entries {
+			left = append(left, e.Name())
+		}
+		if err != nil || n != tt.removed || strings.Join(left, ",") != strings.Join(tt.left, ",") {
+			t.Errorf("RemoveOldPackets(%v) = %d, %v; left %v, want %d and %v", tt.olderThan, n, err, left, tt.removed, tt.left)
+		}
+	}
+}

@@ -23,6 +23,7 @@ type Settings struct {
 	BackupDir        string `json:"backup_dir,omitempty"`         // folder for scheduled backups ("" for none)
 	BackupEveryHours int    `json:"backup_every_hours,omitempty"` // hours between scheduled backups; default 24
 	BackupKeep       int    `json:"backup_keep,omitempty"`        // how many backups to keep there; default 14
+	PacketKeepDays   int    `json:"packet_keep_days,omitempty"`   // days printed packets stay in the packets folder; 0: removed at exit (RemoveOldPackets)
 }
 
 // Defaults of the sign-in and backup settings.
@@ -100,6 +101,9 @@ func ValidateSettings(set Settings) []FieldError {
 	}
 	if set.BackupKeep < 0 || set.BackupKeep > 1000 {
 		errs = append(errs, FieldError{Field: "backup_keep", Msg: "Keep between 1 and 1000 backups."})
+	}
+	if set.PacketKeepDays < 0 || set.PacketKeepDays > 365 {
+		errs = append(errs, FieldError{Field: "packet_keep_days", Msg: "Keep printed packets 0 to 365 days (0: remove them when Front Desk closes)."})
 	}
 	if set.ClinicPhone != "" && normalizePhone(set.ClinicPhone, set.Region) == "" {
 		errs = append(errs, FieldError{Field: "clinic_phone", Msg: fmt.Sprintf("The clinic phone number %q cannot be read.", set.ClinicPhone)})
