@@ -152,49 +152,47 @@ func (s *Store) auditWhileLocked(ev AuditEvent) error {
 	})
 }
 
-// drainPendingAudit moves the events written while locked into the log, in
-// one transaction. The store must be unlocked.
-func (s *Store) drainPendingAudit() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		pending := tx.Bucket(bucketAuditPending)
-		if pending == nil || pending.Stats().KeyN == 0 {
-			return nil
+// unsafeDrainPendingAudit moves the events written while locked into the
+// log. It needs a write transaction and the data key.
+func (s *Store) unsafeDrainPendingAudit(tx *bolt.Tx) error {
+	pending := tx.Bucket(bucketAuditPending)
+	if pending == nil || pending.Stats().KeyN == 0 {
+		return nil
+	}
+	var privBytes []byte
+	var err error
+	if raw := tx.Bucket(bucketKeyring).Get(keyAuditPrivate); raw != nil {
+		privBytes, err = s.sealer.Unseal(raw)
+	}
+	if err != nil || privBytes == nil {
+		return &Error{Msg: "cannot read the audit key", Kind: ErrUnreadable}
+	}
+	priv, err := ecdh.X25519().NewPrivateKey(privBytes)
+	if err != nil {
+		return &Error{Msg: "the audit key is damaged: " + err.Error(), Kind: ErrUnreadable}
+	}
+	var events []AuditEvent
+	err = pending.ForEach(func(k, v []byte) error {
+		var ev AuditEvent
+		plain, err := openFromPublic(priv, v)
+		if err == nil {
+			err = json.Unmarshal(plain, &ev)
 		}
-		var privBytes []byte
-		var err error
-		if raw := tx.Bucket(bucketKeyring).Get(keyAuditPrivate); raw != nil {
-			privBytes, err = s.sealer.Unseal(raw)
-		}
-		if err != nil || privBytes == nil {
-			return &Error{Msg: "cannot read the audit key", Kind: ErrUnreadable}
-		}
-		priv, err := ecdh.X25519().NewPrivateKey(privBytes)
 		if err != nil {
-			return &Error{Msg: "the audit key is damaged: " + err.Error(), Kind: ErrUnreadable}
+			ev = AuditEvent{Time: timeNow(), Action: ActionFailedSignIn, Detail: "an event written while locked is damaged and could not be read"}
 		}
-		var events []AuditEvent
-		err = pending.ForEach(func(k, v []byte) error {
-			var ev AuditEvent
-			plain, err := openFromPublic(priv, v)
-			if err == nil {
-				err = json.Unmarshal(plain, &ev)
-			}
-			if err != nil {
-				ev = AuditEvent{Time: timeNow(), Action: ActionFailedSignIn, Detail: "an event written while locked is damaged and could not be read"}
-			}
-			events = append(events, ev)
-			return nil
-		})
-		if err != nil {
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		if err := s.unsafeAudit(tx, ev); err != nil {
 			return err
 		}
-		for _, ev := range events {
-			if err := s.unsafeAudit(tx, ev); err != nil {
-				return err
-			}
-		}
-		return tx.DeleteBucket(bucketAuditPending)
-	})
+	}
+	return tx.DeleteBucket(bucketAuditPending)
 }
 
 // AuditFilter picks audit events; zero fields match everything.

@@ -356,19 +356,27 @@ func (s *Store) finishUnlock(user StaffUser, action AuditAction, detail string) 
 			return err
 		}
 	}
-	if user.ID != 0 {
-		if err := s.recordSignIn(user.ID); err != nil {
+	// One transaction: the sign-in on the account, the events written
+	// while locked, and this sign-in in the audit log.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if user.ID != 0 {
+			if err := unsafeRecordSignIn(tx, user.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.unsafeDrainPendingAudit(tx); err != nil {
 			return err
 		}
+		return s.unsafeAudit(tx, AuditEvent{User: user.Name, Action: action, Detail: detail})
+	})
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.state = StateUnlocked
 	s.user = &user
 	s.mu.Unlock()
-	if err := s.drainPendingAudit(); err != nil {
-		return err
-	}
-	return s.Audit(AuditEvent{Action: action, Detail: detail})
+	return nil
 }
 
 // Lock signs the staff member out: the data key is dropped from memory, and

@@ -368,17 +368,17 @@ func (s *Store) recordFailedSignIn(id uint64, now time.Time) {
 	})
 }
 
-func (s *Store) recordSignIn(id uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		var rec userRecord
-		raw := tx.Bucket(bucketUsers).Get(itob(id))
-		if raw == nil {
-			return nil
-		}
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return err
-		}
-		rec.FailedAttempts, rec.NextAttempt, rec.LastSignIn = 0, time.Time{}, timeNow().UTC().Truncate(time.Second)
-		return unsafePutUser(tx, &rec)
-	})
+// unsafeRecordSignIn notes a sign-in on the account and clears its
+// wrong-password count. It needs a write transaction.
+func unsafeRecordSignIn(tx *bolt.Tx, id uint64) error {
+	var rec userRecord
+	raw := tx.Bucket(bucketUsers).Get(itob(id))
+	if raw == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return err
+	}
+	rec.FailedAttempts, rec.NextAttempt, rec.LastSignIn = 0, time.Time{}, timeNow().UTC().Truncate(time.Second)
+	return unsafePutUser(tx, &rec)
 }
