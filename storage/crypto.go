@@ -39,10 +39,13 @@ import (
 const dataKeySize = 32
 
 // Argon2id parameters for new password wraps: 2 passes over 64 MiB with 2
-// lanes. On the 2-core development machine one derivation takes about
-// 160 ms (1 pass: too few; 3 passes: ~260 ms); an attacker with a stolen
-// file pays as much per guess and 64 MiB per lane in parallel. Stored with
-// each wrap, so raising them later only affects new and reset passwords.
+// lanes (RFC 9106's second recommended option has 3 passes and 4 lanes; a
+// front-desk PC has 2–4 cores). On the 2-core development machine one
+// derivation takes 100 ms idle and up to 180 ms under load; 3 passes took
+// 150–260 ms and put sign-in past 1.5× an unencrypted open. An attacker
+// with a stolen file pays as much, and 64 MiB, per guess. The parameters
+// are stored with each wrap, so raising them later affects only new and
+// reset passwords.
 var passwordKDF = argonParams{Time: 2, MemoryKiB: 64 << 10, Threads: 2}
 
 type argonParams struct {
