@@ -1,15 +1,26 @@
 package storage
 
-// The open / set-up / sign-in / lock flow of an encrypted store.
+// The open / set-up / sign-in / lock flow of an encrypted store, as the
+// window and the commands follow it:
 //
-//	st, err := storage.Open(dir, storage.Options{})
+//	st, err := storage.Open(dir, storage.Options{}) // never Plaintext in the app
 //	switch st.State() {
-//	case storage.StateNeedsSetup: // new or plaintext file
+//	case storage.StateNeedsSetup: // new or plaintext file: the set-up screen
 //		recoveryKey, err := st.Setup(adminName, password) // show recoveryKey once, for paper
-//	case storage.StateLocked:
+//	case storage.StateLocked: // the sign-in screen; st.Users() lists the names
 //		user, err := st.Unlock(name, password) // or st.UnlockWithRecoveryKey(key)
+//		// errors.Is(err, ErrWrongPassword), errors.As(err, &*SignInDelayError{}) (.Wait),
+//		// errors.Is(err, ErrAccountDisabled)
 //	}
-//	… st.Lock() on idle; Unlock again; st.Close() at exit.
+//	// idle for Settings().AutoLockMinutes: save drafts, then
+//	st.Lock() // data key, index and caches dropped; the lock screen calls Unlock again
+//	st.Close() // at exit; then RemoveOldPackets(dir, days)
+//
+// The store records creates, updates, deletes, imports, exports, settings,
+// staff accounts, sign-ins (failed too), locks, backups and restores in the
+// audit log itself; the caller records what only it sees with Audit: a
+// patient or intake opened (ActionViewPatient, ActionViewIntake) and a
+// packet printed (ActionPrint).
 
 import (
 	"bytes"
