@@ -87,7 +87,6 @@ type Store struct {
 
 	writeMu sync.Mutex // serialises writers so the index follows commit order
 
-	dir     string
 	keyring *keyring // the sealer of an encryptable store; nil for Plaintext and Sealer stores
 
 	mu        sync.RWMutex // guards everything below
@@ -131,8 +130,8 @@ func DataDir(dir string) (string, error) {
 // What happens next depends on the file, see State: an encrypted file opens
 // StateLocked (call Unlock or UnlockWithRecoveryKey); a new or plaintext
 // file opens StateNeedsSetup (call Setup, which encrypts it). Until then
-// every patient read or write fails with ErrLocked or ErrNeedsSetup and
-// Search finds nothing. With Options.Plaintext (tests, benchmarks) a
+// every patient read or write fails with an error wrapping ErrLocked, and
+// Search and the lists find nothing. With Options.Plaintext (tests, benchmarks) a
 // plaintext file opens StateUnlocked at once, as before encryption existed:
 // pending migrations run and the search index is built before Open returns.
 func Open(dir string, opts Options) (*Store, error) {
@@ -156,7 +155,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, &Error{Msg: "cannot open the clinic database " + path + ": " + err.Error(), Kind: ErrUnreadable}
 	}
-	s := &Store{db: db, path: path, dir: dir, opts: opts, region: opts.Region, dateOrder: opts.DateOrder, idx: newIndex()}
+	s := &Store{db: db, path: path, opts: opts, region: opts.Region, dateOrder: opts.DateOrder, idx: newIndex()}
 	encrypted, err := isEncrypted(db)
 	if err != nil {
 		db.Close()
