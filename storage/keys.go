@@ -268,14 +268,14 @@ func (s *Store) Unlock(name, password string) (StaffUser, error) {
 		// Take as long as a real check, so that timing does not tell
 		// which names have accounts.
 		(&wrappedKey{KDF: kdfArgon2id, Salt: make([]byte, 16), Argon: &passwordKDF}).kek([]byte(password))
-		s.auditWhileLocked(AuditEvent{User: name, Action: ActionFailedSignIn, Detail: "unknown name"})
+		s.Audit(AuditEvent{User: name, Action: ActionFailedSignIn, Detail: "unknown name"})
 		return StaffUser{}, &Error{Msg: "the name or password is wrong", Kind: ErrWrongPassword}
 	}
 	if err != nil {
 		return StaffUser{}, err
 	}
 	if rec.Disabled || rec.Wrap == nil {
-		s.auditWhileLocked(AuditEvent{User: rec.Name, Action: ActionFailedSignIn, Detail: "account disabled"})
+		s.Audit(AuditEvent{User: rec.Name, Action: ActionFailedSignIn, Detail: "account disabled"})
 		return StaffUser{}, &Error{Msg: fmt.Sprintf("the staff account %s is disabled; ask an admin to reset its password", rec.Name), Kind: ErrAccountDisabled}
 	}
 	now := timeNow()
@@ -285,7 +285,7 @@ func (s *Store) Unlock(name, password string) (StaffUser, error) {
 	dataKey, err := rec.Wrap.unwrap([]byte(password), purposeUser(rec.ID))
 	if errors.Is(err, errBadSecret) {
 		s.recordFailedSignIn(rec.ID, now)
-		s.auditWhileLocked(AuditEvent{User: rec.Name, Action: ActionFailedSignIn, Detail: "wrong password"})
+		s.Audit(AuditEvent{User: rec.Name, Action: ActionFailedSignIn, Detail: "wrong password"})
 		return StaffUser{}, &Error{Msg: "the name or password is wrong", Kind: ErrWrongPassword}
 	}
 	if err != nil {
@@ -329,7 +329,7 @@ func (s *Store) UnlockWithRecoveryKey(key string) (StaffUser, error) {
 		dataKey, err = w.unwrap(raw, purposeRecovery)
 	}
 	if !ok || err != nil {
-		s.auditWhileLocked(AuditEvent{User: RecoveryUserName, Action: ActionFailedSignIn, Detail: "wrong recovery key"})
+		s.Audit(AuditEvent{User: RecoveryUserName, Action: ActionFailedSignIn, Detail: "wrong recovery key"})
 		return StaffUser{}, &Error{Msg: "that is not this clinic's recovery key; check every group of characters", Kind: ErrWrongPassword}
 	}
 	if err := s.keyring.set(dataKey); err != nil {
