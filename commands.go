@@ -113,9 +113,11 @@ var commands = map[string]command{
 	},
 }
 
-// openStore opens the store in the command's data folder.
+// openStore opens the store in the command's data folder and signs in
+// (openUnlockedStore: --user / FRONTDESK_USER and FRONTDESK_PASSWORD, the
+// recovery key, or a prompt).
 func (env *cmdEnv) openStore() (*storage.Store, error) {
-	return storage.Open(env.dataDir, storage.Options{})
+	return env.openUnlockedStore()
 }
 
 func runSearch(env *cmdEnv, o any, args []string) error {

@@ -10,8 +10,10 @@ require (
 	github.com/emersion/go-message v0.18.2
 	github.com/nyaruka/phonenumbers v1.8.1
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/crypto v0.59.0
 	golang.org/x/image v0.48.0
 	golang.org/x/net v0.62.0
+	golang.org/x/term v0.48.0
 	golang.org/x/text v0.44.0
 )
 

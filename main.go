@@ -43,9 +43,20 @@ Usage:
   frontdesk mailbox show|test|sync            show the settings, test step by step, import booking requests once
   frontdesk mailbox trust --fingerprint SHA256  trust the mail server's own certificate
   frontdesk requests [--json] [--status S]    booking requests with their details and likely patients
+  frontdesk setup [--admin NAME]              encrypt the store, create the first admin, print the recovery key
+  frontdesk users list|add NAME [--role R]|disable NAME|reset NAME
+                                              staff accounts (admins only)
+  frontdesk backup --to DIR [--keep N]        verified, encrypted copy of the store
+  frontdesk restore --from FILE               replace the store with a verified backup (the old one is kept aside)
+  frontdesk audit [--csv] [--by NAME] [--action A] [--limit N]
+                                              who viewed, changed, printed or exported what (admins only)
 
 Every command takes --data DIR (default: $FRONTDESK_DATA, else the user's
-configuration folder + FrontDesk).
+configuration folder + FrontDesk) and signs in with --user NAME (or
+$FRONTDESK_USER) and $FRONTDESK_PASSWORD, or asks on the terminal;
+$FRONTDESK_RECOVERY_KEY signs in with the recovery key instead. New
+passwords (setup, users add/reset) come from $FRONTDESK_NEW_PASSWORD or are
+asked twice.
 `
 
 func main() {

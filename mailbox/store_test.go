@@ -16,7 +16,7 @@ import (
 
 func openStore(t *testing.T, dir string) *storage.Store {
 	t.Helper()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := storage.Open(dir, storage.Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func BenchmarkSyncIntoStore(b *testing.B) {
 		}
 		memTotal += time.Since(start)
 
-		st, err := storage.Open(b.TempDir(), storage.Options{})
+		st, err := storage.Open(b.TempDir(), storage.Options{Plaintext: true})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -381,7 +381,7 @@ func BenchmarkDovecotImportIntoStore(b *testing.B) {
 	a := d.account("benchstore", SecurityStartTLS)
 	var bareTotal, importTotal, matchTotal time.Duration
 	for i := 0; i < b.N; i++ {
-		st, err := storage.Open(b.TempDir(), storage.Options{})
+		st, err := storage.Open(b.TempDir(), storage.Options{Plaintext: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -39,6 +39,10 @@ func TestMain(m *testing.M) {
 	if fixture.dir != "" && !reused {
 		os.RemoveAll(fixture.dir)
 	}
+	if encFixture.dir != "" && !reused {
+		os.RemoveAll(encFixture.dir)
+		os.RemoveAll(encFixture.plainDir)
+	}
 	os.Exit(code)
 }
 
@@ -58,7 +62,7 @@ func fixtureDir(b *testing.B) string {
 			return
 		}
 		start := time.Now()
-		s, err := Open(fixture.dir, Options{})
+		s, err := Open(fixture.dir, Options{Plaintext: true})
 		if err != nil {
 			fixture.err = err
 			return
@@ -85,7 +89,7 @@ func BenchmarkOpen100k(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		start := time.Now()
-		s, err := Open(dir, Options{})
+		s, err := Open(dir, Options{Plaintext: true})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -104,7 +108,7 @@ const envBenchOpenDir = "FRONTDESK_BENCH_OPEN_DIR"
 // reportOpenMemory runs in a child process: open the store, collect garbage,
 // print the live heap and resident set size.
 func reportOpenMemory(dir string) int {
-	s, err := Open(dir, Options{})
+	s, err := Open(dir, Options{Plaintext: true})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		return 1
@@ -178,7 +182,7 @@ var keystrokeQueries = []string{
 // BenchmarkSearchKeystroke100k types each query character by character and
 // reports per-keystroke latency percentiles. Goal: p99 under 5 ms.
 func BenchmarkSearchKeystroke100k(b *testing.B) {
-	s, err := Open(fixtureDir(b), Options{})
+	s, err := Open(fixtureDir(b), Options{Plaintext: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -215,7 +219,7 @@ const saveRounds = 40
 // (validation, version check, sealing, index update) with a bare bbolt Put
 // of the same bytes in the same file, alternating the two. Goal: ≤ 1.5×.
 func BenchmarkSavePatient100k(b *testing.B) {
-	s, err := Open(fixtureDir(b), Options{})
+	s, err := Open(fixtureDir(b), Options{Plaintext: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,3 +34,27 @@ var allBuckets = [][]byte{bucketMeta, bucketPatients, bucketPatientKeys, bucketI
 
 // fixedKeys lists every key that is a name rather than an ID.
 var fixedKeys = [][]byte{keySchemaVersion, keyClinic, keyMailAccount, keyMailSync}
+
+// Buckets of staff sign-in and the audit log (see keys.go, users.go,
+// audit.go). They are not in allBuckets: Setup creates keyring and users,
+// the first audit event creates audit. Values of keyring, users and
+// audit_pending are not sealed by the data key (they cannot be: they hold it,
+// or are written while it is not in memory) and hold no patient data.
+var (
+	bucketKeyring      = []byte("keyring")       // fixed keys below
+	bucketUsers        = []byte("users")         // staff user ID -> unsealed userRecord JSON (name, role, wrapped data key, MAC)
+	bucketAudit        = []byte("audit")         // event ID -> sealed AuditEvent JSON; append-only
+	bucketAuditPending = []byte("audit_pending") // event ID -> AuditEvent JSON sealed to the audit public key, written while locked
+
+	keyRecoveryWrap    = []byte("recovery")         // in keyring: the data key wrapped by the recovery key (JSON)
+	keyAuditPublic     = []byte("audit_public")     // in keyring: X25519 public key for events written while locked
+	keyAuditPrivate    = []byte("audit_private")    // in keyring: its private key, sealed by the data key
+	keyEncryptProgress = []byte("encrypt_progress") // in meta, unsealed: where encrypting a plaintext file resumes
+	keyCompactPending  = []byte("compact_pending")  // in meta, unsealed: plaintext may linger in free pages until compacted
+)
+
+// unsealedBuckets hold values the data key does not seal.
+var unsealedBuckets = [][]byte{bucketKeyring, bucketUsers, bucketAuditPending}
+
+// unsealedMetaKeys are the meta keys the data key does not seal.
+var unsealedMetaKeys = [][]byte{keyEncryptProgress, keyCompactPending}

@@ -227,7 +227,8 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 				}
 				keep[i].entry = e
 			}
-			return nil
+			return s.unsafeAudit(tx, AuditEvent{Action: ActionImport, RecordKind: RecordPatient,
+				Detail: fmt.Sprintf("%d patients from a CSV file (IDs %d–%d)", len(keep), keep[0].patient.ID, keep[len(keep)-1].patient.ID)})
 		})
 		if err != nil {
 			return rep, err

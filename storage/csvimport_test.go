@@ -19,7 +19,7 @@ func importFile(t *testing.T, s *Store, name string, opts ImportOptions) (Import
 }
 
 func TestImportCSV(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	rep, err := importFile(t, s, "patients.csv", ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestImportCSV(t *testing.T) {
 }
 
 func TestImportCSVInvalidRowsImportNothing(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	rep, err := importFile(t, s, "invalid.csv", ImportOptions{})
 	if !errors.Is(err, ErrImportFailed) {
 		t.Fatalf("err = %v, want ErrImportFailed", err)
@@ -101,7 +101,7 @@ func TestImportCSVInvalidRowsImportNothing(t *testing.T) {
 }
 
 func TestImportCSVResemblingRowsAreImportedForReview(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	zoe := mustCreate(t, s, clinicPatients[0])
 	rep, err := importFile(t, s, "resembling.csv", ImportOptions{})
 	if err != nil {
@@ -142,7 +142,7 @@ func TestImportCSVResemblingRowsAreImportedForReview(t *testing.T) {
 }
 
 func TestImportCSVBadHeaders(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	tests := []struct{ name, csv, saying string }{
 		{"empty", "", "empty"},
 		{"unknown column", "given_name,family_name,shoe_size\nA,B,42\n", `unknown column "shoe_size"`},

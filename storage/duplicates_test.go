@@ -6,7 +6,7 @@ import (
 )
 
 func TestDuplicateCandidates(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	ids := seedClinic(t, s)
 	zoe := ids["Zoë Nguyễn"]
 	tests := []struct {
@@ -45,7 +45,7 @@ func TestDuplicateCandidates(t *testing.T) {
 }
 
 func TestDuplicateCandidatesOnEdit(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	ids := seedClinic(t, s)
 	zoe, err := s.Patient(ids["Zoë Nguyễn"])
 	if err != nil {
@@ -74,7 +74,7 @@ func TestDuplicateCandidatesOnEdit(t *testing.T) {
 }
 
 func TestAllDuplicates(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	ids := seedClinic(t, s)
 	if got := s.AllDuplicates(); len(got) != 0 {
 		t.Fatalf("distinct register has duplicates: %+v", got)

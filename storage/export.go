@@ -75,7 +75,10 @@ func (s *Store) Export(w io.Writer) error {
 		return err
 	}
 	bw.WriteString("}\n")
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return s.Audit(AuditEvent{Action: ActionExport, Detail: "every patient and intake, as JSON"})
 }
 
 // exportBucket writes `,"name":[ … ]` with every record of the bucket,

@@ -53,7 +53,7 @@ func TestExport(t *testing.T) {
 }
 
 func TestSeed(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	if err := s.Seed(300, 7); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSeed(t *testing.T) {
 		t.Errorf("%d urgent patients of 300", n)
 	}
 	// The same seed makes the same people.
-	other := openTestStore(t, Options{})
+	other := openTestStore(t, Options{Plaintext: true})
 	other.Seed(300, 7)
 	a, _ := s.ListPatients(0, 5)
 	b, _ := other.ListPatients(0, 5)
@@ -102,7 +102,7 @@ func TestSeed(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	set, err := s.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestExportEmptyStore(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	var buf bytes.Buffer
 	if err := s.Export(&buf); err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func FuzzImportCSV(f *testing.F) {
 	}
 	f.Add("given_name\n\"unterminated\n")
 	f.Add("family_name,phone\nLee,+1 555 0100\nLee,555 0100\n")
-	s := openTestStore(f, Options{})
+	s := openTestStore(f, Options{Plaintext: true})
 	f.Fuzz(func(t *testing.T, csv string) {
 		before := s.PatientCount()
 		rep, err := s.ImportCSV(strings.NewReader(csv), ImportOptions{SkipInvalid: true})

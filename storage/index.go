@@ -3,7 +3,9 @@ package storage
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -367,35 +369,26 @@ func (s *Store) buildIndex() error {
 		}
 		keys := tx.Bucket(bucketPatientKeys)
 		x.presize(int(tx.Bucket(bucketPatients).Sequence())) // a hint: IDs are never reused
-		err := keys.ForEach(func(k, v []byte) error {
-			plain, err := s.sealer.Unseal(v)
-			if err != nil {
-				return &Error{Msg: fmt.Sprintf("cannot unseal the search keys of patient %d: %v", btoi(k), err), Kind: ErrUnreadable}
-			}
+		var err error
+		x.entries, err = unsealAll(keys, x.entries, s.sealer, func(k, plain []byte) (*entry, error) {
 			e, ok := decodeEntry(btoi(k), plain)
 			if !ok {
-				return &Error{Msg: fmt.Sprintf("the search keys of patient %d are damaged", btoi(k)), Kind: ErrUnreadable}
+				return nil, &Error{Msg: fmt.Sprintf("the search keys of patient %d are damaged", btoi(k)), Kind: ErrUnreadable}
 			}
-			x.entries = append(x.entries, e)
-			return nil
-		})
+			return e, nil
+		}, "the search keys of patient")
 		if err != nil {
 			return err
 		}
-		intakes := tx.Bucket(bucketIntakePatients)
 		links = make([]link, 0, tx.Bucket(bucketIntakes).Sequence())
-		return intakes.ForEach(func(k, v []byte) error {
-			plain, err := s.sealer.Unseal(v)
-			if err != nil {
-				return &Error{Msg: "cannot unseal an intake link: " + err.Error(), Kind: ErrUnreadable}
-			}
+		links, err = unsealAll(tx.Bucket(bucketIntakePatients), links, s.sealer, func(k, plain []byte) (link, error) {
 			l, ok := decodeIntakeLink(plain)
 			if !ok {
-				return &Error{Msg: "an intake link is damaged", Kind: ErrUnreadable}
+				return link{}, &Error{Msg: "an intake link is damaged", Kind: ErrUnreadable}
 			}
-			links = append(links, link{btoi(k), l})
-			return nil
-		})
+			return link{btoi(k), l}, nil
+		}, "the link of intake")
+		return err
 	})
 	if err != nil {
 		return err
@@ -454,6 +447,62 @@ func (s *Store) buildIndex() error {
 	s.idx = x
 	s.mu.Unlock()
 	return s.buildRequestIndex()
+}
+
+// unsealAll unseals and decodes every value of b, appending the results to
+// out in key order, in the caller's transaction. With the data key, the
+// values are decrypted and decoded on every core (decryption is most of the
+// added work of an encrypted store's unlock) into one reused buffer per
+// core; decode must copy what it keeps of plain.
+func unsealAll[T any](b *bolt.Bucket, out []T, sealer Sealer, decode func(k, plain []byte) (T, error), what string) ([]T, error) {
+	into, _ := sealer.(interface {
+		unsealInto(dst, sealed []byte) ([]byte, error)
+	})
+	if into == nil { // nothing to decrypt: decode as bbolt reads
+		err := b.ForEach(func(k, v []byte) error {
+			plain, err := sealer.Unseal(v)
+			if err != nil {
+				return &Error{Msg: fmt.Sprintf("cannot unseal %s %d: %v", what, btoi(k), err), Kind: ErrUnreadable}
+			}
+			t, err := decode(k, plain)
+			out = append(out, t)
+			return err
+		})
+		return out, err
+	}
+	type kv struct{ k, v []byte }
+	raw := make([]kv, 0, cap(out)-len(out))
+	b.ForEach(func(k, v []byte) error {
+		raw = append(raw, kv{k, v})
+		return nil
+	})
+	start := len(out)
+	out = slices.Grow(out, len(raw))[:start+len(raw)]
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(raw)/4096))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(raw)/workers, (w+1)*len(raw)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for i := lo; i < hi; i++ {
+				plain, err := into.unsealInto(buf[:0], raw[i].v)
+				buf = plain
+				if err != nil {
+					errs[w] = &Error{Msg: fmt.Sprintf("cannot unseal %s %d: %v", what, btoi(raw[i].k), err), Kind: ErrUnreadable}
+					return
+				}
+				if out[start+i], err = decode(raw[i].k, plain); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // presize makes room for about n patients, so that open does not grow maps

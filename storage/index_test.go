@@ -79,7 +79,7 @@ func TestIndexMatchesReopen(t *testing.T) {
 	defer func(n int) { pendingLimit = n }(pendingLimit)
 	pendingLimit = 8 // exercise merging pending pairs and dropping tombstones
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	s, err := Open(dir, Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestIndexMatchesReopen(t *testing.T) {
 	liveDups := len(s.AllDuplicates())
 	liveCount := s.PatientCount()
 	s.Close()
-	s, err = Open(dir, Options{})
+	s, err = Open(dir, Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,10 @@ func (s *Store) CreateIntake(in *Intake) error {
 		if tx.Bucket(bucketPatients).Get(itob(q.PatientID)) == nil {
 			return notFound("patient", q.PatientID)
 		}
-		return s.unsafeInsertIntake(tx, &q)
+		if err := s.unsafeInsertIntake(tx, &q); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionCreate, RecordKind: RecordIntake, RecordID: q.ID})
 	})
 	if err != nil {
 		return err
@@ -244,7 +247,10 @@ func (s *Store) UpdateIntake(in *Intake) error {
 			return err
 		}
 		q.CreatedAt, q.UpdatedAt, q.Version = stored.CreatedAt, now, stored.Version+1
-		return s.unsafePutIntake(tx, &q)
+		if err := s.unsafePutIntake(tx, &q); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionUpdate, RecordKind: RecordIntake, RecordID: q.ID})
 	})
 	if err != nil {
 		return err

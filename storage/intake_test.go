@@ -23,7 +23,7 @@ func allNo(t *testing.T) forms.Answers {
 }
 
 func TestIntakeRedFlagsComputedAtEverySave(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	p := mustCreate(t, s, Patient{GivenName: "Zoë", FamilyName: "Nguyễn", DateOfBirth: "1986-03-14"})
 	other := mustCreate(t, s, Patient{GivenName: "Olga", FamilyName: "Petrova", DateOfBirth: "1970-05-06"})
 
@@ -92,7 +92,7 @@ func TestIntakeRedFlagsComputedAtEverySave(t *testing.T) {
 }
 
 func TestIntakeRules(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	p := mustCreate(t, s, Patient{GivenName: "Zoë", FamilyName: "Nguyễn", DateOfBirth: "1986-03-14"})
 	q := mustCreate(t, s, Patient{GivenName: "Olga", FamilyName: "Petrova", DateOfBirth: "1970-05-06"})
 	tests := []struct {
@@ -135,7 +135,7 @@ func TestIntakeRules(t *testing.T) {
 
 func TestUrgentPatientsSurviveReopen(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	s, err := Open(dir, Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestUrgentPatientsSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = Open(dir, Options{})
+	s, err = Open(dir, Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestUrgentPatientsSurviveReopen(t *testing.T) {
 }
 
 func TestIntakeAnswersMustFitTheForm(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	p := Patient{GivenName: "Ana", FamilyName: "Souza", DateOfBirth: "1990-01-01"}
 	if err := s.CreatePatient(&p); err != nil {
 		t.Fatal(err)

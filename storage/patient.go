@@ -192,8 +192,10 @@ func (s *Store) CreatePatient(p *Patient) error {
 	var e *entry
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		e, err = s.unsafeInsertPatient(tx, &q)
-		return err
+		if e, err = s.unsafeInsertPatient(tx, &q); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionCreate, RecordKind: RecordPatient, RecordID: q.ID})
 	})
 	if err != nil {
 		return err
@@ -286,8 +288,10 @@ func (s *Store) UpdatePatient(p *Patient) error {
 		q.CreatedAt = stored.CreatedAt
 		q.UpdatedAt = time.Now().UTC()
 		q.Version = stored.Version + 1
-		e, err = s.unsafeWritePatient(tx, &q)
-		return err
+		if e, err = s.unsafeWritePatient(tx, &q); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionUpdate, RecordKind: RecordPatient, RecordID: q.ID})
 	})
 	if err != nil {
 		return err
@@ -325,7 +329,10 @@ func (s *Store) DeletePatient(id uint64) error {
 		if err := b.Delete(itob(id)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketPatientKeys).Delete(itob(id))
+		if err := tx.Bucket(bucketPatientKeys).Delete(itob(id)); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionDelete, RecordKind: RecordPatient, RecordID: id})
 	})
 	if err != nil {
 		return err

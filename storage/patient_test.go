@@ -59,7 +59,7 @@ func TestValidatePatient(t *testing.T) {
 }
 
 func TestCreateReadUpdatePatient(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	p := Patient{GivenName: "  Zoë ", FamilyName: "Nguyễn", DateOfBirth: "03/14/1986", Sex: "f",
 		Phones: []Phone{{Label: "mobile", Number: "(555) 123-4567"}, {Number: "  "}}, Email: "Zoe@Example.com"}
 	if err := s.CreatePatient(&p); err != nil {
@@ -116,7 +116,7 @@ func TestCreateReadUpdatePatient(t *testing.T) {
 }
 
 func TestCreateInvalidPatientSavesNothing(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	p := Patient{GivenName: "Ana", DateOfBirth: "2999-01-01", Email: "ana@"}
 	err := s.CreatePatient(&p)
 	var verr *ValidationError
@@ -132,7 +132,7 @@ func TestCreateInvalidPatientSavesNothing(t *testing.T) {
 }
 
 func TestDeletePatient(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	keep := mustCreate(t, s, Patient{GivenName: "Zoë", FamilyName: "Nguyễn", DateOfBirth: "1986-03-14"})
 	gone := mustCreate(t, s, Patient{GivenName: "Olga", FamilyName: "Petrova", DateOfBirth: "1970-05-06"})
 	in := Intake{PatientID: keep.ID, Answers: forms.Answers{"visit-reason": forms.Text("back pain")}}
@@ -164,7 +164,7 @@ func TestDeletePatient(t *testing.T) {
 }
 
 func TestListPatientsAlphabetical(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	for _, n := range [][2]string{{"Zoë", "Nguyễn"}, {"Łukasz", "Adamski"}, {"Anna", "Zimmer"}, {"Bob", "Adamski"}, {"Émile", "Nguyen"}} {
 		mustCreate(t, s, Patient{GivenName: n[0], FamilyName: n[1], DateOfBirth: "1980-01-01"})
 	}

@@ -116,7 +116,7 @@ func TestBookingRequestRoundTripAndRawSealed(t *testing.T) {
 }
 
 func TestSaveBookingRequestDeduplicatesByMessageID(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	first := saveRequest(t, s, mariaRequest(), rawMaria)
 	tests := []struct {
 		name      string
@@ -161,7 +161,7 @@ func TestSaveBookingRequestDeduplicatesByMessageID(t *testing.T) {
 }
 
 func TestBookingRequestsNewestFirstAndCounts(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 9, 0, 0, 0, time.UTC) }
 	for _, r := range []BookingRequest{
 		{MessageID: "a", Received: day(3), Status: RequestNew},
@@ -216,7 +216,7 @@ func mapsEqual(a, b map[RequestStatus]int) bool {
 
 func TestBookingRequestLinkStatusAndConflicts(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	s, err := Open(dir, Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestBookingRequestLinkStatusAndConflicts(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(dir, Options{})
+	s, err = Open(dir, Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestMailSyncStatePersists(t *testing.T) {
 }
 
 func TestImportBookingRequestsOneTransactionWithPosition(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	first := saveRequest(t, s, mariaRequest(), rawMaria)
 	email := func(id string) RequestImport {
 		return RequestImport{Request: BookingRequest{MessageID: id, Subject: id}, Raw: []byte("Message-ID: <" + id + ">\r\n\r\nhello")}
@@ -441,7 +441,7 @@ func TestMailAccountSealedAndValidated(t *testing.T) {
 }
 
 func TestDemoMailAccountNeverReplacesARealOne(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	demo := MailAccount{Host: "127.0.0.1", Port: 40000, Security: "plain", Username: "demo", Password: "x"}
 	if saved, err := s.SaveDemoMailAccount(demo); !saved || err != nil {
 		t.Fatalf("demo into an empty store: %v, %v", saved, err)

@@ -43,7 +43,7 @@ func names(results []SearchResult) []string {
 }
 
 func TestSearch(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	seedClinic(t, s)
 	tests := []struct {
 		query   string
@@ -125,7 +125,7 @@ func TestSearch(t *testing.T) {
 }
 
 func TestSearchRanksMoreFieldsHigher(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	mustCreate(t, s, Patient{GivenName: "Lee", FamilyName: "Park", DateOfBirth: "1980-01-01"})
 	mustCreate(t, s, Patient{GivenName: "Lee", FamilyName: "Kim", DateOfBirth: "1980-01-01", Email: "lee@example.com"})
 	got := s.Search("lee 1980-01-01", 10)
@@ -138,7 +138,7 @@ func TestSearchRanksMoreFieldsHigher(t *testing.T) {
 }
 
 func TestSearchDayFirstClinic(t *testing.T) {
-	s := openTestStore(t, Options{DateOrder: DMY})
+	s := openTestStore(t, Options{DateOrder: DMY, Plaintext: true})
 	seedClinic(t, s)
 	if got := names(s.Search("03/04/1990", 5)); !slices.Equal(got, []string{"Ana García-López"}) {
 		t.Errorf("DMY 03/04/1990 found %v", got)
@@ -149,7 +149,7 @@ func TestSearchDayFirstClinic(t *testing.T) {
 }
 
 func TestSearchFollowsEdits(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	p := mustCreate(t, s, clinicPatients[0])
 	p.FamilyName = "Trần"
 	p.Phones = []Phone{{Number: "555 222 3333"}}
@@ -164,7 +164,7 @@ func TestSearchFollowsEdits(t *testing.T) {
 }
 
 func TestSearchCapsResults(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	for i := range 30 {
 		mustCreate(t, s, Patient{GivenName: fmt.Sprintf("Maria%02d", i), FamilyName: "Silva", DateOfBirth: "1980-01-01"})
 	}
@@ -222,7 +222,7 @@ func TestParseDate(t *testing.T) {
 // TestConcurrentSearchAndWrites is for -race: searches run while patients are
 // created and edited.
 func TestConcurrentSearchAndWrites(t *testing.T) {
-	s := openTestStore(t, Options{})
+	s := openTestStore(t, Options{Plaintext: true})
 	seedClinic(t, s)
 	var wg sync.WaitGroup
 	for w := range 2 {

@@ -94,7 +94,7 @@ func (s *Store) Seed(n int, seed int64) error {
 		s.mu.Unlock()
 		done += size
 	}
-	return nil
+	return s.Audit(AuditEvent{Action: ActionCreate, RecordKind: RecordPatient, Detail: fmt.Sprintf("%d demo patients with intakes", n)})
 }
 
 func pick[T any](rng *rand.Rand, list []T) T { return list[rng.IntN(len(list))] }

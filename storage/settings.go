@@ -17,7 +17,21 @@ type Settings struct {
 	Printer       string    `json:"printer"`    // printer name; "" for the system default
 	Region        string    `json:"region"`     // phone region for numbers without a country code, such as "US"
 	DateOrder     DateOrder `json:"date_order"` // how ambiguous dates are read
+
+	// Sign-in and backups (issue 6). Zero means the default.
+	AutoLockMinutes  int    `json:"auto_lock_minutes,omitempty"`  // idle minutes before the window locks; default 10, at most 240
+	BackupDir        string `json:"backup_dir,omitempty"`         // folder for scheduled backups ("" for none)
+	BackupEveryHours int    `json:"backup_every_hours,omitempty"` // hours between scheduled backups; default 24
+	BackupKeep       int    `json:"backup_keep,omitempty"`        // how many backups to keep there; default 14
+	PacketKeepDays   int    `json:"packet_keep_days,omitempty"`   // days printed packets stay in the packets folder; 0: removed at exit (RemoveOldPackets)
 }
+
+// Defaults of the sign-in and backup settings.
+const (
+	DefaultAutoLockMinutes  = 10
+	DefaultBackupEveryHours = 24
+	DefaultBackupKeep       = 14
+)
 
 // Paper sizes.
 const (
@@ -49,6 +63,15 @@ func (s *Store) Settings() (Settings, error) {
 	if set.DateOrder == "" {
 		set.DateOrder = s.opts.DateOrder
 	}
+	if set.AutoLockMinutes == 0 {
+		set.AutoLockMinutes = DefaultAutoLockMinutes
+	}
+	if set.BackupEveryHours == 0 {
+		set.BackupEveryHours = DefaultBackupEveryHours
+	}
+	if set.BackupKeep == 0 {
+		set.BackupKeep = DefaultBackupKeep
+	}
 	if set.Paper == "" {
 		set.Paper = PaperA4
 		if letterRegions[set.Region] {
@@ -70,6 +93,18 @@ func ValidateSettings(set Settings) []FieldError {
 	if set.DateOrder != MDY && set.DateOrder != DMY {
 		errs = append(errs, FieldError{Field: "date_order", Msg: fmt.Sprintf("Date order must be MDY (month first) or DMY (day first), not %q.", set.DateOrder)})
 	}
+	if set.AutoLockMinutes < 0 || set.AutoLockMinutes > 240 {
+		errs = append(errs, FieldError{Field: "auto_lock_minutes", Msg: "Lock the window after 1 to 240 idle minutes."})
+	}
+	if set.BackupEveryHours < 0 || set.BackupEveryHours > 24*30 {
+		errs = append(errs, FieldError{Field: "backup_every_hours", Msg: "Back up at least every 30 days (720 hours)."})
+	}
+	if set.BackupKeep < 0 || set.BackupKeep > 1000 {
+		errs = append(errs, FieldError{Field: "backup_keep", Msg: "Keep between 1 and 1000 backups."})
+	}
+	if set.PacketKeepDays < 0 || set.PacketKeepDays > 365 {
+		errs = append(errs, FieldError{Field: "packet_keep_days", Msg: "Keep printed packets 0 to 365 days (0: remove them when Front Desk closes)."})
+	}
 	if set.ClinicPhone != "" && normalizePhone(set.ClinicPhone, set.Region) == "" {
 		errs = append(errs, FieldError{Field: "clinic_phone", Msg: fmt.Sprintf("The clinic phone number %q cannot be read.", set.ClinicPhone)})
 	}
@@ -90,7 +125,10 @@ func (s *Store) SaveSettings(set Settings) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketSettings).Put(keyClinic, sealed)
+		if err := tx.Bucket(bucketSettings).Put(keyClinic, sealed); err != nil {
+			return err
+		}
+		return s.unsafeAudit(tx, AuditEvent{Action: ActionUpdate, RecordKind: RecordSettings})
 	})
 	if err != nil {
 		return err

@@ -4,10 +4,19 @@
 //
 // The file holds no patient data in its keys: every key is an 8-byte
 // big-endian ID from NextSequence or a fixed name (see buckets.go). Every
-// value is JSON passed through one seal/unseal seam, the Sealer, so that
-// encryption can be added without touching the records. The schema version
-// lives in the meta bucket; migrations run in order, in one transaction, at
-// open, and a file written by a newer Front Desk is refused.
+// value is JSON passed through one seal/unseal seam, the Sealer: by default
+// AES-256-GCM under a random data key that is stored only wrapped, by each
+// staff member's password (Argon2id) and by a recovery key (crypto.go,
+// keys.go). A store opens locked or needing set-up (State); Setup, Unlock
+// and Lock move it between states, and patient data, the search index
+// included, is only in memory while it is unlocked. The schema version
+// lives in the meta bucket; migrations run in order, in one transaction,
+// once the values can be read, and a file written by a newer Front Desk is
+// refused.
+//
+// Staff accounts (users.go), the append-only audit log (audit.go) and
+// verified online backups and restore (backup.go) complete what HIPAA's
+// technical safeguards (45 CFR 164.312) ask of the store.
 //
 // Only one process may open the file at a time; a second one gets ErrInUse
 // ("the clinic database is in use by another Front Desk") after
@@ -45,7 +54,13 @@ type Options struct {
 	Timeout   time.Duration // how long to wait for another Front Desk to let go of the file; default 1s
 	Region    string        // default phone region (ISO 3166 code such as "US"), used until the clinic settings name one; default "US"
 	DateOrder DateOrder     // how ambiguous dates are read until the clinic settings say; default MDY
-	Sealer    Sealer        // seals every value written; nil stores values as they are
+	Sealer    Sealer        // tests only: seals every value with this instead of the data key; implies no sign-in
+
+	// Plaintext opens a file that is not encrypted without sign-in, for
+	// tests, benchmarks and tools: a new file stays unencrypted. It has no
+	// effect on an encrypted file. The app never sets it: by default a new
+	// or plaintext file needs Setup, and an encrypted one Unlock.
+	Plaintext bool
 }
 
 // Sealer is the one seam every stored value passes through: Seal before a
@@ -72,11 +87,15 @@ type Store struct {
 
 	writeMu sync.Mutex // serialises writers so the index follows commit order
 
-	mu        sync.RWMutex // guards everything below
-	idx       *index
+	keyring *keyring // the sealer of an encryptable store; nil for Plaintext and Sealer stores
+
+	mu        sync.RWMutex  // guards everything below
 	reqs      *requestIndex // booking requests' Message-IDs and statuses (requests.go)
+	idx       *index        // empty while locked
 	region    string
 	dateOrder DateOrder
+	state     State
+	user      *StaffUser // who unlocked the store; nil while locked and for Plaintext stores
 }
 
 // DefaultDir returns the folder Front Desk keeps its data in by default: the
@@ -107,8 +126,15 @@ func DataDir(dir string) (string, error) {
 }
 
 // Open opens the clinic database in dir, creating the folder (mode 0700) and
-// the file (mode 0600) when they do not exist. It runs pending migrations and
-// builds the search index before returning.
+// the file (mode 0600) when they do not exist.
+//
+// What happens next depends on the file, see State: an encrypted file opens
+// StateLocked (call Unlock or UnlockWithRecoveryKey); a new or plaintext
+// file opens StateNeedsSetup (call Setup, which encrypts it). Until then
+// every patient read or write fails with an error wrapping ErrLocked, and
+// Search and the lists find nothing. With Options.Plaintext (tests, benchmarks) a
+// plaintext file opens StateUnlocked at once, as before encryption existed:
+// pending migrations run and the search index is built before Open returns.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -118,9 +144,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.DateOrder == "" {
 		opts.DateOrder = MDY
-	}
-	if opts.Sealer == nil {
-		opts.Sealer = identitySealer{}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &Error{Msg: "cannot create the data folder: " + err.Error(), Kind: ErrUnreadable}
@@ -133,26 +156,63 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, &Error{Msg: "cannot open the clinic database " + path + ": " + err.Error(), Kind: ErrUnreadable}
 	}
-	s := &Store{db: db, path: path, sealer: opts.Sealer, opts: opts, region: opts.Region, dateOrder: opts.DateOrder}
-	if err := s.migrate(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	set, err := s.Settings()
+	s := &Store{db: db, path: path, opts: opts, region: opts.Region, dateOrder: opts.DateOrder, idx: newIndex()}
+	encrypted, err := isEncrypted(db)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	s.applySettings(set)
-	if err := s.buildIndex(); err != nil {
+	if encrypted || (!opts.Plaintext && opts.Sealer == nil) {
+		s.keyring = &keyring{}
+		s.sealer = s.keyring
+		s.state = StateNeedsSetup
+		if encrypted {
+			s.state = StateLocked
+			return s, nil
+		}
+		// A new or plaintext file: bring its schema up to date as it is,
+		// so that a newer file is refused now and every bucket exists.
+		s.keyring.setPlain(true)
+		err := s.migrate()
+		s.keyring.setPlain(false)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	s.sealer = opts.Sealer
+	if s.sealer == nil {
+		s.sealer = identitySealer{}
+	}
+	if err := s.activate(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.state = StateUnlocked
 	return s, nil
 }
 
-// Close closes the database file. The store must not be used afterwards.
+// activate runs pending migrations, reads the settings and builds the
+// search index; the sealer must be able to read the file.
+func (s *Store) activate() error {
+	if err := s.migrate(); err != nil {
+		return err
+	}
+	set, err := s.Settings()
+	if err != nil {
+		return err
+	}
+	s.applySettings(set)
+	return s.buildIndex()
+}
+
+// Close closes the database file and forgets the data key. The store must
+// not be used afterwards.
 func (s *Store) Close() error {
+	if s.keyring != nil {
+		s.keyring.clear()
+	}
 	return s.db.Close()
 }
 
@@ -195,6 +255,9 @@ func (s *Store) seal(v any) ([]byte, error) {
 func (s *Store) sealBytes(plain []byte) ([]byte, error) {
 	sealed, err := s.sealer.Seal(plain)
 	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, err
+		}
 		return nil, &Error{Msg: "cannot seal a record: " + err.Error(), Kind: ErrUnreadable}
 	}
 	return sealed, nil
@@ -205,6 +268,9 @@ func (s *Store) sealBytes(plain []byte) ([]byte, error) {
 func (s *Store) unseal(raw []byte, v any, what string, id uint64) error {
 	plain, err := s.sealer.Unseal(raw)
 	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return err
+		}
 		return &Error{Msg: fmt.Sprintf("cannot unseal %s %d: %v", what, id, err), Kind: ErrUnreadable}
 	}
 	if err := json.Unmarshal(plain, v); err != nil {

@@ -17,7 +17,7 @@ import (
 func TestScreensMarkup(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	a := test.NewTempApp(t)
-	st, err := storage.Open(t.TempDir(), storage.Options{})
+	st, err := storage.Open(t.TempDir(), storage.Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}

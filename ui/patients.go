@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	searchLimit = 50 // results shown for a query: enough to pick from, cheap to load at every keystroke
+	searchLimit = 50  // results shown for a query: enough to pick from, cheap to load at every keystroke
 	pageSize    = 100 // patients fetched at a time when browsing with no query
 )
 

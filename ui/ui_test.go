@@ -61,7 +61,7 @@ func newHarness(t *testing.T) *harness {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	a := test.NewTempApp(t)
 	dir := t.TempDir()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := storage.Open(dir, storage.Options{Plaintext: true})
 	if err != nil {
 		t.Fatal(err)
 	}
