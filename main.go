@@ -133,7 +133,7 @@ func runWindow(env *cmdEnv, demo bool) error {
 	defer inbox.Stop()
 	a := app.NewWithID(ui.AppID)
 	w := a.NewWindow("Front Desk")
-	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Requests: st, Mailbox: inbox, Trace: trace})
+	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Staff: st, Admin: st, Requests: st, Mailbox: inbox, Trace: trace})
 	w.SetContent(u.Content())
 	w.Resize(u.WindowSize())
 	a.Lifecycle().SetOnStarted(func() {
@@ -141,12 +141,18 @@ func runWindow(env *cmdEnv, demo bool) error {
 		fyne.Do(func() {
 			trace("first-frame-after-open", time.Since(opened))
 			trace("first-frame-total", time.Since(start))
+			u.FocusFirst()
 		})
 	})
 	quitOnSignal(a)
 	u.Start()
 	w.ShowAndRun()
+	u.Stop()
 	u.Flush()
+	// Printed packets are patient data: they leave the disk when their time is up.
+	if _, err := storage.RemoveOldPackets(env.dataDir, time.Duration(u.PacketKeepDays())*24*time.Hour); err != nil {
+		fmt.Fprintln(env.stderr, "frontdesk: old packets were not removed:", err)
+	}
 	return nil
 }
 

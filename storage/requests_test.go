@@ -499,3 +499,16 @@ func TestExportIncludesRequestsWithoutRawOrAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestsWhileLockedAreEmptyNotACrash(t *testing.T) {
+	s := openTestStore(t, Options{}) // a new encrypted store: needs set-up, so locked
+	if got, _ := s.BookingRequests(""); len(got) != 0 {
+		t.Fatalf("requests while locked: %v", got)
+	}
+	if s.HasMessageID("x@example.com") {
+		t.Fatal("a Message-ID is known while locked")
+	}
+	if n := s.BookingRequestCounts()[RequestNew]; n != 0 {
+		t.Fatalf("counts while locked: %d", n)
+	}
+}

@@ -156,7 +156,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, &Error{Msg: "cannot open the clinic database " + path + ": " + err.Error(), Kind: ErrUnreadable}
 	}
-	s := &Store{db: db, path: path, opts: opts, region: opts.Region, dateOrder: opts.DateOrder, idx: newIndex()}
+	s := &Store{db: db, path: path, opts: opts, region: opts.Region, dateOrder: opts.DateOrder, idx: newIndex(), reqs: newRequestIndex()}
 	encrypted, err := isEncrypted(db)
 	if err != nil {
 		db.Close()

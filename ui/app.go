@@ -61,6 +61,10 @@ type Deps struct {
 	// Background runs blocking work (store writes, searches, PDF rendering)
 	// off the UI goroutine; nil: a new goroutine. Tests pass a synchronous one.
 	Background func(work func())
+	// Staff signs in and locks; nil: a store without sign-in (tests, tools).
+	Staff Staff
+	// Admin manages staff, the audit log and backups; nil: no Security tab.
+	Admin Admin
 	// Requests and Mailbox drive the Requests inbox; nil: no inbox tab.
 	Requests Requests
 	Mailbox  Mailbox
@@ -93,7 +97,12 @@ type App struct {
 	patients *patientsScreen
 	requests *requestsScreen
 	settings *settingsScreen
+	security *securityScreen
 	reqTab   *container.TabItem
+	secTab   *container.TabItem
+	gate     *gate
+	root     *fyne.Container
+	idle     idleLock
 
 	lastPacket   string        // the last packet written (shown to tests)
 	packetDialog dialog.Dialog // "Packet ready", while shown
@@ -123,24 +132,67 @@ func New(a fyne.App, w fyne.Window, deps Deps) *App {
 		ui.tabs.Append(ui.reqTab)
 	}
 	ui.tabs.Append(container.NewTabItem("Settings", ui.settings.content))
+	if deps.Admin != nil {
+		ui.security = newSecurityScreen(ui)
+		ui.secTab = container.NewTabItem("Security", ui.security.content)
+	}
 	ui.tabs.OnSelected = func(t *container.TabItem) {
+		ui.touch()
 		a.Preferences().SetInt(prefLastTab, ui.tabs.SelectedIndex())
 	}
 	if last := a.Preferences().IntWithFallback(prefLastTab, 0); last > 0 && last < len(ui.tabs.Items) {
 		ui.tabs.SelectIndex(last)
 	}
-	if ui.requests != nil {
-		ui.requests.reload()
+	ui.gate = newGate(ui)
+	ui.root = container.NewStack(ui.tabs, ui.gate.content)
+	ui.touch()
+	if deps.Staff != nil && deps.Staff.State() != storage.StateUnlocked {
+		ui.gate.show(deps.Staff.State() == storage.StateNeedsSetup, "")
+	} else {
+		ui.gate.content.Hide()
+		ui.refreshAdmin()
+		if ui.requests != nil {
+			ui.requests.reload()
+		}
 	}
 	ui.addShortcuts()
 	w.SetOnClosed(ui.rememberSize)
 	return ui
 }
 
-// Start begins background work: the mailbox checks, when one is set up.
+// Start begins background work: the idle lock, and the mailbox checks when
+// a mailbox is set up and the store is open.
 func (ui *App) Start() {
-	if ui.requests != nil {
+	ui.watchIdle()
+	if ui.requests != nil && (ui.deps.Staff == nil || ui.deps.Staff.State() == storage.StateUnlocked) {
 		ui.requests.startWatching()
+	}
+}
+
+// refreshAdmin shows the Security tab to administrators only.
+func (ui *App) refreshAdmin() {
+	if ui.secTab == nil {
+		return
+	}
+	admin := false
+	if ui.deps.Staff != nil {
+		u, ok := ui.deps.Staff.CurrentUser()
+		admin = ok && u.IsAdmin()
+	}
+	present := false
+	for _, t := range ui.tabs.Items {
+		if t == ui.secTab {
+			present = true
+		}
+	}
+	switch {
+	case admin && !present:
+		ui.tabs.Append(ui.secTab)
+	case !admin && present:
+		ui.tabs.Remove(ui.secTab)
+	}
+	if admin {
+		ui.security.load()
 	}
 }
 
@@ -159,8 +211,9 @@ func (ui *App) setRequestsBadge(waiting int) {
 	}
 }
 
-// Content is the window's root object.
-func (ui *App) Content() fyne.CanvasObject { return ui.tabs }
+// Content is the window's root object: the screens, and the sign-in gate
+// in front of them while the store is locked.
+func (ui *App) Content() fyne.CanvasObject { return ui.root }
 
 // WindowSize is the size remembered from the last run, or a default.
 func (ui *App) WindowSize() fyne.Size {
@@ -192,13 +245,23 @@ func (ui *App) addShortcuts() {
 		it.Shortcut = sc(key)
 		return it
 	}
+	unlocked := func(fn func()) func() {
+		return func() {
+			if ui.deps.Staff == nil || ui.deps.Staff.State() == storage.StateUnlocked {
+				ui.touch()
+				fn()
+			}
+		}
+	}
 	file := fyne.NewMenu("File",
-		item("New patient", fyne.KeyN, func() { ui.showPatients(); ui.patients.onNewPatient() }),
-		item("Save", fyne.KeyS, func() { ui.patients.onSave() }),
-		item("Print packet", fyne.KeyP, func() { ui.patients.onPrint() }),
+		item("New patient", fyne.KeyN, unlocked(func() { ui.showPatients(); ui.patients.onNewPatient() })),
+		item("Save", fyne.KeyS, unlocked(func() { ui.patients.onSave() })),
+		item("Print packet", fyne.KeyP, unlocked(func() { ui.patients.onPrint() })),
+		fyne.NewMenuItemSeparator(),
+		item("Lock now", fyne.KeyL, unlocked(func() { ui.lock("Locked. Sign in to carry on — open work is kept.") })),
 	)
 	goMenu := fyne.NewMenu("Go",
-		item("Find patient", fyne.KeyF, func() { ui.showPatients(); ui.patients.focusSearch() }),
+		item("Find patient", fyne.KeyF, unlocked(func() { ui.showPatients(); ui.patients.focusSearch() })),
 		fyne.NewMenuItem("Requests", func() {
 			if ui.reqTab != nil {
 				ui.tabs.Select(ui.reqTab)
@@ -219,8 +282,36 @@ func (ui *App) Flush() {
 	}
 }
 
-// background runs work off the UI goroutine; work changes widgets only inside fyne.Do.
-func (ui *App) background(work func()) { ui.deps.Background(work) }
+// FocusFirst puts the keyboard where work starts: the sign-in name, or the
+// patient search. Call it once the window is on screen.
+func (ui *App) FocusFirst() {
+	if ui.gate.content.Visible() {
+		ui.win.Canvas().Focus(ui.gate.name)
+		return
+	}
+	if ui.tabs.SelectedIndex() == 0 {
+		ui.patients.focusSearch()
+	}
+}
+
+// PacketKeepDays is how long printed packets stay on disk (0: remove them
+// at exit), as the settings last read say.
+func (ui *App) PacketKeepDays() int { return ui.settings.current.PacketKeepDays }
+
+// Stop ends the idle lock's timer (the window is closing).
+func (ui *App) Stop() {
+	if ui.idle.stop != nil {
+		close(ui.idle.stop)
+		ui.idle.stop = nil
+	}
+}
+
+// background runs work off the UI goroutine; work changes widgets only
+// inside fyne.Do. Anything run this way counts as activity for the idle lock.
+func (ui *App) background(work func()) {
+	ui.touch()
+	ui.deps.Background(work)
+}
 
 // showError is the one path for error dialogs: what went wrong, in words a
 // receptionist can act on.

@@ -255,6 +255,7 @@ func (is *intakeScreen) buildScale(it *forms.Item, label *widget.Label) fyne.Can
 
 // set records one answer, updates the banner and asks the saver to write.
 func (is *intakeScreen) set(linkID string, a forms.Answer) {
+	is.screen.ui.touch()
 	if a.Empty() {
 		delete(is.answers, linkID)
 	} else {

@@ -75,7 +75,7 @@ func newPatientForm(s *patientsScreen, p *storage.Patient, intakes []storage.Int
 	entry := func(placeholder string) *widget.Entry {
 		e := widget.NewEntry()
 		e.SetPlaceHolder(placeholder)
-		e.OnChanged = func(string) { f.dirty = true }
+		e.OnChanged = func(string) { f.dirty = true; s.ui.touch() }
 		return e
 	}
 	multi := func(placeholder string) *widget.Entry {
@@ -83,7 +83,7 @@ func newPatientForm(s *patientsScreen, p *storage.Patient, intakes []storage.Int
 		e.SetPlaceHolder(placeholder)
 		e.Wrapping = fyne.TextWrapWord
 		e.SetMinRowsVisible(2)
-		e.OnChanged = func(string) { f.dirty = true }
+		e.OnChanged = func(string) { f.dirty = true; s.ui.touch() }
 		return e
 	}
 	f.given, f.family, f.preferred = entry("Given (first) name"), entry("Family (last) name"), entry("What they like to be called")
@@ -432,6 +432,7 @@ func (f *patientForm) openIntake(in storage.Intake) {
 		return
 	}
 	f.screen.showIntake(is)
+	f.screen.ui.audit(storage.ActionViewIntake, storage.RecordIntake, in.ID, "")
 }
 
 func (f *patientForm) onPrintBlank() {

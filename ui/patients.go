@@ -288,6 +288,7 @@ func (s *patientsScreen) openPatient(id uint64) {
 				return
 			}
 			s.showForm(newPatientForm(s, &p, intakes))
+			s.ui.audit(storage.ActionViewPatient, storage.RecordPatient, p.ID, "")
 		})
 	})
 }

@@ -53,6 +53,11 @@ func (ui *App) renderPacket(p storage.Patient, intakeID uint64, booking *forms.B
 			return
 		}
 		ui.lastPacket = path
+		kind, detail := "blank packet", ""
+		if intakeID != 0 {
+			kind, detail = "evaluation", fmt.Sprintf("intake #%d", intakeID)
+		}
+		ui.audit(storage.ActionPrint, storage.RecordPatient, p.ID, strings.TrimSpace(kind+" "+detail))
 		ui.packetReady(path, res)
 	})
 }

@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"frontdesk/storage"
+)
+
+// newLockedHarness opens a new encrypted store, as the app does: it needs
+// set-up, so the window starts behind the gate.
+func newLockedHarness(t *testing.T) *harness {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	a := test.NewTempApp(t)
+	dir := t.TempDir()
+	st, err := storage.Open(dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w := a.NewWindow("Front Desk")
+	u := New(a, w, Deps{Store: st, DataDir: dir, Printer: &recordingPrinter{}, Staff: st, Admin: st, Requests: st, Mailbox: NewMailbox(st),
+		Now: func() time.Time { return fixedNow }, Background: func(f func()) { f() }})
+	w.SetContent(u.Content())
+	w.Resize(fyne.NewSize(1280, 900))
+	t.Cleanup(func() {
+		if u.patients.intake != nil {
+			u.patients.intake.flush()
+		}
+		w.Close()
+	})
+	return &harness{ui: u, store: st, win: w, dir: dir}
+}
+
+func (h *harness) signIn(t *testing.T, name, password string) {
+	t.Helper()
+	g := h.ui.gate
+	g.name.SetText("")
+	g.password.SetText("")
+	test.Type(g.name, name)
+	test.Type(g.password, password)
+	test.Tap(g.button)
+}
+
+func TestFirstStartCreatesTheAdminAndShowsTheRecoveryKey(t *testing.T) {
+	h := newLockedHarness(t)
+	g := h.ui.gate
+	if !g.content.Visible() || h.ui.tabs.Visible() || !g.setup {
+		t.Fatal("a new store does not start on the set-up screen")
+	}
+	test.Type(g.name, "Maya")
+	test.Type(g.password, "long enough 1")
+	test.Type(g.confirm, "long enough 2")
+	test.Tap(g.button)
+	if h.store.State() != storage.StateNeedsSetup || !strings.Contains(g.message.Text, "not the same") {
+		t.Fatalf("mismatched passwords: state %v, message %q", h.store.State(), g.message.Text)
+	}
+	test.Type(g.password, "long enough 1")
+	test.Type(g.confirm, "long enough 1")
+	test.Tap(g.button)
+	if h.store.State() != storage.StateUnlocked || g.content.Visible() || !h.ui.tabs.Visible() {
+		t.Fatal("set-up did not open the store")
+	}
+	if g.recoveryKeyDialog == nil || len(g.recoveryKey) < 20 || !strings.Contains(h.markup(), g.recoveryKey) {
+		t.Fatal("the recovery key is not shown")
+	}
+	if h.ui.tabs.Items[len(h.ui.tabs.Items)-1] != h.ui.secTab {
+		t.Fatal("the administrator has no Security tab")
+	}
+	// The key opens the store again.
+	if err := h.store.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.UnlockWithRecoveryKey(g.recoveryKey); err != nil {
+		t.Fatalf("the key shown does not unlock: %v", err)
+	}
+}
+
+func TestLockHidesEverythingAndKeepsTheDraft(t *testing.T) {
+	h := newLockedHarness(t)
+	if _, err := h.store.Setup("Maya", "long enough 1"); err != nil {
+		t.Fatal(err)
+	}
+	h.ui.unlocked()
+	p := storage.Patient{GivenName: "Zoë", FamilyName: "Nguyễn", DateOfBirth: "1986-03-14"}
+	if err := h.store.CreatePatient(&p); err != nil {
+		t.Fatal(err)
+	}
+	is := h.startIntake(t, p)
+	test.Type(is.inputs["visit-reason"].(*widget.Entry), "Sciatica")
+
+	h.ui.lock("Locked.")
+	if h.store.State() != storage.StateLocked || !h.ui.gate.content.Visible() || h.ui.tabs.Visible() {
+		t.Fatal("locking left the records on screen or the key in memory")
+	}
+	if _, err := h.store.Patient(p.ID); !errors.Is(err, storage.ErrLocked) {
+		t.Fatalf("the store still reads patients while locked: %v", err)
+	}
+	if strings.Contains(h.markup(), "Nguyễn") {
+		t.Fatal("the patient's name shows on the lock screen")
+	}
+
+	h.signIn(t, "Maya", "wrong password")
+	if h.store.State() != storage.StateLocked || !strings.Contains(h.ui.gate.message.Text, "do not match") {
+		t.Fatalf("a wrong password: state %v, message %q", h.store.State(), h.ui.gate.message.Text)
+	}
+	h.signIn(t, "Maya", "long enough 1")
+	if h.store.State() != storage.StateUnlocked || h.ui.gate.content.Visible() {
+		t.Fatal("the right password did not unlock")
+	}
+	if h.ui.patients.intake != is {
+		t.Fatal("the open intake was lost across the lock")
+	}
+	test.Type(is.inputs["visit-reason"].(*widget.Entry), " on the left")
+	saved := is.flush()
+	got, err := h.store.Intake(saved.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Answers["visit-reason"].Text != "Sciatica on the left" {
+		t.Fatalf("the draft after the lock reads %q", got.Answers["visit-reason"].Text)
+	}
+	// The view and the sign-ins are in the audit log.
+	events, err := h.store.AuditEvents(storage.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[storage.AuditAction]bool{}
+	for _, e := range events {
+		seen[e.Action] = true
+	}
+	for _, a := range []storage.AuditAction{storage.ActionViewPatient, storage.ActionLock, storage.ActionFailedSignIn, storage.ActionSignIn} {
+		if !seen[a] {
+			t.Errorf("the audit log has no %s event", a)
+		}
+	}
+}
+
+func TestIdleWindowLocksItself(t *testing.T) {
+	h := newLockedHarness(t)
+	if _, err := h.store.Setup("Maya", "long enough 1"); err != nil {
+		t.Fatal(err)
+	}
+	h.ui.unlocked()
+	h.ui.settings.current.AutoLockMinutes = 1
+	h.ui.idle.mu.Lock()
+	h.ui.idle.last = time.Now().Add(-2 * time.Minute)
+	h.ui.idle.mu.Unlock()
+	h.ui.watchIdle()
+	defer h.ui.Stop()
+	waitFor(t, func() bool { return h.store.State() == storage.StateLocked })
+	if !strings.Contains(h.ui.gate.message.Text, "quiet spell") {
+		t.Fatalf("the lock screen says %q", h.ui.gate.message.Text)
+	}
+}
