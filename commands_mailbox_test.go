@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -26,14 +25,6 @@ import (
 	"frontdesk/mailbox"
 	"frontdesk/storage"
 )
-
-// runCmd runs the command line and returns its exit status and output.
-func runCmd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := run(args, &out, &errOut)
-	return code, out.String(), errOut.String()
-}
 
 // demoMailbox starts the demo mailbox for one test and puts its password in
 // an environment variable, as an administrator would.
