@@ -226,3 +226,47 @@ func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestCommandsNeedSetupAndTheRightPassword(t *testing.T) {
+	notSetUp := t.TempDir()
+	dir := t.TempDir()
+	setUpStore(t, dir)
+	csv := writeCSV(t, t.TempDir(), "given_name,family_name,date_of_birth\nBo,Li,1980-01-01\n")
+	for _, tc := range []struct {
+		name             string
+		user, password   string
+		recoveryKey      string
+		data             string
+		args             []string
+		want, wantAbsent string
+	}{
+		{"search, never set up", testAdmin, testPassword, "", notSetUp, []string{"search", "li"}, "run frontdesk setup", ""},
+		{"import, never set up", testAdmin, testPassword, "", notSetUp, []string{"import", "--csv", csv}, "run frontdesk setup", ""},
+		{"mailbox sync, never set up", testAdmin, testPassword, "", notSetUp, []string{"mailbox", "sync"}, "run frontdesk setup", ""},
+		{"search, wrong password", testAdmin, "not the password", "", dir, []string{"search", "li"}, "the name or password is wrong", "not the password"},
+		{"import, wrong password", testAdmin, "not the password", "", dir, []string{"import", "--csv", csv}, "the name or password is wrong", "not the password"},
+		{"export, unknown name", "Nobody", testPassword, "", dir, []string{"export", "--json"}, "the name or password is wrong", testPassword},
+		{"--user beats FRONTDESK_USER", "Nobody", testPassword, "", dir, []string{"search", "li", "--user", "Somebody Else"}, "the name or password is wrong", ""},
+		{"wrong recovery key", testAdmin, testPassword, "AAAA-BBBB", dir, []string{"search", "li"}, "recovery key", "AAAA-BBBB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FRONTDESK_USER", tc.user)
+			t.Setenv("FRONTDESK_PASSWORD", tc.password)
+			t.Setenv("FRONTDESK_RECOVERY_KEY", tc.recoveryKey)
+			code, out, stderr := frontdesk(t, append(tc.args, "--data", tc.data)...)
+			if code != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want a failure saying %q (stdout %q)", code, stderr, tc.want, out)
+			}
+			if tc.wantAbsent != "" && strings.Contains(out+stderr, tc.wantAbsent) {
+				t.Errorf("the output shows the secret %q: %s%s", tc.wantAbsent, out, stderr)
+			}
+		})
+	}
+
+	// Nothing was imported by the refused commands, and the right password
+	// still works (two wrong passwords in a row do not yet make it wait).
+	code, out, stderr := frontdesk(t, "search", "li", "--data", dir)
+	if code != 0 || !strings.Contains(out, "No patients match") {
+		t.Errorf("search with the right password (exit %d): %s %s", code, out, stderr)
+	}
+}
