@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -27,14 +26,6 @@ import (
 	"frontdesk/storage"
 )
 
-// runCmd runs the command line and returns its exit status and output.
-func runCmd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := run(args, &out, &errOut)
-	return code, out.String(), errOut.String()
-}
-
 // demoMailbox starts the demo mailbox for one test and puts its password in
 // an environment variable, as an administrator would.
 func demoMailbox(t *testing.T) mailbox.Account {
@@ -56,12 +47,10 @@ func setArgs(dir string, a mailbox.Account) []string {
 func TestMailboxSetTestSyncRequests(t *testing.T) {
 	a := demoMailbox(t)
 	dir := t.TempDir()
+	setUpStore(t, dir)
 
 	// A patient who wrote in: the same email as the demo's Maria Lopez.
-	st, err := storage.Open(dir, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, dir)
 	maria := storage.Patient{GivenName: "Maria", FamilyName: "Lopez", DateOfBirth: "1984-06-02", Email: "maria.lopez@example.com"}
 	if err := st.CreatePatient(&maria); err != nil {
 		t.Fatal(err)
@@ -168,6 +157,7 @@ func TestMailboxSetTestSyncRequests(t *testing.T) {
 func TestMailboxCommandsExplainFailures(t *testing.T) {
 	a := demoMailbox(t)
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	code, _, errOut := runCmd(t, "mailbox", "test", "--data", dir)
 	if code != 1 || !strings.Contains(errOut, "no mailbox is set up yet") {
 		t.Errorf("mailbox test without an account = %d %q", code, errOut)
@@ -253,6 +243,7 @@ func TestMailboxTrustUntrustedCertificate(t *testing.T) {
 	a := demoMailbox(t)
 	port, fingerprint := tlsInFront(t, net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	code, out, errOut := runCmd(t, "mailbox", "set", "--data", dir, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--security", "tls", "--user", a.Username, "--password-env", "FRONTDESK_TEST_MAILBOX_PASSWORD")
 	if code != 0 {
@@ -282,6 +273,7 @@ func TestMailboxTrustUntrustedCertificate(t *testing.T) {
 
 func TestMailboxCommandsBadUsage(t *testing.T) {
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	t.Setenv("FRONTDESK_TEST_MAILBOX_PASSWORD", "secret")
 	base := []string{"--data", dir, "--user", "frontdesk", "--password-env", "FRONTDESK_TEST_MAILBOX_PASSWORD"}
 	tests := []struct {
@@ -320,10 +312,7 @@ func TestMailboxCommandsBadUsage(t *testing.T) {
 		})
 	}
 	// None of the refused settings was saved.
-	st, err := storage.Open(dir, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, dir)
 	defer st.Close()
 	if _, ok, _ := st.MailAccount(); ok {
 		t.Error("a refused mailbox set saved an account")

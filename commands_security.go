@@ -48,22 +48,28 @@ type auditOpts struct {
 	limit  *int
 }
 
+// withSignInFlag adds --user (the staff name to sign in as) to a command's
+// flags. A command whose own flags already have --user (mailbox set: the
+// mailbox's username) signs in with $FRONTDESK_USER or a prompt instead.
+func withSignInFlag(inner func(fs *flag.FlagSet) any) func(fs *flag.FlagSet) any {
+	return func(fs *flag.FlagSet) any {
+		signInUser = "" // no name left over from an earlier run in the same process
+		opts := inner(fs)
+		if fs.Lookup("user") == nil {
+			fs.StringVar(&signInUser, "user", "", "staff name to sign in as (default $"+envUser+", else asked)")
+		}
+		return opts
+	}
+}
+
 func init() {
 	// Every command that opens the store takes --user.
 	for name, c := range commands {
-		inner := c.flags
-		c.flags = func(fs *flag.FlagSet) any {
-			fs.StringVar(&signInUser, "user", "", "staff name to sign in as (default $"+envUser+", else asked)")
-			return inner(fs)
-		}
+		c.flags = withSignInFlag(c.flags)
 		commands[name] = c
 	}
 	add := func(name string, c command) {
-		inner := c.flags
-		c.flags = func(fs *flag.FlagSet) any {
-			fs.StringVar(&signInUser, "user", "", "staff name to sign in as (default $"+envUser+", else asked)")
-			return inner(fs)
-		}
+		c.flags = withSignInFlag(c.flags)
 		commands[name] = c
 	}
 	add("setup", command{

@@ -20,6 +20,45 @@ func frontdesk(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// Test staff account that setUpStore creates.
+const (
+	testAdmin    = "Test Admin"
+	testPassword = "test admin password"
+)
+
+// setUpStore sets Front Desk up in dir, as a clinic does before first use
+// (frontdesk setup), and signs later commands of the test in as its admin
+// through FRONTDESK_USER and FRONTDESK_PASSWORD.
+func setUpStore(t *testing.T, dir string) {
+	t.Helper()
+	t.Setenv("FRONTDESK_RECOVERY_KEY", "")
+	t.Setenv("FRONTDESK_USER", "")
+	t.Setenv("FRONTDESK_PASSWORD", "")
+	t.Setenv("FRONTDESK_NEW_PASSWORD", testPassword)
+	if code, out, stderr := frontdesk(t, "setup", "--admin", testAdmin, "--data", dir); code != 0 || !strings.Contains(out, "RECOVERY KEY") {
+		t.Fatalf("setup (exit %d): %s %s", code, out, stderr)
+	}
+	t.Setenv("FRONTDESK_NEW_PASSWORD", "")
+	t.Setenv("FRONTDESK_USER", testAdmin)
+	t.Setenv("FRONTDESK_PASSWORD", testPassword)
+}
+
+// openTestStore opens the store that setUpStore set up in dir and signs in
+// as its admin. The caller closes it before running commands: the store
+// file is open to one process at a time.
+func openTestStore(t *testing.T, dir string) *storage.Store {
+	t.Helper()
+	st, err := storage.Open(dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Unlock(testAdmin, testPassword); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return st
+}
+
 func writeCSV(t *testing.T, dir, body string) string {
 	t.Helper()
 	path := filepath.Join(dir, "patients.csv")
@@ -31,6 +70,7 @@ func writeCSV(t *testing.T, dir, body string) string {
 
 func TestImportSearchDuplicatesExport(t *testing.T) {
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	csv := writeCSV(t, t.TempDir(), "\ufeffgiven_name,family_name,date_of_birth,phone,email\n"+
 		"Zoë,Nguyễn,1986-03-14,(555) 123-4567,zoe@example.org\n"+
 		"小龙,李,1960-11-27,,\n"+
@@ -95,6 +135,7 @@ func TestImportSearchDuplicatesExport(t *testing.T) {
 
 func TestInvalidCSVImportsNothing(t *testing.T) {
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	csv := writeCSV(t, t.TempDir(), "given_name,family_name,date_of_birth\nAna,Souza,1999-02-30\nBo,Li,1980-01-01\n")
 	code, out, stderr := frontdesk(t, "import", "--csv", csv, "--data", dir)
 	if code == 0 {
@@ -115,6 +156,7 @@ func TestInvalidCSVImportsNothing(t *testing.T) {
 
 func TestBadCommandLinesFailClearly(t *testing.T) {
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -143,13 +185,11 @@ func TestSeedAndPacketCommand(t *testing.T) {
 		t.Fatal("pdftotext (poppler-utils) is needed: make deps-test installs it")
 	}
 	dir := t.TempDir()
+	setUpStore(t, dir)
 	if code, out, stderr := frontdesk(t, "seed", "--patients", "20", "--data", dir); code != 0 || !strings.Contains(out, "Added 20 demo patients") {
 		t.Fatalf("seed (exit %d): %s %s", code, out, stderr)
 	}
-	st, err := storage.Open(dir, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, dir)
 	p, _ := st.Patient(1)
 	intakes, _ := st.IntakesFor(1)
 	st.Close()
@@ -185,4 +225,48 @@ func TestSeedAndPacketCommand(t *testing.T) {
 func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+func TestCommandsNeedSetupAndTheRightPassword(t *testing.T) {
+	notSetUp := t.TempDir()
+	dir := t.TempDir()
+	setUpStore(t, dir)
+	csv := writeCSV(t, t.TempDir(), "given_name,family_name,date_of_birth\nBo,Li,1980-01-01\n")
+	for _, tc := range []struct {
+		name             string
+		user, password   string
+		recoveryKey      string
+		data             string
+		args             []string
+		want, wantAbsent string
+	}{
+		{"search, never set up", testAdmin, testPassword, "", notSetUp, []string{"search", "li"}, "run frontdesk setup", ""},
+		{"import, never set up", testAdmin, testPassword, "", notSetUp, []string{"import", "--csv", csv}, "run frontdesk setup", ""},
+		{"mailbox sync, never set up", testAdmin, testPassword, "", notSetUp, []string{"mailbox", "sync"}, "run frontdesk setup", ""},
+		{"search, wrong password", testAdmin, "not the password", "", dir, []string{"search", "li"}, "the name or password is wrong", "not the password"},
+		{"import, wrong password", testAdmin, "not the password", "", dir, []string{"import", "--csv", csv}, "the name or password is wrong", "not the password"},
+		{"export, unknown name", "Nobody", testPassword, "", dir, []string{"export", "--json"}, "the name or password is wrong", testPassword},
+		{"--user beats FRONTDESK_USER", "Nobody", testPassword, "", dir, []string{"search", "li", "--user", "Somebody Else"}, "the name or password is wrong", ""},
+		{"wrong recovery key", testAdmin, testPassword, "AAAA-BBBB", dir, []string{"search", "li"}, "recovery key", "AAAA-BBBB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FRONTDESK_USER", tc.user)
+			t.Setenv("FRONTDESK_PASSWORD", tc.password)
+			t.Setenv("FRONTDESK_RECOVERY_KEY", tc.recoveryKey)
+			code, out, stderr := frontdesk(t, append(tc.args, "--data", tc.data)...)
+			if code != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want a failure saying %q (stdout %q)", code, stderr, tc.want, out)
+			}
+			if tc.wantAbsent != "" && strings.Contains(out+stderr, tc.wantAbsent) {
+				t.Errorf("the output shows the secret %q: %s%s", tc.wantAbsent, out, stderr)
+			}
+		})
+	}
+
+	// Nothing was imported by the refused commands, and the right password
+	// still works (two wrong passwords in a row do not yet make it wait).
+	code, out, stderr := frontdesk(t, "search", "li", "--data", dir)
+	if code != 0 || !strings.Contains(out, "No patients match") {
+		t.Errorf("search with the right password (exit %d): %s %s", code, out, stderr)
+	}
 }

@@ -14,6 +14,10 @@ app="" xvfb=""
 cleanup() { [ -n "$app" ] && kill "$app" 2>/dev/null; [ -n "$xvfb" ] && kill "$xvfb" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# The store is encrypted: set it up with a demo admin, whose name and
+# password the commands below sign in with (and signin types at the window).
+export FRONTDESK_USER="Demo Admin" FRONTDESK_PASSWORD="demo admin password"
+FRONTDESK_NEW_PASSWORD=$FRONTDESK_PASSWORD "$bin" setup --admin "$FRONTDESK_USER" --data "$data" >/dev/null
 "$bin" seed --patients 400 --data "$data" >/dev/null 2>&1
 
 # A patient whose evaluation answered YES to a red flag, and one to duplicate.
@@ -33,11 +37,20 @@ Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
-start() { # start [env...]: the app (with $args), then wait for its window
-	env "$@" "$bin" --data "$data" ${args:-} >"$tmp/app.log" 2>&1 &
+signin() { # the window opens on the sign-in screen, its name field focused
+	xdotool type --delay 40 "$FRONTDESK_USER"
+	xdotool key --clearmodifiers Tab
+	xdotool type --delay 40 "$FRONTDESK_PASSWORD"
+	xdotool key --clearmodifiers Return
+	sleep 2
+}
+start() { # start [env...]: the app (with $args), wait for its window, sign in
+	# The window gets no credentials: it is signed in to the way staff do.
+	env -u FRONTDESK_USER -u FRONTDESK_PASSWORD "$@" "$bin" --data "$data" ${args:-} >"$tmp/app.log" 2>&1 &
 	app=$!
 	for _ in $(seq 100); do xdotool search --name '^Front Desk$' >/dev/null 2>&1 && break; sleep 0.1; done
 	sleep 1.5
+	signin
 }
 stop() { kill -TERM "$app"; wait "$app" || true; app=""; }
 shot() { sleep "${2:-0.8}"; import -window root -crop 1100x748+0+0 "$out/$1.png"; echo "wrote $out/$1.png"; }
