@@ -104,6 +104,9 @@ type App struct {
 	root     *fyne.Container
 	idle     idleLock
 
+	backingUp     bool      // a scheduled backup is running (UI goroutine only)
+	lastBackupTry time.Time // when the schedule last tried one
+
 	lastPacket   string        // the last packet written (shown to tests)
 	packetDialog dialog.Dialog // "Packet ready", while shown
 }

@@ -238,9 +238,47 @@ func (ui *App) watchIdle() {
 			}
 			if ui.idleFor() >= ui.autoLockAfter() {
 				fyne.Do(func() { ui.lock("Locked after a quiet spell. Sign in to carry on — open work is kept.") })
+				continue
 			}
+			fyne.Do(ui.backupIfDue)
 		}
 	}()
+}
+
+// backupIfDue runs the scheduled backup into the settings' backup folder
+// when the last one there is older than the schedule. A failure is shown
+// once per run of the schedule, not every few seconds.
+func (ui *App) backupIfDue() {
+	set := ui.settings.current
+	if ui.deps.Admin == nil || set.BackupDir == "" || ui.backingUp {
+		return
+	}
+	every := time.Duration(orDefaultInt(set.BackupEveryHours, storage.DefaultBackupEveryHours)) * time.Hour
+	if !ui.lastBackupTry.IsZero() && time.Since(ui.lastBackupTry) < time.Hour {
+		return
+	}
+	var last time.Time
+	if files, err := storage.BackupFiles(set.BackupDir); err == nil && len(files) > 0 {
+		last = files[0].Time
+	}
+	if !storage.BackupDue(last, every, time.Now()) {
+		return
+	}
+	ui.backingUp, ui.lastBackupTry = true, time.Now()
+	keep := orDefaultInt(set.BackupKeep, storage.DefaultBackupKeep)
+	ui.deps.Background(func() { // not activity: a backup must not keep the window unlocked
+		_, rep, err := ui.deps.Admin.Backup(set.BackupDir, keep)
+		fyne.Do(func() {
+			ui.backingUp = false
+			if err != nil {
+				ui.showError("The scheduled backup failed. Check the backup folder (is the USB stick in?) on the Security tab.", err)
+				return
+			}
+			if ui.security != nil {
+				ui.security.status.SetText(fmt.Sprintf("Scheduled backup verified: %d patients, %d intakes in %s.", rep.Patients, rep.Intakes, rep.Path))
+			}
+		})
+	})
 }
 
 func (ui *App) autoLockAfter() time.Duration {

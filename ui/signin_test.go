@@ -160,3 +160,30 @@ func TestIdleWindowLocksItself(t *testing.T) {
 		t.Fatalf("the lock screen says %q", h.ui.gate.message.Text)
 	}
 }
+
+func TestScheduledBackupRunsWhenDue(t *testing.T) {
+	h := newLockedHarness(t)
+	if _, err := h.store.Setup("Maya", "long enough 1"); err != nil {
+		t.Fatal(err)
+	}
+	h.ui.unlocked()
+	p := storage.Patient{GivenName: "Ana", FamilyName: "Souza", DateOfBirth: "1990-01-01"}
+	if err := h.store.CreatePatient(&p); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	h.ui.settings.current.BackupDir = dir
+	h.ui.backupIfDue()
+	files, err := storage.BackupFiles(dir)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("after the first due check: %d backups (%v)", len(files), err)
+	}
+	if !strings.Contains(h.ui.security.status.Text, "1 patients") {
+		t.Errorf("the Security tab says %q", h.ui.security.status.Text)
+	}
+	h.ui.lastBackupTry = time.Time{}
+	h.ui.backupIfDue() // the last backup is minutes old: not due
+	if files, _ := storage.BackupFiles(dir); len(files) != 1 {
+		t.Fatalf("a backup ran before it was due: %d", len(files))
+	}
+}
