@@ -7,7 +7,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	"frontdesk/mailbox"
 	"frontdesk/storage"
 	"frontdesk/ui"
 )
@@ -122,18 +120,11 @@ func runWindow(env *cmdEnv, demo bool) error {
 	defer st.Close()
 	opened := time.Now()
 	trace("store-open", opened.Sub(start))
-	if demo {
-		stop, err := mailbox.StartDemoInto(context.Background(), st)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	inbox := ui.NewMailbox(st)
 	defer inbox.Stop()
 	a := app.NewWithID(ui.AppID)
 	w := a.NewWindow("Front Desk")
-	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Staff: st, Admin: st, Requests: st, Mailbox: inbox, Trace: trace})
+	u := ui.New(a, w, ui.Deps{Store: st, DataDir: env.dataDir, Staff: st, Admin: st, Requests: st, Mailbox: inbox, Demo: demo, Trace: trace})
 	w.SetContent(u.Content())
 	w.Resize(u.WindowSize())
 	a.Lifecycle().SetOnStarted(func() {

@@ -68,6 +68,8 @@ type Deps struct {
 	// Requests and Mailbox drive the Requests inbox; nil: no inbox tab.
 	Requests Requests
 	Mailbox  Mailbox
+	// Demo starts the demo mailbox once the store is open (--demo).
+	Demo bool
 	// Trace receives timings (search keystroke to list updated); nil: none.
 	Trace func(event string, d time.Duration)
 }
@@ -167,9 +169,30 @@ func New(a fyne.App, w fyne.Window, deps Deps) *App {
 // a mailbox is set up and the store is open.
 func (ui *App) Start() {
 	ui.watchIdle()
-	if ui.requests != nil && (ui.deps.Staff == nil || ui.deps.Staff.State() == storage.StateUnlocked) {
-		ui.requests.startWatching()
+	if ui.deps.Staff == nil || ui.deps.Staff.State() == storage.StateUnlocked {
+		ui.startMailbox()
 	}
+}
+
+// startMailbox starts the background checks, first starting the demo
+// mailbox when asked (--demo); the store must be open.
+func (ui *App) startMailbox() {
+	if ui.requests == nil {
+		return
+	}
+	if !ui.deps.Demo || ui.deps.Mailbox == nil {
+		ui.requests.startWatching()
+		return
+	}
+	ui.background(func() {
+		err := ui.deps.Mailbox.StartDemo()
+		fyne.Do(func() {
+			if err != nil {
+				ui.showError("The demo mailbox did not start.", err)
+			}
+			ui.requests.startWatching()
+		})
+	})
 }
 
 // refreshAdmin shows the Security tab to administrators only.

@@ -119,6 +119,7 @@ func (g *gate) onSubmit() {
 	g.button.Disable()
 	g.message.SetText("One moment…")
 	setup := g.setup
+	started := time.Now()
 	g.ui.background(func() {
 		var key string
 		var err error
@@ -139,6 +140,8 @@ func (g *gate) onSubmit() {
 				g.showRecoveryKey(key)
 			}
 			g.ui.unlocked()
+			// Sign-in (Argon2id) + decrypting and indexing every patient.
+			g.ui.deps.Trace("sign-in-to-unlocked", time.Since(started))
 		})
 	})
 }
@@ -314,8 +317,8 @@ func (ui *App) unlocked() {
 	ui.patients.reload()
 	if ui.requests != nil {
 		ui.requests.reload()
-		ui.requests.startWatching()
 	}
+	ui.startMailbox()
 	ui.refreshAdmin()
 }
 
