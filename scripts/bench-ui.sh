@@ -54,7 +54,7 @@ for name in "maria garcia" "nguyen" "zoe" "kowalski" "555 0"; do
 	xdotool key --clearmodifiers ctrl+a BackSpace
 	sleep 0.5
 done
-grep keystroke-to-list "$tmp/timing.log" | awk '{print $3}' | sort -n >"$tmp/keys"
+grep keystroke-to-list "$tmp/timing.log" | awk '{print $3}' >"$tmp/keys.seq"; sort -n "$tmp/keys.seq" >"$tmp/keys"; [ -n "${BENCH_UI_VERBOSE:-}" ] && tr "\n" " " <"$tmp/keys.seq" && echo
 n=$(wc -l <"$tmp/keys")
 if [ "$n" -gt 0 ]; then
 	p50=$(awk -v n="$n" 'NR==int((n+1)*0.50){print}' "$tmp/keys")
