@@ -187,3 +187,45 @@ func TestScheduledBackupRunsWhenDue(t *testing.T) {
 		t.Fatalf("a backup ran before it was due: %d", len(files))
 	}
 }
+
+func TestAdminAddsStaffAndOnlyAdminsSeeSecurity(t *testing.T) {
+	h := newLockedHarness(t)
+	if _, err := h.store.Setup("Maya", "long enough 1"); err != nil {
+		t.Fatal(err)
+	}
+	h.ui.unlocked()
+	sec := h.ui.security
+	test.Type(sec.addName, "Rita")
+	sec.addRole.SetSelected(string(storage.RoleReception))
+	test.Type(sec.addPass, "short")
+	test.Tap(sec.addButton)
+	if !strings.Contains(sec.status.Text, "Not added") {
+		t.Fatalf("a short password was accepted: %q", sec.status.Text)
+	}
+	sec.addPass.SetText("")
+	test.Type(sec.addPass, "reception pass 1")
+	test.Tap(sec.addButton)
+	users, err := h.store.Users()
+	if err != nil || len(users) != 2 {
+		t.Fatalf("staff after adding Rita: %v %v", users, err)
+	}
+	h.ui.tabs.Select(h.ui.secTab)
+	if !strings.Contains(h.markup(), "Rita — reception") {
+		t.Error("the staff list does not show Rita")
+	}
+	sec.loadAudit()
+	if !strings.Contains(sec.auditList.Text, "add-user") {
+		t.Errorf("the audit log on screen lacks the new account: %q", sec.auditList.Text)
+	}
+
+	h.ui.lock("Locked.")
+	h.signIn(t, "Rita", "reception pass 1")
+	if h.store.State() != storage.StateUnlocked {
+		t.Fatal("Rita could not sign in")
+	}
+	for _, tab := range h.ui.tabs.Items {
+		if tab == h.ui.secTab {
+			t.Fatal("a receptionist sees the Security tab")
+		}
+	}
+}
