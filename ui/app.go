@@ -328,6 +328,7 @@ func (ui *App) PacketKeepDays() int { return ui.settings.current.PacketKeepDays 
 func (ui *App) Stop() {
 	if ui.idle.stop != nil {
 		close(ui.idle.stop)
+		<-ui.idle.done // a lock in progress finishes first
 		ui.idle.stop = nil
 	}
 }

@@ -58,6 +58,9 @@ type storeMailbox struct {
 	mu        sync.Mutex
 	stopWatch context.CancelFunc
 	stopDemo  func()
+
+	cbMu    sync.Mutex // held while a status callback runs
+	stopped bool       // after Stop, no callback runs
 }
 
 func (m *storeMailbox) Candidates(r storage.BookingRequest) []mailbox.Match {
@@ -78,12 +81,24 @@ func (m *storeMailbox) Watch(onStatus func(mailbox.Status)) (func(), bool) {
 	// WatchStore re-reads the account before every check, so changed
 	// settings apply at the next one.
 	opts := mailbox.SyncOptions{Parse: mailbox.ParseOptions{DefaultRegion: m.st.Region()}}
-	return mailbox.WatchStore(ctx, m.st, opts, onStatus), true
+	report := func(st mailbox.Status) {
+		m.cbMu.Lock()
+		defer m.cbMu.Unlock()
+		if m.stopped || ctx.Err() != nil {
+			return
+		}
+		onStatus(st)
+	}
+	return mailbox.WatchStore(ctx, m.st, opts, report), true
 }
 
-// Stop ends the background checks and the demo mailbox.
+// Stop ends the background checks and the demo mailbox; once it returns no
+// status callback runs (one already running is waited for).
 func (m *storeMailbox) Stop() {
 	m.cancel()
+	m.cbMu.Lock()
+	m.stopped = true
+	m.cbMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stopDemo != nil {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"frontdesk/mailbox"
 	"frontdesk/storage"
 )
 
@@ -139,9 +141,19 @@ func TestDemoMailboxFromSettingsFillsTheInbox(t *testing.T) {
 	}
 	waitFor(t, func() bool { return h.store.BookingRequestCounts()[storage.RequestNew] >= 5 })
 	waitFor(t, func() bool { return strings.HasPrefix(h.ui.requests.status.Text, "Checked ") })
-
-	// The same server with a wrong password: the test names the step.
+	// The background checks run fyne.Do inline on the test driver: stop them
+	// (waiting for one in flight) before this goroutine touches widgets again.
 	a, _, _ := h.ui.deps.Mailbox.Account()
+	h.ui.deps.Mailbox.Stop() // also stops the demo server: the test below needs a refused login, not a live one
+	demo, stop, err := mailbox.StartDemo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	h.ui.deps.Mailbox = NewMailbox(h.store) // Stop is final; Settings tests with a fresh one
+	a.Host, a.Port, a.Username, a.Password = demo.Host, demo.Port, demo.Username, demo.Password
+
+	// The same kind of server with a wrong password: the test names the step.
 	ms.host.SetText(a.Host)
 	ms.port.SetText(strconv.Itoa(a.Port))
 	ms.security.SetSelected(securityChoices[2].label)

@@ -205,7 +205,8 @@ func (g *gate) onRecovery() {
 type idleLock struct {
 	mu   sync.Mutex
 	last time.Time
-	stop chan struct{}
+	stop chan struct{} // closed by Stop
+	done chan struct{} // closed when the watcher has returned
 }
 
 func (ui *App) touch() {
@@ -226,13 +227,15 @@ func (ui *App) watchIdle() {
 	if ui.deps.Staff == nil {
 		return
 	}
-	ui.idle.stop = make(chan struct{})
+	ui.idle.stop, ui.idle.done = make(chan struct{}), make(chan struct{})
+	stop, done := ui.idle.stop, ui.idle.done
 	t := time.NewTicker(5 * time.Second)
 	go func() {
+		defer close(done)
 		defer t.Stop()
 		for {
 			select {
-			case <-ui.idle.stop:
+			case <-stop:
 				return
 			case <-t.C:
 			}

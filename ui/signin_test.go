@@ -31,6 +31,8 @@ func newLockedHarness(t *testing.T) *harness {
 	w.SetContent(u.Content())
 	w.Resize(fyne.NewSize(1280, 900))
 	t.Cleanup(func() {
+		u.deps.Mailbox.Stop() // no background check may touch the window once the test ends
+		u.Stop()
 		if u.patients.intake != nil {
 			u.patients.intake.flush()
 		}
@@ -156,8 +158,9 @@ func TestIdleWindowLocksItself(t *testing.T) {
 	h.ui.watchIdle()
 	defer h.ui.Stop()
 	waitFor(t, func() bool { return h.store.State() == storage.StateLocked })
-	if !strings.Contains(h.ui.gate.message.Text, "quiet spell") {
-		t.Fatalf("the lock screen says %q", h.ui.gate.message.Text)
+	h.ui.Stop() // the lock ran on the ticker's goroutine; wait for it before reading the screen
+	if !strings.Contains(h.ui.gate.message.Text, "quiet spell") || h.ui.tabs.Visible() {
+		t.Fatalf("the lock screen says %q (records visible: %v)", h.ui.gate.message.Text, h.ui.tabs.Visible())
 	}
 }
 

@@ -73,6 +73,8 @@ func newHarness(t *testing.T) *harness {
 	w.SetContent(u.Content())
 	w.Resize(fyne.NewSize(1280, 900))
 	t.Cleanup(func() {
+		u.deps.Mailbox.Stop() // no background check may touch the window once the test ends
+		u.Stop()
 		if u.patients.intake != nil {
 			u.patients.intake.flush()
 		}
