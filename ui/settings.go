@@ -66,7 +66,7 @@ func newSettingsScreen(ui *App) *settingsScreen {
 		widget.NewFormItem("Data folder", container.NewBorder(nil, nil, nil, openFolder, folder)),
 	)
 	note := &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true},
-		Text: "The clinic name, address and phone print on every packet. Packets are saved in the packets folder inside the data folder; they hold patient information."}
+		Text: "The clinic name, address and phone print on every packet. Packets hold patient information: they are saved only in the packets folder inside the data folder and removed when Front Desk closes, or after the days set on the Security tab."}
 	box := container.NewVBox(
 		widget.NewLabelWithStyle("Settings", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		form, note, container.NewHBox(s.saveButton), s.status)
