@@ -84,6 +84,7 @@ func (m *mailSettings) load() {
 		m.result.SetText("The mailbox settings could not be read: " + err.Error())
 		return
 	}
+	m.result.SetText("")
 	if !ok {
 		return
 	}

@@ -87,6 +87,7 @@ func (s *settingsScreen) load() {
 		return
 	}
 	s.current = st
+	s.status.SetText("")
 	s.name.SetText(st.ClinicName)
 	s.address.SetText(st.ClinicAddress)
 	s.phone.SetText(st.ClinicPhone)

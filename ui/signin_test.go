@@ -76,6 +76,9 @@ func TestFirstStartCreatesTheAdminAndShowsTheRecoveryKey(t *testing.T) {
 	if h.ui.tabs.Items[len(h.ui.tabs.Items)-1] != h.ui.secTab {
 		t.Fatal("the administrator has no Security tab")
 	}
+	if h.ui.settings.status.Text != "" || h.ui.settings.mail.result.Text != "" {
+		t.Errorf("Settings still shows the locked store's error: %q %q", h.ui.settings.status.Text, h.ui.settings.mail.result.Text)
+	}
 	// The key opens the store again.
 	if err := h.store.Lock(); err != nil {
 		t.Fatal(err)
