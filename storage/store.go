@@ -204,7 +204,11 @@ func (s *Store) activate() error {
 		return err
 	}
 	s.applySettings(set)
-	return s.buildIndex()
+	if err := s.buildIndex(); err != nil {
+		return err
+	}
+	s.releaseMapped()
+	return nil
 }
 
 // Close closes the database file and forgets the data key. The store must

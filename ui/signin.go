@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -312,6 +313,9 @@ func (ui *App) lock(why string) {
 // unlocked brings the screens back once someone has signed in.
 func (ui *App) unlocked() {
 	ui.touch()
+	// Unlocking decrypted and indexed every patient: hand the garbage of that
+	// pass back to the system now rather than whenever the scavenger gets to it.
+	go debug.FreeOSMemory()
 	ui.gate.hide()
 	ui.settings.load()
 	if ui.settings.mail != nil {
