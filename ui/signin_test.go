@@ -6,40 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"frontdesk/storage"
 )
-
-// newLockedHarness opens a new encrypted store, as the app does: it needs
-// set-up, so the window starts behind the gate.
-func newLockedHarness(t *testing.T) *harness {
-	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	a := test.NewTempApp(t)
-	dir := t.TempDir()
-	st, err := storage.Open(dir, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	w := a.NewWindow("Front Desk")
-	u := New(a, w, Deps{Store: st, DataDir: dir, Printer: &recordingPrinter{}, Staff: st, Admin: st, Requests: st, Mailbox: NewMailbox(st),
-		Now: func() time.Time { return fixedNow }, Background: func(f func()) { f() }})
-	w.SetContent(u.Content())
-	w.Resize(fyne.NewSize(1280, 900))
-	t.Cleanup(func() {
-		u.deps.Mailbox.Stop() // no background check may touch the window once the test ends
-		u.Stop()
-		if u.patients.intake != nil {
-			u.patients.intake.flush()
-		}
-		w.Close()
-	})
-	return &harness{ui: u, store: st, win: w, dir: dir}
-}
 
 func (h *harness) signIn(t *testing.T, name, password string) {
 	t.Helper()

@@ -53,23 +53,39 @@ type harness struct {
 	dir     string
 }
 
-// newHarness opens a real store in a temp folder and the window on Fyne's
-// test driver; background work runs synchronously so every assertion sees
-// its result.
+// newHarness opens a real plaintext store in a temp folder (no sign-in) and
+// the window on Fyne's test driver; background work runs synchronously so
+// every assertion sees its result.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return openHarness(t, storage.Options{Plaintext: true}, false)
+}
+
+// newLockedHarness opens a new encrypted store, as the app does: it needs
+// set-up, so the window starts behind the gate; staff and admin screens are on.
+func newLockedHarness(t *testing.T) *harness {
+	t.Helper()
+	return openHarness(t, storage.Options{}, true)
+}
+
+func openHarness(t *testing.T, opts storage.Options, staff bool) *harness {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	a := test.NewTempApp(t)
 	dir := t.TempDir()
-	st, err := storage.Open(dir, storage.Options{Plaintext: true})
+	st, err := storage.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	w := a.NewWindow("Front Desk")
 	pr := &recordingPrinter{}
-	u := New(a, w, Deps{Store: st, DataDir: dir, Printer: pr, Requests: st, Mailbox: NewMailbox(st),
-		Now: func() time.Time { return fixedNow }, Background: func(f func()) { f() }})
+	deps := Deps{Store: st, DataDir: dir, Printer: pr, Requests: st, Mailbox: NewMailbox(st),
+		Now: func() time.Time { return fixedNow }, Background: func(f func()) { f() }}
+	if staff {
+		deps.Staff, deps.Admin = st, st
+	}
+	u := New(a, w, deps)
 	w.SetContent(u.Content())
 	w.Resize(fyne.NewSize(1280, 900))
 	t.Cleanup(func() {
