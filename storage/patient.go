@@ -174,23 +174,41 @@ func (s *Store) Validate(p Patient) []FieldError {
 	return ValidatePatient(p, region)
 }
 
+// preparePatient returns a copy of p normalised with the store's region and
+// date order, or why it cannot be saved.
+func (s *Store) preparePatient(p Patient) (Patient, error) {
+	p.Phones = append([]Phone(nil), p.Phones...)
+	region, order := s.Region(), s.DateOrder()
+	normalizePatient(&p, region, order)
+	if errs := validatePatient(p, region, true); len(errs) > 0 {
+		return p, &ValidationError{Fields: errs}
+	}
+	return p, nil
+}
+
+// indexEntry puts a saved patient's entry in the search index (the old one
+// is replaced).
+func (s *Store) indexEntry(e *entry) {
+	s.mu.Lock()
+	s.idx.putEntry(e)
+	s.idx.finish()
+	s.mu.Unlock()
+}
+
 // CreatePatient validates p and saves it as a new patient, setting its ID,
 // Version (1) and timestamps. It does not refuse look-alikes: call
 // DuplicateCandidates first and let the receptionist decide.
 func (s *Store) CreatePatient(p *Patient) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	q := *p
-	q.Phones = append([]Phone(nil), p.Phones...)
-	region, order := s.Region(), s.DateOrder()
-	normalizePatient(&q, region, order)
-	if errs := validatePatient(q, region, true); len(errs) > 0 {
-		return &ValidationError{Fields: errs}
+	q, err := s.preparePatient(*p)
+	if err != nil {
+		return err
 	}
 	now := time.Now().UTC()
 	q.CreatedAt, q.UpdatedAt, q.Version = now, now, 1
 	var e *entry
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		var err error
 		if e, err = s.unsafeInsertPatient(tx, &q); err != nil {
 			return err
@@ -200,10 +218,7 @@ func (s *Store) CreatePatient(p *Patient) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.idx.putEntry(e)
-	s.idx.finish()
-	s.mu.Unlock()
+	s.indexEntry(e)
 	*p = q
 	return nil
 }
@@ -269,15 +284,12 @@ func (s *Store) unsafeGetPatient(tx *bolt.Tx, id uint64) (Patient, error) {
 func (s *Store) UpdatePatient(p *Patient) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	q := *p
-	q.Phones = append([]Phone(nil), p.Phones...)
-	region, order := s.Region(), s.DateOrder()
-	normalizePatient(&q, region, order)
-	if errs := validatePatient(q, region, true); len(errs) > 0 {
-		return &ValidationError{Fields: errs}
+	q, err := s.preparePatient(*p)
+	if err != nil {
+		return err
 	}
 	var e *entry
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		stored, err := s.unsafeGetPatient(tx, q.ID)
 		if err != nil {
 			return err
@@ -296,10 +308,7 @@ func (s *Store) UpdatePatient(p *Patient) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.idx.putEntry(e)
-	s.idx.finish()
-	s.mu.Unlock()
+	s.indexEntry(e)
 	*p = q
 	return nil
 }
