@@ -96,7 +96,9 @@ func (g *gate) show(setup bool, why string) {
 	g.form.Refresh()
 	g.content.Show()
 	g.ui.tabs.Hide()
-	g.ui.win.Canvas().Focus(g.name)
+	if g.ui.win.Canvas().Content() == g.ui.root { // at start-up FocusFirst does it once the window shows
+		g.ui.win.Canvas().Focus(g.name)
+	}
 }
 
 func (g *gate) hide() {
