@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones of calendar invitations on Windows, which has no zoneinfo
@@ -135,26 +136,56 @@ func runWindow(env *cmdEnv, demo bool) error {
 			u.FocusFirst()
 		})
 	})
-	quitOnSignal(a)
+	// Everything that must happen before the program ends, once: the idle
+	// timer stopped, the last typed answers written, old packets removed.
+	var once sync.Once
+	finish := func() {
+		once.Do(func() {
+			u.Stop()
+			u.Flush()
+			// Printed packets are patient data: they leave the disk when their time is up.
+			if _, err := storage.RemoveOldPackets(env.dataDir, time.Duration(u.PacketKeepDays())*24*time.Hour); err != nil {
+				fmt.Fprintln(env.stderr, "frontdesk: old packets were not removed:", err)
+			}
+		})
+	}
+	// Fyne 2.7.1's teardown can lose its own last event and wait forever
+	// (a check-then-act race in its main-thread queue); the desk must still
+	// close. If the window has not finished closing in time, finish here.
+	u.SetOnQuit(func() {
+		go func() {
+			time.Sleep(quitGrace)
+			fmt.Fprintln(env.stderr, "frontdesk: the window system did not finish closing; saving and exiting")
+			done := make(chan struct{})
+			go func() { finish(); close(done) }()
+			select {
+			case <-done:
+				st.Close()
+				os.Exit(0)
+			case <-time.After(quitGrace):
+				fmt.Fprintln(env.stderr, "frontdesk: saving did not finish; exiting")
+				os.Exit(1)
+			}
+		}()
+	})
+	quitOnSignal(u)
 	u.Start()
 	w.ShowAndRun()
-	u.Stop()
-	u.Flush()
-	// Printed packets are patient data: they leave the disk when their time is up.
-	if _, err := storage.RemoveOldPackets(env.dataDir, time.Duration(u.PacketKeepDays())*24*time.Hour); err != nil {
-		fmt.Fprintln(env.stderr, "frontdesk: old packets were not removed:", err)
-	}
+	finish()
 	return nil
 }
 
+// quitGrace is how long quitting may take before main ends the program itself.
+const quitGrace = 5 * time.Second
+
 // quitOnSignal closes the window cleanly (store closed, drafts written) when
 // the system asks the program to stop (logout, shutdown, kill, Ctrl+C).
-func quitOnSignal(a fyne.App) {
+func quitOnSignal(u *ui.App) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
-		fyne.Do(a.Quit)
+		fyne.Do(u.Quit)
 	}()
 }
 

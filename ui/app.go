@@ -111,6 +111,8 @@ type App struct {
 
 	lastPacket   string        // the last packet written (shown to tests)
 	packetDialog dialog.Dialog // "Packet ready", while shown
+
+	onQuit func() // runs when quitting starts (main arms its exit watchdog)
 }
 
 // New builds the window's content. Call it once per window.
@@ -161,9 +163,28 @@ func New(a fyne.App, w fyne.Window, deps Deps) *App {
 		}
 	}
 	ui.addShortcuts()
-	w.SetOnClosed(ui.rememberSize)
+	w.SetCloseIntercept(ui.Quit)
 	return ui
 }
+
+// Quit ends the program: the window's close button, File > Quit and a
+// system request to stop (main's signal handler) all come here. It stops
+// Fyne's event loop without closing the window first: Fyne 2.7.1's own
+// close path marks the window closing and then may still deliver a mouse
+// move, which dereferences the gone window and crashes the program before
+// main writes the last drafts (fixed upstream in 2.8, which the module
+// proxy does not serve). The window goes when the driver terminates.
+func (ui *App) Quit() {
+	ui.rememberSize()
+	if ui.onQuit != nil {
+		ui.onQuit()
+	}
+	ui.app.Driver().Quit()
+}
+
+// SetOnQuit sets what runs on the UI goroutine when quitting starts, before
+// the event loop is asked to stop. It must not wait for the UI goroutine.
+func (ui *App) SetOnQuit(f func()) { ui.onQuit = f }
 
 // Start begins background work: the idle lock, and the mailbox checks when
 // a mailbox is set up and the store is open.

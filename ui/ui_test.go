@@ -457,3 +457,19 @@ func TestMain(m *testing.M) {
 	os.Setenv("FYNE_THEME", "light")
 	os.Exit(m.Run())
 }
+
+// Closing the window (its close button, File > Quit, or a stop request) goes
+// through App.Quit: the size is kept for next time and main hears about it.
+func TestQuitRemembersWindowSizeAndTellsMain(t *testing.T) {
+	h := newHarness(t)
+	quits := 0
+	h.ui.SetOnQuit(func() { quits++ })
+	h.win.Resize(fyne.NewSize(1000, 650))
+	h.ui.Quit()
+	if quits != 1 {
+		t.Fatalf("main was told %d times that quitting started, want 1", quits)
+	}
+	if got := h.ui.WindowSize(); got != fyne.NewSize(1000, 650) {
+		t.Fatalf("next start would use %v, want the size at quit (1000x650)", got)
+	}
+}
