@@ -180,8 +180,8 @@ func samePhone(stored, phone, national, region string) bool {
 // digits ("+15035550142", "5035550142"), reading it once; a number that is
 // not valid gives its digits and no national form.
 func phoneForms(s, region string) (e164, national string) {
-	n, err := phonenumbers.Parse(s, strings.ToUpper(region))
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	n, err := parsePhone(s, strings.ToUpper(region))
+	if err != nil || !isValidPhone(n) {
 		return NormalizePhone(s, region), ""
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), phonenumbers.GetNationalSignificantNumber(n)

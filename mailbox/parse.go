@@ -142,6 +142,11 @@ type parser struct {
 	cals    []string
 	textLen int
 	parts   int
+	// stopped is set when a part or depth limit is reached: nothing more
+	// is read. Moving on to the next part would make every enclosing
+	// multipart reader scan the rest of the message for its boundary, once
+	// per level (O(depth × size)), for parts that are not read anyway.
+	stopped bool
 	// embedded is the header of the first attached message/rfc822 (a forward
 	// sent "as attachment").
 	embedded                *gomail.Header
@@ -250,13 +255,18 @@ func (p *parser) noteEntityError(err error) {
 
 // walk visits e and its parts depth first, reading only text parts.
 func (p *parser) walk(e *message.Entity, depth int) {
+	if p.stopped {
+		return
+	}
 	p.parts++
 	if p.parts > maxMIMEParts {
 		p.problem("The message has too many parts; only the first %d were read.", maxMIMEParts)
+		p.stopped = true
 		return
 	}
 	if depth > maxMIMEDepth {
 		p.problem("The message is nested too deeply; the innermost parts were not read.")
+		p.stopped = true
 		return
 	}
 	mediaType, params, ctErr := e.Header.ContentType()
@@ -277,6 +287,9 @@ func (p *parser) walk(e *message.Entity, depth int) {
 			}
 			p.noteEntityError(err)
 			p.walk(part, depth+1)
+			if p.stopped {
+				return
+			}
 		}
 	}
 	disposition, _, _ := e.Header.ContentDisposition()
