@@ -19,7 +19,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-message/charset"
 )
 
 // Security says how the connection to the mail server is protected.
@@ -363,7 +362,7 @@ func connect(ctx context.Context, a Account) (*session, error) {
 		return nil, err
 	}
 
-	opts := &imapclient.Options{WordDecoder: &mime.WordDecoder{CharsetReader: charset.Reader}}
+	opts := &imapclient.Options{WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader}}
 	var badCert x509.Certificate
 	switch a.Security {
 	case SecurityTLS:

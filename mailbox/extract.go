@@ -1,9 +1,12 @@
 package mailbox
 
 import (
+	"bytes"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -86,7 +89,17 @@ func init() {
 // splitLabel splits "Label: value" (also with a full-width colon or a tab,
 // as HTML tables become) into its label and value.
 func splitLabel(line string) (label, value string, ok bool) {
-	i := strings.IndexAny(line, ":：\t")
+	// The label ends within 80 bytes: only that much is searched, for
+	// the ASCII separators and the full-width colon apart (IndexAny is
+	// slow with a non-ASCII character among those it looks for).
+	head := line
+	if len(head) > 80+len("：") {
+		head = head[:80+len("：")]
+	}
+	i := strings.IndexAny(head, ":\t")
+	if j := strings.Index(head, "："); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
 	if i <= 0 || i > 80 {
 		return "", "", false
 	}
@@ -104,6 +117,22 @@ func lookupLabel(label string) field {
 	l := strings.Trim(strings.TrimSpace(label), "*_ ")
 	if l == "" || !startsLikeWord(l) {
 		return fieldNone // every label starts with a letter
+	}
+	if len(l) <= 64 && isASCII(l) {
+		// Lower-case on the stack: most labels are short and ASCII.
+		var buf [64]byte
+		b := buf[:len(l)]
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		b = bytes.TrimSuffix(b, []byte("(optional)"))
+		b = bytes.TrimSuffix(b, []byte("*"))
+		b = bytes.TrimSpace(b)
+		return labels[string(b)]
 	}
 	l = strings.ToLower(l)
 	l = strings.TrimSuffix(l, "(optional)")
@@ -153,9 +182,10 @@ func (p *parser) extract(body string) extracted {
 	// Booking details sit near the top; scanning a bounded prefix keeps a
 	// megabyte of text from costing seconds of pattern matching.
 	text := capString(body, maxScanBytes)
+	lowerText := strings.ToLower(text)
 
 	// A forwarded message: the patient is the original sender.
-	if fwd, ok := findForwarded(text, p.req.Subject); ok {
+	if fwd, ok := findForwarded(text, lowerText, p.req.Subject); ok {
 		x.forwarded = true
 		x.fwdName, x.fwdEmail = fwd.name, fwd.email
 		text = fwd.body
@@ -181,9 +211,10 @@ func (p *parser) extract(body string) extracted {
 		}
 		if f == fieldNone {
 			// The label alone on its line, the value on the next.
-			if lf := lookupLabel(line); lf != fieldNone && len(line) < 40 && i+1 < len(lines) {
-				f = lf
-			} else {
+			if len(line) >= 40 || i+1 >= len(lines) {
+				continue
+			}
+			if f = lookupLabel(line); f == fieldNone {
 				continue
 			}
 		}
@@ -254,7 +285,14 @@ func (p *parser) extract(body string) extracted {
 	// numbers, dates of birth, days. Cheap substring checks keep the
 	// patterns from running over text that cannot match.
 	text = capString(text, maxFreeTextScan)
-	lower := strings.ToLower(text)
+	var lower string
+	if isASCII(text) && strings.HasPrefix(body, text) {
+		// Neither a forward nor quoted lines cut the text: it starts the
+		// text lower-cased above, byte for byte.
+		lower = lowerText[:len(text)]
+	} else {
+		lower = strings.ToLower(text)
+	}
 	if x.name == "" && x.given == "" && x.family == "" {
 		for i, re := range namePatterns {
 			if !containsAny(lower, nameTriggers[i]) {
@@ -316,7 +354,17 @@ func isLabelLine(line string) bool {
 	if label, _, ok := splitLabel(line); ok && lookupLabel(label) != fieldNone {
 		return true
 	}
-	return lookupLabel(line) != fieldNone && len(line) < 40
+	return len(line) < 40 && lookupLabel(line) != fieldNone
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanName tidies a name: one space between words, no surrounding quotes.
@@ -491,12 +539,79 @@ func nanpDigits(s, region string) (uint64, bool) {
 // its country code in turn, the main one (US for +1) first, by matching
 // every number type's pattern; then it matches them all again for that
 // region. A number valid for the main region is therefore valid: one pass
-// says so. Anything else takes IsValidNumber's own way.
+// says so, and validUS makes that pass with phonenumbers' own US patterns
+// compiled once (IsValidNumberForRegion builds each pattern's string again
+// on every call). Anything else takes IsValidNumber's own way.
 func isValidPhone(n *phonenumbers.PhoneNumber) bool {
-	if n.GetCountryCode() == 1 && phonenumbers.IsValidNumberForRegion(n, "US") {
+	if n.GetCountryCode() == 1 && validUS(phonenumbers.GetNationalSignificantNumber(n)) {
 		return true
 	}
 	return phonenumbers.IsValidNumber(n)
+}
+
+// phoneDesc is one number type of a region: its possible lengths and its
+// pattern, anchored as phonenumbers anchors it.
+type phoneDesc struct {
+	lengths []int32
+	re      *regexp.Regexp
+}
+
+// matches is phonenumbers' isNumberMatchingDesc.
+func (d phoneDesc) matches(nsn string) bool {
+	if d.re == nil {
+		return false // no such type in the region
+	}
+	if len(d.lengths) > 0 && !slices.Contains(d.lengths, int32(len(nsn))) {
+		return false
+	}
+	return d.re.MatchString(nsn)
+}
+
+var usPhone struct {
+	once    sync.Once
+	general phoneDesc
+	types   []phoneDesc
+}
+
+// validUS is phonenumbers.IsValidNumberForRegion(n, "US") for the national
+// significant number of a +1 number: it matches the general pattern and
+// one of a number type (phonenumbers' getNumberTypeHelper is not UNKNOWN).
+// TestValidUSMatchesPhonenumbers checks them against each other.
+func validUS(nsn string) bool {
+	usPhone.once.Do(func() {
+		coll, err := phonenumbers.MetadataCollection()
+		if err != nil {
+			return
+		}
+		for _, md := range coll.GetMetadata() {
+			if md.GetId() != "US" {
+				continue
+			}
+			desc := func(d *phonenumbers.PhoneNumberDesc) phoneDesc {
+				if d == nil {
+					return phoneDesc{}
+				}
+				return phoneDesc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$")}
+			}
+			usPhone.general = desc(md.GetGeneralDesc())
+			for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
+				md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(), md.GetFixedLine()} {
+				usPhone.types = append(usPhone.types, desc(d))
+			}
+			if !md.GetSameMobileAndFixedLinePattern() {
+				usPhone.types = append(usPhone.types, desc(md.GetMobile()))
+			}
+		}
+	})
+	if !usPhone.general.matches(nsn) {
+		return false
+	}
+	for _, d := range usPhone.types {
+		if d.matches(nsn) {
+			return true
+		}
+	}
+	return false
 }
 
 // NormalizePhone returns the phone number in E.164 form (+15551234567) when
@@ -530,8 +645,9 @@ var forwardTriggers = []string{"forward", "reenviado", "transféré", "пере�
 var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|пересл|转发)\s*:`)
 
 // findForwarded finds a forwarded original in text and its sender.
-func findForwarded(text, subject string) (forwardedBlock, bool) {
-	if !containsAny(strings.ToLower(capString(text, maxScanBytes)), forwardTriggers) {
+// lower is text lower-cased.
+func findForwarded(text, lower, subject string) (forwardedBlock, bool) {
+	if !containsAny(lower, forwardTriggers) {
 		return forwardedBlock{}, false
 	}
 	loc := forwardMarker.FindStringIndex(text)
@@ -577,6 +693,9 @@ func findForwarded(text, subject string) (forwardedBlock, bool) {
 
 var replyAttribution = regexp.MustCompile(`(?i)^(?:on .{4,200}wrote:|el .{4,200}escribió:|le .{4,200}a écrit\s?:|am .{4,200}schrieb:|vào .{4,200}đã viết:|.{4,200}пишет:|-{2,}\s*original message\s*-{2,}|_{10,}|-{2,}\s*mensaje original\s*-{2,})\s*$`)
 
+// attributionWords end replyAttribution's "… wrote:" lines, lower-cased.
+var attributionWords = []string{"wrote", "escribió", "écrit", "schrieb", "viết", "пишет"}
+
 // mayBeAttribution is a cheap test that replyAttribution may match t (a
 // trimmed line): it ends with a colon ("On … wrote:"), or is a line of
 // underscores, or a dashed "original message" line. MIME boundaries and
@@ -584,7 +703,18 @@ var replyAttribution = regexp.MustCompile(`(?i)^(?:on .{4,200}wrote:|el .{4,200}
 func mayBeAttribution(t string) bool {
 	switch {
 	case strings.HasSuffix(t, ":"):
-		return true
+		// "… wrote:" and its translations: not every "Label:" line.
+		tail := t
+		if len(tail) > 32 {
+			tail = tail[len(tail)-32:]
+		}
+		tail = strings.TrimRight(strings.TrimSuffix(strings.ToLower(tail), ":"), " \t\n\f\r")
+		for _, w := range attributionWords {
+			if strings.HasSuffix(tail, w) {
+				return true
+			}
+		}
+		return false
 	case strings.HasPrefix(t, "__"):
 		return true
 	case strings.HasPrefix(t, "--"):
@@ -609,20 +739,38 @@ func hasSuffixFold(s, suffix string) bool {
 // everything after an "On … wrote:" attribution.
 func stripQuoted(text string) string {
 	lines := strings.Split(text, "\n")
-	var out []string
+	var out []string // the lines kept, once one is not
+	cut := false
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
 		if len(t) < maxLineScan && mayBeAttribution(t) && replyAttribution.MatchString(t) {
+			if !cut {
+				out = lines[:i]
+			}
+			cut = true
 			break
 		}
 		// "On Mon, … <x@y>" wrapped over two lines before "wrote:".
 		if i+1 < len(lines) && hasPrefixFold(t, "on ") && hasSuffixFold(strings.TrimSpace(lines[i+1]), "wrote:") {
+			if !cut {
+				out = lines[:i]
+			}
+			cut = true
 			break
 		}
 		if strings.HasPrefix(t, ">") {
+			if !cut {
+				out = append(make([]string, 0, len(lines)), lines[:i]...)
+			}
+			cut = true
 			continue
 		}
-		out = append(out, l)
+		if cut {
+			out = append(out, l)
+		}
+	}
+	if !cut {
+		return text // nothing quoted: the same text, without joining it again
 	}
 	return strings.Join(out, "\n")
 }

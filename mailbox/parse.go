@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	message "github.com/emersion/go-message"
-	"github.com/emersion/go-message/charset"
 	gomail "github.com/emersion/go-message/mail"
 )
 
@@ -195,16 +194,34 @@ func (p *parser) readHeader(h *gomail.Header) {
 			p.problem("The subject uses an unknown character set; some letters may show wrongly.")
 		}
 	}
-	r.From = firstAddress(h, "From")
-	r.ReplyTo = firstAddress(h, "Reply-To")
-	p.senderName = cleanName(validText([]byte(addressName(h, "From"))))
-	p.replyToName = cleanName(validText([]byte(addressName(h, "Reply-To"))))
+	var fromName, replyToName string
+	r.From, fromName = firstAddressAndName(h, "From")
+	r.ReplyTo, replyToName = firstAddressAndName(h, "Reply-To")
+	p.senderName = cleanName(validText([]byte(fromName)))
+	p.replyToName = cleanName(validText([]byte(replyToName)))
 	if r.From == "" && h.Get("From") != "" {
 		p.problem("The sender address could not be read.")
 	}
-	if t, err := h.Date(); err == nil {
+	if t, err := headerDate(h); err == nil {
 		r.Received = t
 	}
+}
+
+// rfc5322Date is how nearly every mailer writes the Date header.
+const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
+
+// headerDate is h.Date() (net/mail.ParseDate), sooner for the usual form:
+// ParseDate tries a dozen layouts in turn, each failure costing an error
+// value, before the one every mailer uses. A value that is exactly in
+// that form (nothing around it: no comment, no spaces) is what ParseDate
+// would read with it; TestHeaderDateShortcut checks that.
+func headerDate(h *gomail.Header) (time.Time, error) {
+	if v := h.Get("Date"); len(v) > 0 && v[0] != ' ' && !strings.ContainsAny(v, "()\r\n") {
+		if t, err := time.Parse(rfc5322Date, v); err == nil {
+			return t, nil
+		}
+	}
+	return h.Date()
 }
 
 // headerMessageID returns the Message-ID without angle brackets.
@@ -239,6 +256,23 @@ func addressName(h *gomail.Header, key string) string {
 		return strings.TrimSpace(list[0].Name)
 	}
 	return ""
+}
+
+// firstAddressAndName is firstAddress and addressName, reading the header
+// once.
+func firstAddressAndName(h *gomail.Header, key string) (addr, name string) {
+	list, err := h.AddressList(key)
+	if err == nil && len(list) > 0 {
+		return strings.ToLower(list[0].Address), strings.TrimSpace(list[0].Name)
+	}
+	v := h.Get(key)
+	if v == "" {
+		return "", ""
+	}
+	if m := emailPattern.FindString(capString(v, maxHeaderValue)); m != "" {
+		return strings.ToLower(m), ""
+	}
+	return "", ""
 }
 
 func (p *parser) noteEntityError(err error) {
@@ -457,7 +491,7 @@ func plainError(err error) string {
 }
 
 // wordDecoder decodes RFC 2047 words in any charset go-message knows.
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 
 // decodeHeaderText decodes encoded words in a header-like line of text.
 func decodeHeaderText(s string) string {

@@ -3,9 +3,11 @@ package mailbox
 import (
 	"fmt"
 	"math/rand"
+	"net/mail"
 	"strings"
 	"testing"
 
+	gomail "github.com/emersion/go-message/mail"
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -97,4 +99,95 @@ func TestParsePhoneShortcut(t *testing.T) {
 func ExampleNormalizePhone() {
 	fmt.Println(NormalizePhone("(503) 555-0142", "US"), NormalizePhone("+44 20 7946 0958", "US"))
 	// Output: +15035550142 +442079460958
+}
+
+// TestHeaderDateShortcut checks that headerDate reads Date headers as
+// Header.Date (net/mail.ParseDate) does, in the usual form it reads itself
+// and in others it leaves to ParseDate.
+func TestHeaderDateShortcut(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	zones := []string{"+0000", "-0700", "+0530", "-0000", "+1400", "UT", "GMT", "EST", "PDT", "+0000 (UTC)", "-0800 (PST)"}
+	days := []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Xyz"}
+	months := []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo", "jan"}
+	var values []string
+	for i := 0; i < 3000; i++ {
+		d := fmt.Sprintf("%d", 1+rng.Intn(31))
+		if rng.Intn(2) == 0 && len(d) == 1 {
+			d = "0" + d
+		}
+		y := fmt.Sprintf("%d", 1990+rng.Intn(50))
+		if rng.Intn(8) == 0 {
+			y = y[2:]
+		}
+		clock := fmt.Sprintf("%02d:%02d:%02d", rng.Intn(25), rng.Intn(61), rng.Intn(61))
+		if rng.Intn(8) == 0 {
+			clock = clock[:5]
+		}
+		v := fmt.Sprintf("%s %s %s %s", d, months[rng.Intn(len(months))], y, clock)
+		if rng.Intn(6) != 0 {
+			v = days[rng.Intn(len(days))] + ", " + v
+		}
+		v += " " + zones[rng.Intn(len(zones))]
+		switch rng.Intn(10) {
+		case 0:
+			v = " " + v
+		case 1:
+			v += " "
+		case 2:
+			v = strings.Replace(v, " ", "  ", 1)
+		case 3:
+			v = strings.Replace(v, " ", "\r\n ", 1)
+		}
+		values = append(values, v)
+	}
+	values = append(values, "", "Tue, 24 Nov 2026 09:00:00 +0000", "24 Nov 2026 09:00 -0500", "garbage", "Tue, 24 Nov 2026 09:00:00 +00000")
+	for _, v := range values {
+		var h gomail.Header
+		h.Set("Date", v)
+		got, gotErr := headerDate(&h)
+		want, wantErr := h.Date()
+		if v != "" {
+			if _, err := mail.ParseDate(v); (err == nil) != (wantErr == nil) {
+				t.Fatalf("go-message and net/mail differ on %q", v)
+			}
+		}
+		if (gotErr == nil) != (wantErr == nil) || !got.Equal(want) || got.Location().String() != want.Location().String() {
+			t.Fatalf("headerDate(%q) = %v, %v; ParseDate = %v, %v", v, got, gotErr, want, wantErr)
+		}
+		gz, gOff := got.Zone()
+		wz, wOff := want.Zone()
+		if gz != wz || gOff != wOff {
+			t.Fatalf("headerDate(%q) zone %s %d, ParseDate %s %d", v, gz, gOff, wz, wOff)
+		}
+	}
+}
+
+// TestValidUSMatchesPhonenumbers checks validUS against
+// phonenumbers.IsValidNumberForRegion(n, "US") for every area code.
+func TestValidUSMatchesPhonenumbers(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for area := 0; area < 1000; area++ {
+		for k := 0; k < 12; k++ {
+			nsn := fmt.Sprintf("%03d%03d%04d", area, rng.Intn(1000), rng.Intn(10000))
+			if k == 0 {
+				nsn = fmt.Sprintf("%03d5550142", area)
+			}
+			var n phonenumbers.PhoneNumber
+			cc, nn := int32(1), uint64(0)
+			fmt.Sscan(nsn, &nn)
+			n.CountryCode, n.NationalNumber = &cc, &nn
+			if got, want := validUS(phonenumbers.GetNationalSignificantNumber(&n)), phonenumbers.IsValidNumberForRegion(&n, "US"); got != want {
+				t.Fatalf("validUS(%s) = %v, IsValidNumberForRegion = %v", nsn, got, want)
+			}
+		}
+	}
+	for _, nsn := range []string{"", "1", "503555014", "50355501420", "8005550142", "9005550142"} {
+		n, err := phonenumbers.Parse("+1"+nsn, "US")
+		if err != nil {
+			continue
+		}
+		if got, want := validUS(phonenumbers.GetNationalSignificantNumber(n)), phonenumbers.IsValidNumberForRegion(n, "US"); got != want {
+			t.Errorf("validUS(%s) = %v, IsValidNumberForRegion = %v", nsn, got, want)
+		}
+	}
 }
