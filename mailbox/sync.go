@@ -48,9 +48,10 @@ type SyncOptions struct {
 	// LargeMessageBytes: messages larger than this are not downloaded
 	// whole; only their header and text parts are. Default 2 MiB.
 	LargeMessageBytes int64
-	// BatchSize is how many messages are fetched per command. Default 100.
+	// BatchSize is how many messages are fetched per command, and written
+	// (and then marked on the server) together. Default 500.
 	BatchSize int
-	// Progress, if set, is called after each message.
+	// Progress, if set, is called after each message, on Sync's goroutine.
 	Progress func(done, total int)
 }
 
@@ -65,7 +66,9 @@ type SyncReport struct {
 const (
 	defaultLargeMessage = 2 << 20
 	defaultBatchSize    = 500
-	batchBytes          = 16 << 20
+	// batchBytes bounds a batch's small messages. Two batches may be held
+	// at once (one being saved, the next being downloaded).
+	batchBytes = 8 << 20
 )
 
 // Sync imports the messages that arrived since the last pass. It only
@@ -74,6 +77,12 @@ const (
 // them there. Progress is saved after each message, so an interrupted pass
 // continues where it stopped. A changed UIDVALIDITY restarts from the
 // first message, and Message-IDs keep requests from being imported twice.
+//
+// Downloading, parsing and saving overlap; st and opts.Progress are only
+// used from the calling goroutine, one call at a time. Messages are marked
+// (and moved) a batch at a time once the batch is written, between two
+// download commands, so an interrupted pass may leave its last written
+// batch unmarked.
 func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncReport, error) {
 	rep, err := syncFolder(ctx, a, st, opts)
 	if ferr := flushState(st); ferr != nil && err == nil {
@@ -134,19 +143,16 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 		return rep, nil
 	}
 
-	// 1. What is new: UID, size and envelope (for its Message-ID) only.
-	type newMessage struct {
-		uid       imap.UID
-		size      int64
-		messageID string
-		subject   string
-		date      time.Time
-	}
+	// 1. What is new: UID and size (and, after a renumbering, the envelope
+	// for its Message-ID) only. Not the internal date: Dovecot reads it
+	// from each file (20 ms for 2,000 messages, more than all the rest of
+	// this list), and a request only needs it when its Date header is
+	// missing or unreadable; fetch asks for those few.
 	var todo []newMessage
 	var set imap.UIDSet
 	set.AddRange(imap.UID(last+1), 0) // last+1:*
 	err = s.run(StepServer, func() error {
-		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, Envelope: resync, InternalDate: true})
+		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, Envelope: resync})
 		defer cmd.Close()
 		for {
 			s.arm()
@@ -162,7 +168,7 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 			if uint32(buf.UID) <= last {
 				continue
 			}
-			m := newMessage{uid: buf.UID, size: buf.RFC822Size, date: buf.InternalDate}
+			m := newMessage{uid: buf.UID, size: buf.RFC822Size}
 			if buf.Envelope != nil {
 				m.messageID = strings.TrimSpace(buf.Envelope.MessageID)
 				m.subject = buf.Envelope.Subject
@@ -174,83 +180,110 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	if err != nil {
 		return rep, err
 	}
-
-	total := len(todo)
-	done := 0
-	var imported []imap.UID // to mark with the keyword / move, per batch
-	flush := func() error {
-		if len(imported) == 0 {
-			return nil
-		}
-		uids := imap.UIDSetNum(imported...)
-		imported = imported[:0]
-		err := s.run(StepServer, func() error {
-			return s.client.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.Flag(a.Keyword)}}, nil).Close()
-		}, "The mail server did not accept the keyword %s.", a.Keyword)
-		var imapErr *imap.Error
-		if err != nil && !errors.As(err, &imapErr) {
-			// The keyword is only a marker for people reading the mailbox:
-			// a server that refuses keywords does not stop the import, but
-			// a broken connection does.
-			return err
-		}
-		if a.MoveTo != "" {
-			return s.run(StepFolder, func() error {
-				_, err := s.client.Move(uids, a.MoveTo).Wait()
-				return err
-			}, "Imported messages could not be moved to %q; check that the folder exists.", a.MoveTo)
-		}
-		return nil
+	if len(todo) == 0 {
+		return rep, nil
 	}
 
-	// finishOne records one message as handled: saved or duplicate.
-	finishOne := func(uid imap.UID) error {
-		imported = append(imported, uid)
-		if err := st.SaveSyncState(a.Folder, validity, uint32(uid)); err != nil {
-			return fmt.Errorf("mailbox: saving the sync position: %w", err)
+	// Known already (e.g. after a UIDVALIDITY change): no download.
+	var known map[imap.UID]bool
+	if resync {
+		known = map[imap.UID]bool{}
+		for _, m := range todo {
+			if m.messageID != "" && st.HasMessageID(strings.Trim(m.messageID, "<>")) {
+				known[m.uid] = true
+			}
 		}
-		done++
-		if opts.Progress != nil {
-			opts.Progress(done, total)
-		}
-		return nil
 	}
 
-	save := func(m newMessage, raw []byte, parsed *Request, extraProblems ...string) error {
-		var r Request
-		if parsed != nil {
-			r = *parsed
-		} else {
-			r = ParseRequest(raw, opts.Parse)
-		}
-		if r.MessageID == "" {
-			r.MessageID = rawMessageID(raw)
-		}
-		if st.HasMessageID(r.MessageID) {
-			rep.Duplicates++
-			return finishOne(m.uid)
-		}
-		if r.Received.IsZero() {
-			r.Received = m.date
-		}
-		r.Folder, r.UID, r.UIDValidity = a.Folder, uint32(m.uid), validity
-		for _, p := range extraProblems {
-			r.Problems = append(r.Problems, p)
-			r.NeedsReview = true
-		}
-		if err := st.SaveRequest(r, raw); err != nil {
-			return fmt.Errorf("mailbox: saving a request: %w", err)
-		}
-		rep.New++
-		if r.NeedsReview {
-			rep.NeedsReview++
-		}
-		return finishOne(m.uid)
+	// 2. Download, parse and save as a pipeline, so the network, the
+	// parsing and the saving overlap: a fetcher goroutine downloads batch
+	// after batch and hands each message to parse workers; this goroutine
+	// saves the parsed messages in UID order, writes each batch with its
+	// position (Flush), then hands its UIDs back to the fetcher, which
+	// marks (and moves) them between two FETCH commands. At most two
+	// batches are held in memory: the one being saved and the one being
+	// downloaded.
+	ends := batchEnds(todo, opts)
+	p := &pipeline{
+		s: s, a: a, opts: opts, known: known,
+		batches: make(chan []*syncItem, 1),
+		marks:   make(chan []imap.UID, len(ends)), // the saver never waits
+		stop:    make(chan struct{}),
+		failed:  make(chan struct{}),
 	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.fetchErr = p.fetch(todo, ends)
+	}()
+	saveErr := p.save(ctx, st, validity, len(todo), &rep)
+	if saveErr != nil {
+		close(p.stop)
+	}
+	close(p.marks)
+	wg.Wait()
+	if saveErr != nil && !errors.Is(saveErr, errFetchFailed) {
+		return rep, saveErr
+	}
+	return rep, p.fetchErr
+}
 
+// newMessage is a message listed as new: its UID and size, and from the
+// envelope (only after a renumbering) its Message-ID and subject. date is
+// its internal date, fetched only when the request needs it.
+type newMessage struct {
+	uid       imap.UID
+	size      int64
+	messageID string
+	subject   string
+	date      time.Time
+}
+
+// syncItem is one message on its way through the import pipeline. The
+// fetcher (and a parse worker) fill it in, then close done; only then does
+// the saver read it.
+type syncItem struct {
+	m        newMessage
+	known    bool   // its Message-ID was imported before: not downloaded
+	raw      []byte // nil when it could not be downloaded
+	problems []string
+	req      Request
+	parsed   bool // req holds ParseRequest(raw)
+	// needDate: the request has no date of its own, so the message's
+	// internal date is fetched after the batch's download.
+	needDate bool
+	parsing  *sync.WaitGroup // the batch's messages being parsed
+	done     chan struct{}
+}
+
+// errFetchFailed stops the saver when the fetcher failed; Sync then
+// returns the fetcher's error.
+var errFetchFailed = errors.New("mailbox: the download stopped")
+
+// pipeline is one Sync pass's download (fetch, on its own goroutine, the
+// only one to use the connection) and save (on Sync's goroutine, the only
+// one to use the State).
+type pipeline struct {
+	s     *session
+	a     Account
+	opts  SyncOptions
+	known map[imap.UID]bool
+
+	batches chan []*syncItem // fetcher → saver, in UID order
+	marks   chan []imap.UID  // saver → fetcher: batches written, to mark; closed by the saver
+	stop    chan struct{}    // closed when the saver stopped early
+	failed  chan struct{}    // closed when the fetcher failed
+
+	fetchErr error
+}
+
+// batchEnds splits todo into batches: each holds at most BatchSize
+// messages and batchBytes of small messages, so memory stays bounded
+// whatever the mailbox holds. It returns where each batch ends.
+func batchEnds(todo []newMessage, opts SyncOptions) []int {
+	var ends []int
 	for start := 0; start < len(todo); {
-		// A batch holds at most BatchSize messages and batchBytes of small
-		// messages, so memory stays bounded whatever the mailbox holds.
 		end, bytesInBatch := start, int64(0)
 		for end < len(todo) && end-start < opts.BatchSize {
 			if sz := todo[end].size; sz <= opts.LargeMessageBytes {
@@ -261,37 +294,82 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 			}
 			end++
 		}
-		batch := todo[start:end]
+		ends = append(ends, end)
 		start = end
-		var small imap.UIDSet
-		byUID := map[imap.UID]newMessage{}
-		var order []newMessage
-		for _, m := range batch {
-			if m.messageID != "" && st.HasMessageID(strings.Trim(m.messageID, "<>")) {
-				// Known already (e.g. after a UIDVALIDITY change): no download.
-				rep.Duplicates++
-				if err := finishOne(m.uid); err != nil {
-					return rep, err
+	}
+	return ends
+}
+
+// fetch downloads every message of todo, batch by batch (ends), and marks
+// the batches the saver has written.
+func (p *pipeline) fetch(todo []newMessage, ends []int) (err error) {
+	s, opts := p.s, p.opts
+	jobs := make(chan *syncItem, 64)
+	var workers sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for it := range jobs {
+				it.req = ParseRequest(it.raw, opts.Parse)
+				it.parsed = true
+				if it.req.Received.IsZero() {
+					it.needDate = true // done once the date is known
+				} else {
+					close(it.done)
 				}
-				continue
+				it.parsing.Done()
 			}
-			order = append(order, m)
-			if m.size <= opts.LargeMessageBytes {
-				small.AddNum(m.uid)
-				byUID[m.uid] = m
+		}()
+	}
+	defer func() {
+		close(jobs)
+		workers.Wait()
+		close(p.batches)
+		if err != nil {
+			close(p.failed) // the saver stops at the first message not downloaded
+		}
+		// Mark what the saver wrote, even after it stopped early; not
+		// after a failure, when the connection is gone.
+		for uids := range p.marks {
+			if err == nil {
+				err = p.mark(uids)
 			}
 		}
+	}()
 
-		// 2a. Small messages: whole, streamed one at a time.
-		got := map[imap.UID][]byte{}
-		// Messages are parsed on every core as they arrive, while the
-		// server is still sending the rest.
-		parser := newParsePool(opts.Parse)
+	start := 0
+	for _, end := range ends {
+		batch := make([]*syncItem, 0, end-start)
+		var small imap.UIDSet
+		byUID := map[imap.UID]*syncItem{}
+		var parsing sync.WaitGroup
+		for _, m := range todo[start:end] {
+			it := &syncItem{m: m, known: p.known[m.uid], parsing: &parsing, done: make(chan struct{})}
+			batch = append(batch, it)
+			switch {
+			case it.known:
+				close(it.done)
+			case m.size <= opts.LargeMessageBytes:
+				small.AddNum(m.uid)
+				byUID[m.uid] = it
+			}
+		}
+		start = end
+		select {
+		case p.batches <- batch:
+		case <-p.stop:
+			return nil
+		}
+
+		// Small messages: whole, streamed one at a time to the parse
+		// workers while the server sends the rest.
+		stopped := false
 		if len(small) > 0 {
 			err := s.run(StepServer, func() error {
 				cmd := s.client.Fetch(small, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 				defer cmd.Close()
-				for {
+				for !stopped {
 					s.arm()
 					msg := cmd.Next()
 					if msg == nil {
@@ -305,40 +383,221 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 							uid = it.UID
 						case imapclient.FetchItemDataBodySection:
 							if it.Literal != nil {
-								raw, _ = io.ReadAll(io.LimitReader(it.Literal, opts.LargeMessageBytes+1))
+								raw = readLiteral(it.Literal, opts.LargeMessageBytes+1)
 							}
 						}
 					}
-					if _, ok := byUID[uid]; ok && raw != nil {
-						got[uid] = raw
-						parser.add(uid, raw)
+					it, ok := byUID[uid]
+					if !ok || raw == nil {
+						continue
+					}
+					it.raw = raw
+					// Waiting for a parse worker is not waiting for the
+					// server: no deadline meanwhile.
+					s.disarm()
+					parsing.Add(1)
+					select {
+					case jobs <- it:
+						delete(byUID, uid)
+					case <-p.stop:
+						parsing.Done()
+						stopped = true
 					}
 				}
 				return cmd.Close()
 			}, "The mail server stopped sending messages.")
-			if err != nil {
-				parser.wait()
-				return rep, err
+			if err != nil || stopped {
+				return err
 			}
 		}
-		parsed := parser.wait()
+		// Gone or unreadable on the server: the saver keeps a placeholder.
+		for _, it := range byUID {
+			it.raw = nil
+			it.needDate = true
+		}
 
-		// 2b. In UID order: save each; large ones fetched part by part.
-		for _, m := range order {
-			if err := ctx.Err(); err != nil {
-				return rep, newError(StepTimeout, err, "Checking the mailbox was stopped.")
+		// Large messages: header and text parts only.
+		for _, it := range batch {
+			if it.m.size <= opts.LargeMessageBytes || it.known {
+				continue
 			}
-			raw, ok := got[m.uid]
-			var problems []string
-			if m.size > opts.LargeMessageBytes {
-				var err error
-				raw, problems, err = s.fetchLarge(m.uid, opts)
-				if err != nil {
-					return rep, err
-				}
-				ok = raw != nil
+			select {
+			case <-p.stop:
+				return nil
+			default:
 			}
+			raw, problems, err := s.fetchLarge(it.m.uid, opts)
+			if err != nil {
+				return err
+			}
+			it.raw, it.problems = raw, problems
+			if raw != nil {
+				it.req, it.parsed = ParseRequest(raw, opts.Parse), true
+			}
+			it.needDate = !it.parsed || it.req.Received.IsZero()
+			if !it.needDate {
+				close(it.done)
+			}
+		}
+
+		// Internal dates for the requests without a date of their own.
+		parsing.Wait()
+		if err := p.fetchDates(batch); err != nil {
+			return err
+		}
+
+		// Mark the batches written meanwhile.
+		if err := p.markWritten(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchDates fetches the internal date of the batch's messages that need
+// it, then lets the saver have them.
+func (p *pipeline) fetchDates(batch []*syncItem) error {
+	s := p.s
+	var uids imap.UIDSet
+	byUID := map[imap.UID]*syncItem{}
+	for _, it := range batch {
+		if it.needDate {
+			uids.AddNum(it.m.uid)
+			byUID[it.m.uid] = it
+		}
+	}
+	if len(byUID) == 0 {
+		return nil
+	}
+	err := s.run(StepServer, func() error {
+		cmd := s.client.Fetch(uids, &imap.FetchOptions{UID: true, InternalDate: true})
+		defer cmd.Close()
+		for {
+			s.arm()
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			buf, err := msg.Collect()
+			if err != nil {
+				return err
+			}
+			if it, ok := byUID[buf.UID]; ok {
+				it.m.date = buf.InternalDate
+			}
+		}
+		return cmd.Close()
+	}, "The mail server could not send the messages' dates.")
+	if err != nil {
+		return err
+	}
+	for _, it := range byUID {
+		close(it.done) // a message gone meanwhile keeps no date
+	}
+	return nil
+}
+
+// markWritten marks the batches the saver has written so far, without
+// waiting for more.
+func (p *pipeline) markWritten() error {
+	for {
+		select {
+		case uids, ok := <-p.marks:
 			if !ok {
+				return nil
+			}
+			if err := p.mark(uids); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// mark adds the account's keyword to imported messages and, if MoveTo is
+// set, moves them there.
+func (p *pipeline) mark(imported []imap.UID) error {
+	if len(imported) == 0 {
+		return nil
+	}
+	s, a := p.s, p.a
+	uids := imap.UIDSetNum(imported...)
+	err := s.run(StepServer, func() error {
+		return s.client.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.Flag(a.Keyword)}}, nil).Close()
+	}, "The mail server did not accept the keyword %s.", a.Keyword)
+	var imapErr *imap.Error
+	if err != nil && !errors.As(err, &imapErr) {
+		// The keyword is only a marker for people reading the mailbox:
+		// a server that refuses keywords does not stop the import, but
+		// a broken connection does.
+		return err
+	}
+	if a.MoveTo != "" {
+		return s.run(StepFolder, func() error {
+			_, err := s.client.Move(uids, a.MoveTo).Wait()
+			return err
+		}, "Imported messages could not be moved to %q; check that the folder exists.", a.MoveTo)
+	}
+	return nil
+}
+
+// readLiteral reads a message literal, at most limit bytes, into a buffer
+// of the size the server announced.
+func readLiteral(lit imap.LiteralReader, limit int64) []byte {
+	n := lit.Size()
+	if n > limit {
+		n = limit
+	}
+	if n < 0 {
+		n = 0
+	}
+	buf := make([]byte, n)
+	got, _ := io.ReadFull(lit, buf)
+	return buf[:got]
+}
+
+// save saves the fetched messages in UID order, writes each batch with the
+// folder's position and hands its UIDs to the fetcher to mark.
+func (p *pipeline) save(ctx context.Context, st State, validity uint32, total int, rep *SyncReport) error {
+	a, opts := p.a, p.opts
+	done := 0
+	var imported []imap.UID
+	finishOne := func(uid imap.UID) error {
+		imported = append(imported, uid)
+		if err := st.SaveSyncState(a.Folder, validity, uint32(uid)); err != nil {
+			return fmt.Errorf("mailbox: saving the sync position: %w", err)
+		}
+		done++
+		if opts.Progress != nil {
+			opts.Progress(done, total)
+		}
+		return nil
+	}
+	for batch := range p.batches {
+		for _, it := range batch {
+			if err := ctx.Err(); err != nil {
+				return newError(StepTimeout, err, "Checking the mailbox was stopped.")
+			}
+			select {
+			case <-it.done:
+			default:
+				select {
+				case <-it.done:
+				case <-p.failed:
+					return errFetchFailed
+				}
+			}
+			if it.known {
+				rep.Duplicates++
+				if err := finishOne(it.m.uid); err != nil {
+					return err
+				}
+				continue
+			}
+			m, raw, problems := it.m, it.raw, it.problems
+			it.raw = nil // the batch no longer holds it once saved
+			if raw == nil {
 				// Gone or unreadable on the server: keep a placeholder so
 				// nothing is silently dropped.
 				rep.Errors++
@@ -349,62 +608,49 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 				raw = []byte(placeholder)
 				problems = append(problems, fmt.Sprintf("The message (UID %d) could not be downloaded; please read it in the mailbox.", m.uid))
 			}
-			var pre *Request
-			if r, ok := parsed[m.uid]; ok && m.size <= opts.LargeMessageBytes {
-				pre = &r
+			var r Request
+			if it.parsed {
+				r = it.req
+			} else {
+				r = ParseRequest(raw, opts.Parse)
 			}
-			if err := save(m, raw, pre, problems...); err != nil {
-				return rep, err
+			if r.MessageID == "" {
+				r.MessageID = rawMessageID(raw)
+			}
+			if st.HasMessageID(r.MessageID) {
+				rep.Duplicates++
+				if err := finishOne(m.uid); err != nil {
+					return err
+				}
+				continue
+			}
+			if r.Received.IsZero() {
+				r.Received = m.date
+			}
+			r.Folder, r.UID, r.UIDValidity = a.Folder, uint32(m.uid), validity
+			for _, pr := range problems {
+				r.Problems = append(r.Problems, pr)
+				r.NeedsReview = true
+			}
+			if err := st.SaveRequest(r, raw); err != nil {
+				return fmt.Errorf("mailbox: saving a request: %w", err)
+			}
+			rep.New++
+			if r.NeedsReview {
+				rep.NeedsReview++
+			}
+			if err := finishOne(m.uid); err != nil {
+				return err
 			}
 		}
 		// The batch is on disk before the server is told it was imported.
 		if err := flushState(st); err != nil {
-			return rep, err
+			return err
 		}
-		if err := flush(); err != nil {
-			return rep, err
-		}
+		p.marks <- imported
+		imported = nil
 	}
-	return rep, nil
-}
-
-// parsePool parses messages concurrently, one worker per CPU.
-type parsePool struct {
-	jobs chan parseJob
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	out  map[imap.UID]Request
-}
-
-type parseJob struct {
-	uid imap.UID
-	raw []byte
-}
-
-func newParsePool(opts ParseOptions) *parsePool {
-	p := &parsePool{jobs: make(chan parseJob, 64), out: map[imap.UID]Request{}}
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			for j := range p.jobs {
-				r := ParseRequest(j.raw, opts)
-				p.mu.Lock()
-				p.out[j.uid] = r
-				p.mu.Unlock()
-			}
-		}()
-	}
-	return p
-}
-
-func (p *parsePool) add(uid imap.UID, raw []byte) { p.jobs <- parseJob{uid, raw} }
-
-// wait returns every result once all added messages are parsed.
-func (p *parsePool) wait() map[imap.UID]Request {
-	close(p.jobs)
-	p.wg.Wait()
-	return p.out
+	return nil
 }
 
 // rawMessageID names a message without a Message-ID by its content.

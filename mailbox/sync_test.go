@@ -608,3 +608,50 @@ func TestSyncCancelledContinuesNextRun(t *testing.T) {
 		t.Fatalf("next sync = %+v, %v; want the remaining %d", rep, err, len(msgs)-6)
 	}
 }
+
+// A request without a Date header of its own is dated by the server's
+// internal date, fetched only for such messages.
+func TestSyncDatesUndatedRequestsFromTheServer(t *testing.T) {
+	_, a := startTestServer(t, nil)
+	arrived := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
+	msgs := [][]byte{
+		generatedRequest(1),
+		[]byte("From: No Date <nodate@example.com>\r\nSubject: no date\r\nMessage-ID: <nodate-1@example.com>\r\n\r\nMy name is No Date, 503-555-0150\r\n"),
+		generatedRequest(2),
+	}
+	s, err := connect(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range msgs {
+		err := s.run(StepServer, func() error {
+			cmd := s.client.Append("INBOX", int64(len(raw)), &imap.AppendOptions{Time: arrived})
+			if _, err := cmd.Write(raw); err != nil {
+				cmd.Close()
+				return err
+			}
+			if err := cmd.Close(); err != nil {
+				return err
+			}
+			_, err := cmd.Wait()
+			return err
+		}, "append")
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.close()
+	st := newMemState()
+	if rep, err := Sync(context.Background(), a, st, SyncOptions{BatchSize: 2}); err != nil || rep.New != 3 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	for _, r := range st.requests {
+		want := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) // generatedRequest's Date header
+		if r.MessageID == "nodate-1@example.com" {
+			want = arrived
+		}
+		if !r.Received.Equal(want) {
+			t.Errorf("%s received %v, want %v", r.MessageID, r.Received, want)
+		}
+	}
+}
