@@ -81,8 +81,8 @@ const (
 // Downloading, parsing and saving overlap; st and opts.Progress are only
 // used from the calling goroutine, one call at a time. Messages are marked
 // (and moved) a batch at a time once the batch is written, between two
-// download commands, so an interrupted pass may leave its last written
-// batch unmarked.
+// download commands; what an interrupted pass left unmarked is marked at
+// the start of the next one.
 func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncReport, error) {
 	rep, err := syncFolder(ctx, a, st, opts)
 	if ferr := flushState(st); ferr != nil && err == nil {
@@ -141,6 +141,11 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	validity = sel.UIDValidity
 	if sel.NumMessages == 0 {
 		return rep, nil
+	}
+	if last > 0 {
+		if err := markUnmarked(s, a, last); err != nil {
+			return rep, err
+		}
 	}
 
 	// 1. What is new: UID and size (and, after a renumbering, the envelope
@@ -521,8 +526,34 @@ func (p *pipeline) mark(imported []imap.UID) error {
 	if len(imported) == 0 {
 		return nil
 	}
-	s, a := p.s, p.a
-	uids := imap.UIDSetNum(imported...)
+	return markImported(p.s, p.a, imap.UIDSetNum(imported...))
+}
+
+// markUnmarked marks (and moves) what an interrupted pass imported, up to
+// UID last, but did not get to mark: the pipeline marks a batch only after
+// it is written, so the app closing or the network dropping in between
+// leaves it unmarked. One search, nothing to do in the usual case.
+func markUnmarked(s *session, a Account, last uint32) error {
+	var done imap.UIDSet
+	done.AddRange(1, imap.UID(last))
+	var unmarked []imap.UID
+	err := s.run(StepServer, func() error {
+		data, err := s.client.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{done}, NotFlag: []imap.Flag{imap.Flag(a.Keyword)}}, nil).Wait()
+		if err != nil {
+			return err
+		}
+		unmarked = data.AllUIDs()
+		return nil
+	}, "The mail server could not search the folder for messages without %s.", a.Keyword)
+	if err != nil || len(unmarked) == 0 {
+		return err
+	}
+	return markImported(s, a, imap.UIDSetNum(unmarked...))
+}
+
+// markImported adds the account's keyword to uids and, if MoveTo is set,
+// moves them there.
+func markImported(s *session, a Account, uids imap.UIDSet) error {
 	err := s.run(StepServer, func() error {
 		return s.client.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.Flag(a.Keyword)}}, nil).Close()
 	}, "The mail server did not accept the keyword %s.", a.Keyword)

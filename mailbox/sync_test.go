@@ -267,6 +267,25 @@ func TestSyncInterruptedContinues(t *testing.T) {
 	if len(st.requests) != len(msgs) {
 		t.Fatalf("%d requests, want %d", len(st.requests), len(msgs))
 	}
+	assertAllMarked(t, a, len(msgs))
+}
+
+// assertAllMarked checks that every message in INBOX carries the import
+// keyword and none was marked seen: what the people sharing the mailbox see.
+func assertAllMarked(t *testing.T, a Account, want int) {
+	t.Helper()
+	flags := serverFlags(t, a, "INBOX")
+	if len(flags) != want {
+		t.Fatalf("%d messages on the server, want %d", len(flags), want)
+	}
+	for uid, f := range flags {
+		if !hasFlag(f, "$FrontDesk") {
+			t.Errorf("UID %d was imported but lacks the $FrontDesk keyword: %v", uid, f)
+		}
+		if hasFlag(f, imap.FlagSeen) {
+			t.Errorf("UID %d was marked seen", uid)
+		}
+	}
 }
 
 func TestSyncMessageWithoutMessageIDIsNotDuplicated(t *testing.T) {
@@ -607,6 +626,7 @@ func TestSyncCancelledContinuesNextRun(t *testing.T) {
 	if err != nil || rep.New != len(msgs)-6 || rep.Duplicates != 0 {
 		t.Fatalf("next sync = %+v, %v; want the remaining %d", rep, err, len(msgs)-6)
 	}
+	assertAllMarked(t, a, len(msgs))
 }
 
 // A request without a Date header of its own is dated by the server's
