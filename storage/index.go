@@ -174,8 +174,8 @@ type packed struct {
 // store needs to know of intakes without reading them. It is guarded by
 // Store.mu.
 type index struct {
-	entries  []packed // dense; keys "" where a patient was deleted
-	pos      map[uint64]int32
+	entries  []packed         // dense; keys "" where a patient was deleted
+	pos      map[uint64]int32 // nil while entries are in ID order, as they are unless a write broke it
 	live     int
 	names    postings     // name token -> entries
 	emails   pairPostings // folded email -> entries
@@ -183,8 +183,8 @@ type index struct {
 	national pairPostings // national number digits -> entries
 	byDOB    map[string][]int32
 
-	intakesOf   map[uint64][]uint64 // patient ID -> intake IDs
-	urgentCount map[uint64]int      // patient ID -> number of urgent intakes
+	intakes     []intakeRef    // sorted by patient, then intake
+	urgentCount map[uint64]int // patient ID -> number of urgent intakes
 
 	order      []int32 // entries in list order, valid unless orderDirty
 	orderDirty bool
@@ -192,10 +192,8 @@ type index struct {
 
 func newIndex() *index {
 	return &index{
-		pos:         make(map[uint64]int32),
 		names:       newPostings(),
 		byDOB:       make(map[string][]int32),
-		intakesOf:   make(map[uint64][]uint64),
 		urgentCount: make(map[uint64]int),
 		orderDirty:  true,
 	}
@@ -211,11 +209,26 @@ func (x *index) entry(i int32) *entry {
 	return e
 }
 
+// find returns where the patient with the ID is in entries. New patients
+// get ever larger IDs, so entries stay in ID order and are searched by
+// halves; should one ever come out of order, a map takes over.
+func (x *index) find(id uint64) (int32, bool) {
+	if x.pos != nil {
+		i, ok := x.pos[id]
+		return i, ok
+	}
+	j, ok := slices.BinarySearchFunc(x.entries, id, func(p packed, id uint64) int { return cmp.Compare(p.id, id) })
+	if !ok || x.entries[j].keys == "" {
+		return 0, false
+	}
+	return int32(j), true
+}
+
 // putEntry adds a patient's entry, or replaces its old one (removing the old
 // keys before adding the new ones). Call finish after a batch of puts.
 func (x *index) putEntry(e *entry) {
 	p := packed{id: e.id, keys: string(e.encode())}
-	i, ok := x.pos[p.id]
+	i, ok := x.find(p.id)
 	if ok {
 		moved := comparePacked(x.entries[i], p) != 0
 		if moved {
@@ -228,8 +241,18 @@ func (x *index) putEntry(e *entry) {
 		}
 	} else {
 		i = int32(len(x.entries))
+		if x.pos == nil && i > 0 && x.entries[i-1].id >= p.id {
+			x.pos = make(map[uint64]int32, len(x.entries)+1)
+			for j, q := range x.entries {
+				if q.keys != "" {
+					x.pos[q.id] = int32(j)
+				}
+			}
+		}
 		x.entries = append(x.entries, p)
-		x.pos[p.id] = i
+		if x.pos != nil {
+			x.pos[p.id] = i
+		}
 		x.live++
 		x.orderInsert(i)
 	}
@@ -306,14 +329,16 @@ func (x *index) unlink(i int32) {
 }
 
 func (x *index) removePatient(id uint64) {
-	i, ok := x.pos[id]
+	i, ok := x.find(id)
 	if !ok {
 		return
 	}
 	x.orderRemove(i)
 	x.unlink(i)
-	x.entries[i] = packed{id: id}
-	delete(x.pos, id)
+	x.entries[i] = packed{id: id} // keeps the ID order
+	if x.pos != nil {
+		delete(x.pos, id)
+	}
 	x.live--
 }
 
@@ -342,9 +367,36 @@ func (x *index) finishBatch() {
 	wg.Wait()
 }
 
-// addIntake records a new intake of a patient.
+// intakeRef is one intake of a patient.
+type intakeRef struct{ patient, intake uint64 }
+
+func compareIntakeRefs(a, b intakeRef) int {
+	if c := cmp.Compare(a.patient, b.patient); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.intake, b.intake)
+}
+
+// patientIntakes returns the patient's intakes, oldest first; the slice is
+// the index's own.
+func (x *index) patientIntakes(patientID uint64) []intakeRef {
+	lo, _ := slices.BinarySearchFunc(x.intakes, intakeRef{patient: patientID}, compareIntakeRefs)
+	hi := lo
+	for hi < len(x.intakes) && x.intakes[hi].patient == patientID {
+		hi++
+	}
+	return x.intakes[lo:hi]
+}
+
+// addIntake records a new intake of a patient. An intake of the newest
+// patient (as when seeding) is appended; another is inserted in place.
 func (x *index) addIntake(intakeID uint64, l intakeLink) {
-	x.intakesOf[l.patientID] = append(x.intakesOf[l.patientID], intakeID)
+	r := intakeRef{l.patientID, intakeID}
+	if n := len(x.intakes); n == 0 || compareIntakeRefs(x.intakes[n-1], r) < 0 {
+		x.intakes = append(x.intakes, r)
+	} else if j, found := slices.BinarySearchFunc(x.intakes, r, compareIntakeRefs); !found {
+		x.intakes = slices.Insert(x.intakes, j, r)
+	}
 	if l.urgent {
 		x.urgentCount[l.patientID]++
 	}
@@ -455,7 +507,6 @@ func (s *Store) buildIndex() error {
 		}()
 	}
 	each(func(i int32, v *keyView) {
-		x.pos[x.entries[i].id] = i
 		if v.dob != "" {
 			x.byDOB[v.dob] = append(x.byDOB[v.dob], i)
 		}
@@ -479,9 +530,14 @@ func (s *Store) buildIndex() error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for _, l := range links {
-			x.addIntake(l.intakeID, l.l)
+		x.intakes = make([]intakeRef, len(links))
+		for j, l := range links {
+			x.intakes[j] = intakeRef{l.l.patientID, l.intakeID}
+			if l.l.urgent {
+				x.urgentCount[l.l.patientID]++
+			}
 		}
+		slices.SortFunc(x.intakes, compareIntakeRefs)
 	}()
 	wg.Wait()
 	s.mu.Lock()
@@ -577,13 +633,11 @@ func (x *index) presize(n int) {
 		return
 	}
 	x.entries = make([]packed, 0, n)
-	x.pos = make(map[uint64]int32, n)
 	x.emails.pending = make([]pair, 0, n)
 	x.phones.pending = make([]pair, 0, n+n/4)
 	x.national.pending = make([]pair, 0, n+n/4)
 	x.names.lists = make(map[string][]int32, n/8)
 	x.byDOB = make(map[string][]int32, min(n, 40000))
-	x.intakesOf = make(map[uint64][]uint64, n)
 }
 
 // entryFormat is the first byte of an encoded entry.
