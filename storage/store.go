@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -61,6 +62,13 @@ type Options struct {
 	// effect on an encrypted file. The app never sets it: by default a new
 	// or plaintext file needs Setup, and an encrypted one Unlock.
 	Plaintext bool
+
+	// FreeMemoryWhenIdle also hands the Go heap's free memory back to the
+	// system when reads of records stop (see releaseLater): the garbage of
+	// a burst of searches otherwise stays resident until the next garbage
+	// collection, which an idle desk may not run for minutes. For the
+	// window, which stays open all day; it costs one collection per burst.
+	FreeMemoryWhenIdle bool
 }
 
 // Sealer is the one seam every stored value passes through: Seal before a
@@ -302,7 +310,7 @@ func (s *Store) releaseLater() {
 	s.releaseMu.Lock()
 	defer s.releaseMu.Unlock()
 	if s.releaseTimer == nil {
-		s.releaseTimer = time.AfterFunc(releaseDelay, s.releaseNow)
+		s.releaseTimer = time.AfterFunc(releaseDelay, s.releaseIdle)
 		return
 	}
 	s.releaseTimer.Reset(releaseDelay)
@@ -314,4 +322,12 @@ func (s *Store) releaseNow() {
 		s.releaseMapped(tx)
 		return nil
 	})
+}
+
+// releaseIdle runs once reads have stopped for releaseDelay.
+func (s *Store) releaseIdle() {
+	s.releaseNow()
+	if s.opts.FreeMemoryWhenIdle {
+		debug.FreeOSMemory()
+	}
 }
