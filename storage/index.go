@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -191,12 +192,14 @@ type index struct {
 }
 
 func newIndex() *index {
-	return &index{
+	x := &index{
 		names:       newPostings(),
 		byDOB:       make(map[string][]int32),
 		urgentCount: make(map[uint64]int),
 		orderDirty:  true,
 	}
+	x.emails.entries, x.phones.entries, x.national.entries = &x.entries, &x.entries, &x.entries
+	return x
 }
 
 // entry unpacks entry i; nil where the patient was deleted.
@@ -261,15 +264,22 @@ func (x *index) putEntry(e *entry) {
 	for _, t := range v.tokens {
 		x.names.add(t, i)
 	}
-	x.emails.add(v.email, i)
-	for _, ph := range v.phones {
-		x.phones.add(ph, i)
-	}
-	for _, n := range v.national {
-		x.national.add(n, i)
-	}
+	x.link(i, &v)
 	if v.dob != "" {
 		x.byDOB[v.dob] = append(x.byDOB[v.dob], i)
+	}
+}
+
+// link adds entry i's email and phone numbers to their pair postings.
+func (x *index) link(i int32, v *keyView) {
+	if v.email != "" {
+		x.emails.add(i, v.emailAt)
+	}
+	for _, at := range v.phonesAt {
+		x.phones.add(i, at)
+	}
+	for _, at := range v.nationalAt {
+		x.national.add(i, at)
 	}
 }
 
@@ -451,6 +461,7 @@ func (s *Store) buildIndex() error {
 		l        intakeLink
 	}
 	var links []link
+	var counts struct{ emails, phones, national atomic.Int64 } // pairs to make room for
 	err := s.db.View(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if tx.Bucket(name) == nil {
@@ -468,6 +479,11 @@ func (s *Store) buildIndex() error {
 				if !v.read(p.keys) {
 					return packed{}, &Error{Msg: fmt.Sprintf("the search keys of patient %d are damaged", p.id), Kind: ErrUnreadable}
 				}
+				if v.email != "" {
+					counts.emails.Add(1)
+				}
+				counts.phones.Add(int64(len(v.phones)))
+				counts.national.Add(int64(len(v.national)))
 				return p, nil
 			}
 		}, "the search keys of patient")
@@ -516,17 +532,25 @@ func (s *Store) buildIndex() error {
 			x.names.add(t, i)
 		}
 	}, x.names.finish)
+	x.emails.pending = make([]pair, 0, counts.emails.Load())
+	x.phones.pending = make([]pair, 0, counts.phones.Load())
+	x.national.pending = make([]pair, 0, counts.national.Load())
 	each(func(i int32, v *keyView) {
-		x.emails.add(v.email, i)
+		if v.email != "" {
+			x.emails.add(i, v.emailAt)
+		}
 	}, func() { x.emails.finish(true) })
 	each(func(i int32, v *keyView) {
-		for _, ph := range v.phones {
-			x.phones.add(ph, i)
+		for _, at := range v.phonesAt {
+			x.phones.add(i, at)
 		}
-		for _, n := range v.national {
-			x.national.add(n, i)
+		for _, at := range v.nationalAt {
+			x.national.add(i, at)
 		}
-	}, func() { x.phones.finish(true); x.national.finish(true) })
+	}, func() {
+		x.phones.finish(true)
+		x.national.finish(true)
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -633,9 +657,6 @@ func (x *index) presize(n int) {
 		return
 	}
 	x.entries = make([]packed, 0, n)
-	x.emails.pending = make([]pair, 0, n)
-	x.phones.pending = make([]pair, 0, n+n/4)
-	x.national.pending = make([]pair, 0, n+n/4)
 	x.names.lists = make(map[string][]int32, n/8)
 	x.byDOB = make(map[string][]int32, min(n, 40000))
 }
@@ -716,6 +737,11 @@ type keyView struct {
 	name, dob, email         string
 	given                    int // length of the given name in name
 	tokens, phones, national []string
+
+	// where the email and each phone and national number are in the keys
+	// (the offset of their length), for pairPostings
+	emailAt              uint32
+	phonesAt, nationalAt []uint32
 }
 
 // read reads keys into v; false if they are damaged.
@@ -727,15 +753,23 @@ func (v *keyView) read(keys string) bool {
 	v.name = r.str()
 	v.given = r.num()
 	v.dob = r.str()
+	v.emailAt = uint32(r.pos)
 	v.email = r.str()
 	if r.bad || v.given > len(v.name) {
 		return false
 	}
-	for _, l := range [3]*[]string{&v.tokens, &v.phones, &v.national} {
+	v.phonesAt, v.nationalAt = v.phonesAt[:0], v.nationalAt[:0]
+	for _, l := range [3]struct {
+		strs *[]string
+		at   *[]uint32
+	}{{&v.tokens, nil}, {&v.phones, &v.phonesAt}, {&v.national, &v.nationalAt}} {
 		n := r.num()
-		*l = (*l)[:0]
+		*l.strs = (*l.strs)[:0]
 		for j := 0; j < n && !r.bad; j++ {
-			*l = append(*l, r.str())
+			if l.at != nil {
+				*l.at = append(*l.at, uint32(r.pos))
+			}
+			*l.strs = append(*l.strs, r.str())
 		}
 		if r.bad {
 			return false
