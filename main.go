@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -115,7 +114,6 @@ func runWindow(env *cmdEnv, demo bool) error {
 			fmt.Fprintf(env.stderr, "timing %s %.3f ms\n", event, float64(d.Microseconds())/1000)
 		}
 	}
-	windowGC()
 	st, err := storage.Open(env.dataDir, storage.Options{FreeMemoryWhenIdle: true})
 	if err != nil {
 		return err
@@ -175,24 +173,6 @@ func runWindow(env *cmdEnv, demo bool) error {
 	w.ShowAndRun()
 	finish()
 	return nil
-}
-
-// windowGCPercent is the window's garbage collection target (Go's default
-// is 100): the heap may grow by half its live size between collections, not
-// by all of it. Most of the live heap is the search index (about 30 MB at
-// 100,000 patients) and fonts (about 25 MB), and what is allocated
-// while typing is short-lived, so this caps the heap at about 1.5x live
-// rather than 2x. At 100,000 patients after a minute idle it took the
-// window's resident memory from 255 to 228 MB (bench-ui), keystroke to list
-// unchanged within noise (p50 27 -> 26 ms).
-const windowGCPercent = 50
-
-// windowGC sets the window's garbage collection target, unless GOGC says
-// otherwise.
-func windowGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(windowGCPercent)
-	}
 }
 
 // quitGrace is how long quitting may take before main ends the program itself.
