@@ -114,7 +114,7 @@ func runWindow(env *cmdEnv, demo bool) error {
 			fmt.Fprintf(env.stderr, "timing %s %.3f ms\n", event, float64(d.Microseconds())/1000)
 		}
 	}
-	st, err := storage.Open(env.dataDir, storage.Options{})
+	st, err := storage.Open(env.dataDir, storage.Options{FreeMemoryWhenIdle: true})
 	if err != nil {
 		return err
 	}

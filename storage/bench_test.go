@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,8 +107,12 @@ func BenchmarkOpen100k(b *testing.B) {
 const envBenchOpenDir = "FRONTDESK_BENCH_OPEN_DIR"
 
 // reportOpenMemory runs in a child process: open the store, collect garbage,
-// print the live heap and resident set size.
+// print the live heap, what opening added to it (the index) and the
+// resident set size.
 func reportOpenMemory(dir string) int {
+	var before, ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	s, err := Open(dir, Options{Plaintext: true})
 	if err != nil {
 		fmt.Println("ERROR", err)
@@ -115,9 +120,15 @@ func reportOpenMemory(dir string) int {
 	}
 	defer s.Close()
 	runtime.GC()
-	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	if f := os.Getenv("FRONTDESK_BENCH_HEAP_PROFILE"); f != "" {
+		if out, err := os.Create(f); err == nil {
+			pprof.Lookup("heap").WriteTo(out, 0)
+			out.Close()
+		}
+	}
 	fmt.Printf("HEAP_MB %.1f\n", float64(ms.HeapAlloc)/(1<<20))
+	fmt.Printf("INDEX_BYTES %d\n", int64(ms.HeapAlloc)-int64(before.HeapAlloc))
 	fmt.Printf("RSS_MB %.1f\n", residentMB())
 	fmt.Printf("PATIENTS %d\n", s.PatientCount())
 	return 0
@@ -141,10 +152,12 @@ func residentMB() float64 {
 }
 
 // BenchmarkMemoryAfterOpen100k opens the store in a fresh child process and
-// reports its live heap and resident memory after a garbage collection.
+// reports its live heap and resident memory after a garbage collection, and
+// the live heap that opening added (the search index and intake links) per
+// patient. FRONTDESK_BENCH_HEAP_PROFILE=FILE writes the child's heap profile.
 func BenchmarkMemoryAfterOpen100k(b *testing.B) {
 	dir := fixtureDir(b)
-	var heap, rss float64
+	var heap, rss, index float64
 	for b.Loop() {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envBenchOpenDir+"="+dir)
@@ -163,11 +176,14 @@ func BenchmarkMemoryAfterOpen100k(b *testing.B) {
 				heap = v
 			case "RSS_MB":
 				rss = v
+			case "INDEX_BYTES":
+				index = v
 			}
 		}
 	}
 	b.ReportMetric(heap, "heap-MB")
 	b.ReportMetric(rss, "rss-MB")
+	b.ReportMetric(index/benchPatients, "index-B/patient")
 }
 
 // keystrokeQueries are typed one character at a time; every prefix is a

@@ -288,14 +288,14 @@ func allEmpty(rec []string) bool {
 func (x *index) plainDuplicate(e *entry) (id uint64, reason string, ok bool) {
 	if e.name != "" {
 		for _, i := range x.byDOB[e.dob] {
-			if o := x.entries[i]; o != nil && o.name == e.name {
+			if o := x.entry(i); o != nil && o.name == e.name {
 				return o.id, "already in the store: " + ReasonSameNameDOB, true
 			}
 		}
 	}
 	if e.email != "" {
 		for _, i := range x.emails.exact(e.email) {
-			if o := x.entries[i]; o != nil {
+			if o := x.entry(i); o != nil {
 				return o.id, "already in the store: " + ReasonSameEmail, true
 			}
 		}

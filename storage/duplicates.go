@@ -106,7 +106,7 @@ func (x *index) candidateIndexes(e *entry) map[int32][]string {
 			return
 		}
 		seen[i] = true
-		o := x.entries[i]
+		o := x.entry(i)
 		if o == nil || (e.id != 0 && o.id == e.id) {
 			return
 		}
@@ -148,7 +148,7 @@ func (s *Store) DuplicateCandidates(p Patient) []Candidate {
 	}
 	list := make([]cand, 0, len(found))
 	for i, rs := range found {
-		list = append(list, cand{s.idx.entries[i], rs})
+		list = append(list, cand{s.idx.entry(i), rs})
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(list, func(a, b cand) int {
@@ -205,7 +205,7 @@ func (s *Store) AllDuplicates() []DuplicatePair {
 			return
 		}
 		seen[key] = true
-		a, b := x.entries[i], x.entries[j]
+		a, b := x.entry(i), x.entry(j)
 		if a == nil || b == nil {
 			return
 		}

@@ -45,6 +45,7 @@ const (
 // mail account with its password. "requests" is absent from exports made
 // before booking requests existed.
 func (s *Store) Export(w io.Writer) error {
+	defer s.releaseLater() // the export read every record
 	set, err := s.Settings()
 	if err != nil {
 		return err

@@ -38,20 +38,31 @@ func TestEntryEncodeDecode(t *testing.T) {
 }
 
 func TestPairPostings(t *testing.T) {
-	var p pairPostings
-	for i := range 3000 {
-		p.add(fmt.Sprintf("%05d", i), int32(i))
+	// Entry i has the email key "%05d" of i; entry 9999 repeats 00042.
+	entries := make([]packed, 10000)
+	p := pairPostings{entries: &entries}
+	put := func(i int32, key string) uint32 {
+		entries[i] = packed{id: uint64(i) + 1, keys: string((&entry{email: key}).encode())}
+		var v keyView
+		if !v.read(entries[i].keys) {
+			t.Fatalf("cannot read keys of %q", key)
+		}
+		return v.emailAt
+	}
+	for i := range int32(3000) {
+		p.add(i, put(i, fmt.Sprintf("%05d", i)))
 		if i%500 == 0 {
 			p.finish(false)
 		}
 	}
-	p.add("00042", 9999) // a second entry with the same key
+	p.add(9999, put(9999, "00042")) // a second entry with the same key
 	p.remove("00007", 7)
 	p.remove("02999", 2999) // still pending or already sorted: either way gone
+	put(7, "77777")         // the removed entry's keys change: its tombstone still sorts by the old key
 	for _, tt := range []struct {
 		prefix string
 		want   int
-	}{{"0004", 11}, {"00007", 0}, {"0299", 9}, {"1", 0}} {
+	}{{"0004", 11}, {"00007", 0}, {"0299", 9}, {"1", 0}, {"7", 0}} {
 		n := 0
 		p.visit(tt.prefix, func(string, int32) { n++ })
 		if n != tt.want {
@@ -67,7 +78,7 @@ func TestPairPostings(t *testing.T) {
 		t.Errorf("%d shared keys, want 1", groups)
 	}
 	p.finish(true)
-	if len(p.pending) != 0 || p.dead != 0 || !slices.IsSortedFunc(p.sorted, comparePairs) || len(p.sorted) != 2999 {
+	if len(p.pending) != 0 || p.dead != 0 || len(p.retired) != 0 || !slices.IsSortedFunc(p.sorted, p.compare) || len(p.sorted) != 2999 {
 		t.Errorf("after finish: %d pending, %d dead, %d sorted", len(p.pending), p.dead, len(p.sorted))
 	}
 }

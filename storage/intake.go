@@ -265,11 +265,16 @@ func (s *Store) UpdateIntake(in *Intake) error {
 // IntakesFor returns the patient's intakes, newest first.
 func (s *Store) IntakesFor(patientID uint64) ([]Intake, error) {
 	s.mu.RLock()
-	ids := slices.Clone(s.idx.intakesOf[patientID])
+	refs := s.idx.patientIntakes(patientID)
+	ids := make([]uint64, len(refs))
+	for i, r := range refs {
+		ids[i] = r.intake
+	}
 	s.mu.RUnlock()
 	slices.Sort(ids)
 	slices.Reverse(ids)
 	out := make([]Intake, 0, len(ids))
+	defer s.releaseLater()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		for _, id := range ids {
 			in, err := s.unsafeGetIntake(tx, id)

@@ -258,6 +258,7 @@ func (s *Store) unsafeWritePatient(tx *bolt.Tx, p *Patient) (*entry, error) {
 // there is none.
 func (s *Store) Patient(id uint64) (Patient, error) {
 	var p Patient
+	defer s.releaseLater()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		p, err = s.unsafeGetPatient(tx, id)
@@ -319,7 +320,7 @@ func (s *Store) DeletePatient(id uint64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.RLock()
-	n := len(s.idx.intakesOf[id])
+	n := len(s.idx.patientIntakes(id))
 	s.mu.RUnlock()
 	if n > 0 {
 		forms := "intake forms"
@@ -363,6 +364,7 @@ func (s *Store) ListPatients(offset, limit int) ([]Patient, error) {
 // patientsByID reads patients in the order given, skipping any deleted since.
 func (s *Store) patientsByID(ids []uint64) ([]Patient, error) {
 	out := make([]Patient, 0, len(ids))
+	defer s.releaseLater()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		for _, id := range ids {
 			p, err := s.unsafeGetPatient(tx, id)

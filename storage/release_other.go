@@ -2,5 +2,7 @@
 
 package storage
 
+import bolt "go.etcd.io/bbolt"
+
 // releaseMapped does nothing where madvise is not available.
-func (s *Store) releaseMapped() {}
+func (s *Store) releaseMapped(*bolt.Tx) {}

@@ -230,11 +230,17 @@ func (x *index) candidates(t *queryToken) int {
 	return n
 }
 
-// hit is a scored search match.
+// hit is a scored search match, with what the list order needs of it.
 type hit struct {
-	e       *entry
-	score   float64
-	matched []string
+	id            uint64
+	given, family string
+	score         float64
+	matched       []string
+}
+
+// listOrder compares hits in list order: family name, given name, ID.
+func (a *hit) listOrder(b *hit) int {
+	return compareNames(a.family, a.given, a.id, b.family, b.given, b.id)
 }
 
 // better orders hits best first: higher score, then list order.
@@ -242,7 +248,7 @@ func better(a, b *hit) bool {
 	if a.score != b.score {
 		return a.score > b.score
 	}
-	return lessEntry(a.e, b.e) < 0
+	return a.listOrder(b) < 0
 }
 
 // worstFirst is a heap of the best hits so far with the worst on top.
@@ -283,7 +289,7 @@ func (s *Store) Search(query string, limit int) []SearchResult {
 	}
 	ids := make([]uint64, len(hits))
 	for i, h := range hits {
-		ids[i] = h.e.id
+		ids[i] = h.id
 	}
 	patients, err := s.patientsByID(ids)
 	if err != nil {
@@ -295,7 +301,7 @@ func (s *Store) Search(query string, limit int) []SearchResult {
 	}
 	out := make([]SearchResult, 0, len(hits))
 	for _, h := range hits {
-		if p, ok := byID[h.e.id]; ok {
+		if p, ok := byID[h.id]; ok {
 			out = append(out, SearchResult{Patient: p, Score: h.score, Matched: h.matched})
 		}
 	}
@@ -349,11 +355,15 @@ func (x *index) search(tokens []queryToken, limit int) []*hit {
 		if len(h) == limit && score < h[0].score {
 			continue // cannot make the list: decided without touching the entry
 		}
-		e := x.entries[i]
-		if e == nil || (len(h) == limit && score == h[0].score && lessEntry(e, h[0].e) > 0) {
+		p := x.entries[i]
+		if p.keys == "" {
 			continue
 		}
-		cand := &hit{e: e, score: score}
+		given, family := namesOf(p.keys)
+		if len(h) == limit && score == h[0].score && compareNames(family, given, p.id, h[0].family, h[0].given, h[0].id) > 0 {
+			continue
+		}
+		cand := &hit{id: p.id, given: given, family: family, score: score}
 		for _, f := range fieldNames {
 			if acc.field[i]&f.bit != 0 {
 				cand.matched = append(cand.matched, f.name)

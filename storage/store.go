@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -61,6 +62,13 @@ type Options struct {
 	// effect on an encrypted file. The app never sets it: by default a new
 	// or plaintext file needs Setup, and an encrypted one Unlock.
 	Plaintext bool
+
+	// FreeMemoryWhenIdle also hands the Go heap's free memory back to the
+	// system when reads of records stop (see releaseLater): the garbage of
+	// a burst of searches otherwise stays resident until the next garbage
+	// collection, which an idle desk may not run for minutes. For the
+	// window, which stays open all day; it costs one collection per burst.
+	FreeMemoryWhenIdle bool
 }
 
 // Sealer is the one seam every stored value passes through: Seal before a
@@ -96,6 +104,9 @@ type Store struct {
 	dateOrder DateOrder
 	state     State
 	user      *StaffUser // who unlocked the store; nil while locked and for Plaintext stores
+
+	releaseMu    sync.Mutex
+	releaseTimer *time.Timer // releases the file's mapped pages after reads (releaseLater)
 }
 
 // DefaultDir returns the folder Front Desk keeps its data in by default: the
@@ -207,7 +218,7 @@ func (s *Store) activate() error {
 	if err := s.buildIndex(); err != nil {
 		return err
 	}
-	s.releaseMapped()
+	s.releaseNow()
 	return nil
 }
 
@@ -217,6 +228,11 @@ func (s *Store) Close() error {
 	if s.keyring != nil {
 		s.keyring.clear()
 	}
+	s.releaseMu.Lock()
+	if s.releaseTimer != nil {
+		s.releaseTimer.Stop()
+	}
+	s.releaseMu.Unlock()
 	return s.db.Close()
 }
 
@@ -281,4 +297,37 @@ func (s *Store) unseal(raw []byte, v any, what string, id uint64) error {
 		return &Error{Msg: fmt.Sprintf("%s %d is damaged: %v", what, id, err), Kind: ErrUnreadable}
 	}
 	return nil
+}
+
+// releaseDelay is how long reads of records must have stopped before the
+// mapped pages they brought in are released.
+const releaseDelay = 2 * time.Second
+
+// releaseLater releases the mapped pages of the file once reads have
+// stopped for releaseDelay: a search reads its results' records, and
+// typing a name runs one search per key.
+func (s *Store) releaseLater() {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
+	if s.releaseTimer == nil {
+		s.releaseTimer = time.AfterFunc(releaseDelay, s.releaseIdle)
+		return
+	}
+	s.releaseTimer.Reset(releaseDelay)
+}
+
+// releaseNow releases the mapped pages of the file (see releaseMapped).
+func (s *Store) releaseNow() {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		s.releaseMapped(tx)
+		return nil
+	})
+}
+
+// releaseIdle runs once reads have stopped for releaseDelay.
+func (s *Store) releaseIdle() {
+	s.releaseNow()
+	if s.opts.FreeMemoryWhenIdle {
+		debug.FreeOSMemory()
+	}
 }
