@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The window's speed at 100,000 patients, under Xvfb: start-up to first
-# frame, keystroke to list updated while typing names, idle CPU and memory
+# frame, sign-in to unlocked and to the list refilled (list-reload),
+# keystroke to list updated while typing names, idle CPU and memory
 # after a minute. Prints figures; asserts nothing.
 #   scripts/bench-ui.sh ./frontdesk [PATIENTS] [IDLE_SECONDS]
 set -euo pipefail
@@ -44,7 +45,7 @@ for _ in $(seq 300); do grep -q first-frame-total "$tmp/timing.log" 2>/dev/null 
 sleep 1
 signin
 for _ in $(seq 300); do grep -q unlocked "$tmp/timing.log" 2>/dev/null && break; sleep 0.1; done
-grep -E "store-open|first-frame|unlocked" "$tmp/timing.log" | sed 's/^timing /  /'
+sleep 1; grep -E "store-open|first-frame|unlocked|list-reload" "$tmp/timing.log" | sed 's/^timing /  /'
 
 xdotool key --clearmodifiers ctrl+f
 : >"$tmp/timing.log.keys"

@@ -81,12 +81,18 @@ func (s *patientsScreen) focusSearch() {
 
 // reload refreshes the list after the store changed (or at start).
 func (s *patientsScreen) reload() {
-	s.onSearch(s.search.Text)
+	s.runSearch(s.search.Text, "list-reload")
 }
 
-// onSearch runs the store's search off the UI goroutine; only the newest
-// answer is shown, so fast typing never shows stale rows.
+// onSearch is the search field's: each keystroke searches.
 func (s *patientsScreen) onSearch(text string) {
+	s.runSearch(text, "keystroke-to-list")
+}
+
+// runSearch runs the store's search off the UI goroutine; only the newest
+// answer is shown, so fast typing never shows stale rows. event names the
+// timing traced once the list shows the answer.
+func (s *patientsScreen) runSearch(text, event string) {
 	seq := s.seq.Add(1)
 	typed := time.Now()
 	query := strings.TrimSpace(text)
@@ -118,7 +124,7 @@ func (s *patientsScreen) onSearch(text string) {
 			s.list.ScrollToTop()
 			s.list.Refresh()
 			s.status.SetText(s.statusText())
-			s.ui.deps.Trace("keystroke-to-list", time.Since(typed))
+			s.ui.deps.Trace(event, time.Since(typed))
 		})
 	})
 }
