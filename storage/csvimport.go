@@ -287,7 +287,7 @@ func allEmpty(rec []string) bool {
 // and date of birth, or same email.
 func (x *index) plainDuplicate(e *entry) (id uint64, reason string, ok bool) {
 	if e.name != "" {
-		for _, i := range x.byDOB[e.dob] {
+		for _, i := range x.dobs.exact(e.dob) {
 			if o := x.entry(i); o != nil && o.name == e.name {
 				return o.id, "already in the store: " + ReasonSameNameDOB, true
 			}

@@ -114,9 +114,7 @@ func (x *index) candidateIndexes(e *entry) map[int32][]string {
 			out[i] = rs
 		}
 	}
-	for _, i := range x.byDOB[e.dob] {
-		consider(i)
-	}
+	x.dobs.visit(e.dob, consider)
 	if e.email != "" {
 		for _, i := range x.emails.exact(e.email) {
 			consider(i)
@@ -223,9 +221,7 @@ func (s *Store) AllDuplicates() []DuplicatePair {
 			}
 		}
 	}
-	for _, l := range x.byDOB {
-		group(l)
-	}
+	x.dobs.groups(group)
 	x.emails.groups(group)
 	x.phones.groups(group)
 	s.mu.RUnlock()

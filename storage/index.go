@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,82 +84,6 @@ func appendUnique(list []string, items ...string) []string {
 	return list
 }
 
-// postings maps a name token to the entries holding it, with the keys kept
-// sorted for prefix look-ups. Name tokens repeat across many patients (few
-// keys, long lists); nearly unique keys use pairPostings instead.
-type postings struct {
-	lists   map[string][]int32
-	keys    []string // sorted; a key whose list is empty stays here
-	pending []string // keys added since the last finish
-}
-
-func newPostings() postings { return postings{lists: make(map[string][]int32)} }
-
-func (p *postings) add(key string, i int32) {
-	if key == "" {
-		return
-	}
-	l, ok := p.lists[key]
-	if !ok {
-		p.pending = append(p.pending, key)
-	}
-	p.lists[key] = append(l, i)
-}
-
-func (p *postings) remove(key string, i int32) {
-	l := p.lists[key]
-	if j := slices.Index(l, i); j >= 0 {
-		l[j] = l[len(l)-1]
-		p.lists[key] = l[:len(l)-1]
-	}
-}
-
-// finish merges the keys added since the last call into the sorted keys.
-func (p *postings) finish() {
-	if len(p.pending) == 0 {
-		return
-	}
-	slices.Sort(p.pending)
-	p.pending = slices.Compact(p.pending)
-	if len(p.keys) == 0 {
-		p.keys, p.pending = p.pending, nil
-		return
-	}
-	merged := make([]string, 0, len(p.keys)+len(p.pending))
-	i, j := 0, 0
-	for i < len(p.keys) || j < len(p.pending) {
-		switch {
-		case j == len(p.pending) || (i < len(p.keys) && p.keys[i] < p.pending[j]):
-			merged = append(merged, p.keys[i])
-			i++
-		case i == len(p.keys) || p.pending[j] < p.keys[i]:
-			merged = append(merged, p.pending[j])
-			j++
-		default:
-			merged = append(merged, p.keys[i])
-			i, j = i+1, j+1
-		}
-	}
-	p.keys, p.pending = merged, nil
-}
-
-// prefixRange returns the keys starting with prefix.
-func (p *postings) prefixRange(prefix string) []string {
-	lo := sort.SearchStrings(p.keys, prefix)
-	rest := p.keys[lo:]
-	hi := sort.Search(len(rest), func(j int) bool { return !strings.HasPrefix(rest[j], prefix) })
-	return rest[:hi]
-}
-
-// count is how many postings the keys starting with prefix hold.
-func (p *postings) count(prefix string) int {
-	n := 0
-	for _, k := range p.prefixRange(prefix) {
-		n += len(p.lists[k])
-	}
-	return n
-}
-
 // packed is one patient in the index: its ID and its search keys as encode
 // wrote them (the plaintext of its record in the patient keys bucket).
 // Every key the postings hold is a substring of keys, so a patient costs
@@ -182,7 +105,7 @@ type index struct {
 	emails   pairPostings // folded email -> entries
 	phones   pairPostings // full international digits -> entries
 	national pairPostings // national number digits -> entries
-	byDOB    map[string][]int32
+	dobs     dobPostings  // date of birth -> entries
 
 	intakes     []intakeRef    // sorted by patient, then intake
 	urgentCount map[uint64]int // patient ID -> number of urgent intakes
@@ -193,8 +116,6 @@ type index struct {
 
 func newIndex() *index {
 	x := &index{
-		names:       newPostings(),
-		byDOB:       make(map[string][]int32),
 		urgentCount: make(map[uint64]int),
 		orderDirty:  true,
 	}
@@ -265,9 +186,7 @@ func (x *index) putEntry(e *entry) {
 		x.names.add(t, i)
 	}
 	x.link(i, &v)
-	if v.dob != "" {
-		x.byDOB[v.dob] = append(x.byDOB[v.dob], i)
-	}
+	x.dobs.add(v.dob, i)
 }
 
 // link adds entry i's email and phone numbers to their pair postings.
@@ -330,12 +249,7 @@ func (x *index) unlink(i int32) {
 	for _, n := range v.national {
 		x.national.remove(n, i)
 	}
-	if l := x.byDOB[v.dob]; l != nil {
-		if j := slices.Index(l, i); j >= 0 {
-			l[j] = l[len(l)-1]
-			x.byDOB[v.dob] = l[:len(l)-1]
-		}
-	}
+	x.dobs.remove(v.dob, i)
 }
 
 func (x *index) removePatient(id uint64) {
@@ -355,7 +269,8 @@ func (x *index) removePatient(id uint64) {
 // finish makes the keys added since the last call findable by prefix,
 // cheaply after a single write.
 func (x *index) finish() {
-	x.names.finish()
+	x.names.finish(false)
+	x.dobs.finish(false)
 	x.emails.finish(false)
 	x.phones.finish(false)
 	x.national.finish(false)
@@ -366,7 +281,8 @@ func (x *index) finish() {
 func (x *index) finishBatch() {
 	var wg sync.WaitGroup
 	for _, f := range []func(){
-		x.names.finish,
+		func() { x.names.finish(true) },
+		func() { x.dobs.finish(true) },
 		func() { x.emails.finish(true) },
 		func() { x.phones.finish(true) },
 		func() { x.national.finish(true) },
@@ -522,16 +438,21 @@ func (s *Store) buildIndex() error {
 			}
 		}()
 	}
-	each(func(i int32, v *keyView) {
-		if v.dob != "" {
-			x.byDOB[v.dob] = append(x.byDOB[v.dob], i)
-		}
-	}, nil)
-	each(func(i int32, v *keyView) {
-		for _, t := range v.tokens {
-			x.names.add(t, i)
-		}
-	}, x.names.finish)
+	x.dobs.pending = make([]uint64, 0, len(x.entries))
+	each(func(i int32, v *keyView) { x.dobs.add(v.dob, i) }, func() { x.dobs.finish(true) })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		x.names.build(len(x.entries), func(add func(string, int32)) {
+			var v keyView
+			for i, p := range x.entries {
+				v.read(p.keys) // checked as it was copied
+				for _, t := range v.tokens {
+					add(t, int32(i))
+				}
+			}
+		})
+	}()
 	x.emails.pending = make([]pair, 0, counts.emails.Load())
 	x.phones.pending = make([]pair, 0, counts.phones.Load())
 	x.national.pending = make([]pair, 0, counts.national.Load())
@@ -657,8 +578,6 @@ func (x *index) presize(n int) {
 		return
 	}
 	x.entries = make([]packed, 0, n)
-	x.names.lists = make(map[string][]int32, n/8)
-	x.byDOB = make(map[string][]int32, min(n, 40000))
 }
 
 // entryFormat is the first byte of an encoded entry.

@@ -85,10 +85,19 @@ func TestPairPostings(t *testing.T) {
 
 // TestIndexMatchesReopen makes many random writes, then checks the live
 // index answers exactly as one built from the file: old keys are removed on
-// every update and delete.
+// every update and delete. With a small pendingLimit, pending keys and
+// tombstones are folded in many times; with the usual one, never.
 func TestIndexMatchesReopen(t *testing.T) {
-	defer func(n int) { pendingLimit = n }(pendingLimit)
-	pendingLimit = 8 // exercise merging pending pairs and dropping tombstones
+	for _, limit := range []int{8, pendingLimit} {
+		t.Run(fmt.Sprint("pendingLimit=", limit), func(t *testing.T) {
+			defer func(n int) { pendingLimit = n }(pendingLimit)
+			pendingLimit = limit
+			testIndexMatchesReopen(t)
+		})
+	}
+}
+
+func testIndexMatchesReopen(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Plaintext: true})
 	if err != nil {
@@ -98,6 +107,7 @@ func TestIndexMatchesReopen(t *testing.T) {
 	givens := []string{"Zoë", "Zoe", "Ana", "Anna", "Łukasz", "小龙", "Olga"}
 	families := []string{"Nguyễn", "Nguyen", "Silva", "Wiśniewski", "李", "Petrova"}
 	var ids []uint64
+	dates := map[string]bool{}
 	for step := range 400 {
 		if step == 50 {
 			s.ListPatients(0, 1) // from here on the list order is kept write by write
@@ -110,6 +120,7 @@ func TestIndexMatchesReopen(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			p.Email = fmt.Sprintf("p%d@example.com", rng.IntN(20))
 		}
+		dates[p.DateOfBirth] = true
 		switch op := rng.IntN(10); {
 		case op < 5 || len(ids) == 0:
 			q := mustCreate(t, s, p)
@@ -133,10 +144,15 @@ func TestIndexMatchesReopen(t *testing.T) {
 		}
 	}
 	queries := []string{"zoe", "zo", "nguyen", "ngu", "ana", "ann", "lukasz", "李", "小", "olga pet", "555", "555-00",
-		"5550010000", "p1", "p1@", "p12@example.com", "1960-01-10", "a", "silva ana"}
+		"5550010000", "p1", "p1@", "p12@example.com", "1960-01-10", "a", "silva ana", "zo 1960-01-10", "nguyen ana 555"}
+	for d := range dates { // every date of birth ever written, most no longer anyone's
+		queries = append(queries, d, "an "+d)
+	}
+	slices.Sort(queries)
 	type answer struct {
-		ids     []uint64
-		matched [][]string
+		ids        []uint64
+		matched    []string
+		candidates []int // what the index counts for each token, which orders them
 	}
 	ask := func(s *Store) map[string]answer {
 		out := make(map[string]answer)
@@ -144,9 +160,27 @@ func TestIndexMatchesReopen(t *testing.T) {
 			var a answer
 			for _, r := range s.Search(q, 500) {
 				a.ids = append(a.ids, r.Patient.ID)
-				a.matched = append(a.matched, r.Matched)
+				a.matched = append(a.matched, fmt.Sprint(r.Score, r.Matched))
 			}
+			s.mu.RLock()
+			for _, tok := range parseQuery(q, s.region, s.dateOrder) {
+				a.candidates = append(a.candidates, s.idx.candidates(&tok))
+			}
+			s.mu.RUnlock()
 			out[q] = a
+		}
+		return out
+	}
+	dupsOf := func(s *Store) []string {
+		var out []string
+		for _, id := range ids {
+			p, err := s.Patient(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range s.DuplicateCandidates(p) {
+				out = append(out, fmt.Sprint(id, c.Patient.ID, c.Reasons))
+			}
 		}
 		return out
 	}
@@ -164,6 +198,7 @@ func TestIndexMatchesReopen(t *testing.T) {
 	}
 	liveList := listIDs(s)
 	liveDups := len(s.AllDuplicates())
+	liveCands := dupsOf(s)
 	liveCount := s.PatientCount()
 	s.Close()
 	s, err = Open(dir, Options{Plaintext: true})
@@ -175,7 +210,15 @@ func TestIndexMatchesReopen(t *testing.T) {
 	for _, q := range queries {
 		if !slices.Equal(live[q].ids, fresh[q].ids) {
 			t.Errorf("Search(%q): live index %v, rebuilt %v", q, live[q].ids, fresh[q].ids)
+		} else if !slices.Equal(live[q].matched, fresh[q].matched) {
+			t.Errorf("Search(%q) scores: live index %v, rebuilt %v", q, live[q].matched, fresh[q].matched)
 		}
+		if !slices.Equal(live[q].candidates, fresh[q].candidates) {
+			t.Errorf("candidates(%q): live index %v, rebuilt %v", q, live[q].candidates, fresh[q].candidates)
+		}
+	}
+	if fresh := dupsOf(s); !slices.Equal(liveCands, fresh) {
+		t.Errorf("duplicate candidates: live %v, rebuilt %v", liveCands, fresh)
 	}
 	if fresh := listIDs(s); !slices.Equal(liveList, fresh) {
 		t.Errorf("list order: live %v, rebuilt %v", liveList, fresh)

@@ -177,12 +177,14 @@ func (b *scoreboard) raise(i int32, s float32, field uint8) {
 // worked out once per index key, not per patient.
 func (x *index) scoreToken(t *queryToken, b *scoreboard) {
 	names := func(prefix string) {
-		for _, k := range x.names.prefixRange(prefix) {
-			s := float32(prefixScore(k, prefix))
-			for _, i := range x.names.lists[k] {
-				b.raise(i, s, fieldName)
+		x.names.visit(prefix, func(key string, ids []int32) {
+			s := float32(prefixScore(key, prefix))
+			for _, i := range ids {
+				if i >= 0 {
+					b.raise(i, s, fieldName)
+				}
 			}
-		}
+		})
 	}
 	prefixes := func(p *pairPostings, prefix string, weight float32, field uint8) {
 		p.visit(prefix, func(key string, i int32) {
@@ -202,9 +204,7 @@ func (x *index) scoreToken(t *queryToken, b *scoreboard) {
 			}
 		}
 	case queryDate:
-		for _, i := range x.byDOB[t.text] {
-			b.raise(i, 1, fieldDOB)
-		}
+		x.dobs.visit(t.text, func(i int32) { b.raise(i, 1, fieldDOB) })
 	}
 }
 
@@ -225,7 +225,7 @@ func (x *index) candidates(t *queryToken) int {
 			}
 		}
 	case queryDate:
-		n = len(x.byDOB[t.text])
+		n = x.dobs.count(t.text)
 	}
 	return n
 }

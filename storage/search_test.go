@@ -163,6 +163,46 @@ func TestSearchFollowsEdits(t *testing.T) {
 	}
 }
 
+// TestSearchFollowsDOBAndNameEdits changes and deletes patients found by
+// date of birth and name, both while the changes are pending and once they
+// are folded into the sorted postings (pendingLimit 1).
+func TestSearchFollowsDOBAndNameEdits(t *testing.T) {
+	for _, limit := range []int{1, pendingLimit} {
+		t.Run(fmt.Sprint("pendingLimit=", limit), func(t *testing.T) {
+			defer func(n int) { pendingLimit = n }(pendingLimit)
+			pendingLimit = limit
+			s := openTestStore(t, Options{Plaintext: true})
+			a := mustCreate(t, s, Patient{GivenName: "Ana", FamilyName: "Silva", DateOfBirth: "1986-03-14"})
+			b := mustCreate(t, s, Patient{GivenName: "Bea", FamilyName: "Silva", DateOfBirth: "1986-03-14"})
+			mustCreate(t, s, Patient{GivenName: "Cy", FamilyName: "Silvestre", DateOfBirth: "1990-01-02"})
+			check := func(when string, want map[string][]string) {
+				t.Helper()
+				for q, w := range want {
+					if got := names(s.Search(q, 10)); !slices.Equal(got, w) {
+						t.Errorf("%s: Search(%q) = %v, want %v", when, q, got, w)
+					}
+				}
+			}
+			check("created", map[string][]string{"1986-03-14": {"Ana Silva", "Bea Silva"}, "1990-01-02": {"Cy Silvestre"},
+				"silv": {"Ana Silva", "Bea Silva", "Cy Silvestre"}, "ana 1986-03-14": {"Ana Silva"}})
+			a.DateOfBirth, a.GivenName = "1990-01-02", "Anya"
+			if err := s.UpdatePatient(&a); err != nil {
+				t.Fatal(err)
+			}
+			check("edited", map[string][]string{"1986-03-14": {"Bea Silva"}, "1990-01-02": {"Anya Silva", "Cy Silvestre"},
+				"ana": nil, "anya": {"Anya Silva"}, "ana 1986-03-14": nil, "an 1990-01-02": {"Anya Silva"}})
+			if err := s.DeletePatient(b.ID); err != nil {
+				t.Fatal(err)
+			}
+			check("deleted", map[string][]string{"1986-03-14": nil, "bea": nil, "silv": {"Anya Silva", "Cy Silvestre"}})
+			if err := s.DeletePatient(a.ID); err != nil {
+				t.Fatal(err)
+			}
+			check("both deleted", map[string][]string{"1990-01-02": {"Cy Silvestre"}, "anya": nil, "silv": {"Cy Silvestre"}})
+		})
+	}
+}
+
 func TestSearchCapsResults(t *testing.T) {
 	s := openTestStore(t, Options{Plaintext: true})
 	for i := range 30 {
