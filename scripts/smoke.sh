@@ -3,6 +3,8 @@
 # its window to appear, then asks it to quit while the pointer moves over the
 # window (Fyne 2.7.1 could crash or hang on that path; ui.App.Quit and main's
 # watchdog are the fix). Several rounds, because the failures were races.
+# Xvfb runs with -noreset: without it the server resets whenever its last
+# client leaves (xdpyinfo, a quitting round) and refuses connections meanwhile.
 # Fails if it cannot start, does not exit 0, or takes longer than 15 s to quit.
 set -euo pipefail
 bin=${1:-./frontdesk}
@@ -10,10 +12,10 @@ rounds=${SMOKE_ROUNDS:-5}
 tmp=$(mktemp -d)
 xvfb=""
 jiggle=""
-trap 'kill $jiggle $xvfb 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill $jiggle $xvfb 2>/dev/null || true; [ -n "${SMOKE_KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
 display=:$((90 + RANDOM % 400))
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp -noreset >"$tmp/xvfb.log" 2>&1 &
 xvfb=$!
 for _ in $(seq 50); do xdpyinfo -display "$display" >/dev/null 2>&1 && break; sleep 0.1; done
 xdpyinfo -display "$display" >/dev/null 2>&1 || { echo "smoke: Xvfb did not start" >&2; cat "$tmp/xvfb.log" >&2; exit 1; }
@@ -31,6 +33,8 @@ for round in $(seq "$rounds"); do
 	if [ -z "$ok" ]; then
 		echo "smoke: round $round: the window did not appear within 10 s" >&2
 		cat "$log" >&2
+		kill -0 "$xvfb" 2>/dev/null || echo "smoke: Xvfb $display is gone; its log:" >&2
+		cat "$tmp/xvfb.log" >&2
 		kill "$app" 2>/dev/null || true
 		exit 1
 	fi
