@@ -74,14 +74,24 @@ func (m *memServer) stop() {
 
 // appendMessages adds raw messages to folder through a real IMAP session.
 func (m *memServer) appendMessages(ctx context.Context, a Account, folder string, msgs [][]byte) error {
+	return appendRaw(ctx, a, folder, msgs, time.Time{})
+}
+
+// appendRaw appends raw messages to folder in one IMAP session; a non-zero
+// arrived is their internal date on the server.
+func appendRaw(ctx context.Context, a Account, folder string, msgs [][]byte, arrived time.Time) error {
 	s, err := connect(ctx, a)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	var opts *imap.AppendOptions
+	if !arrived.IsZero() {
+		opts = &imap.AppendOptions{Time: arrived}
+	}
 	for _, raw := range msgs {
 		err := s.run(StepServer, func() error {
-			cmd := s.client.Append(folder, int64(len(raw)), nil)
+			cmd := s.client.Append(folder, int64(len(raw)), opts)
 			if _, err := cmd.Write(raw); err != nil {
 				cmd.Close()
 				return err

@@ -639,28 +639,9 @@ func TestSyncDatesUndatedRequestsFromTheServer(t *testing.T) {
 		[]byte("From: No Date <nodate@example.com>\r\nSubject: no date\r\nMessage-ID: <nodate-1@example.com>\r\n\r\nMy name is No Date, 503-555-0150\r\n"),
 		generatedRequest(2),
 	}
-	s, err := connect(context.Background(), a)
-	if err != nil {
+	if err := appendRaw(context.Background(), a, "INBOX", msgs, arrived); err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range msgs {
-		err := s.run(StepServer, func() error {
-			cmd := s.client.Append("INBOX", int64(len(raw)), &imap.AppendOptions{Time: arrived})
-			if _, err := cmd.Write(raw); err != nil {
-				cmd.Close()
-				return err
-			}
-			if err := cmd.Close(); err != nil {
-				return err
-			}
-			_, err := cmd.Wait()
-			return err
-		}, "append")
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.close()
 	st := newMemState()
 	if rep, err := Sync(context.Background(), a, st, SyncOptions{BatchSize: 2}); err != nil || rep.New != 3 {
 		t.Fatalf("%+v %v", rep, err)
