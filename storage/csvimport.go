@@ -249,13 +249,9 @@ func (s *Store) ImportCSV(r io.Reader, opts ImportOptions) (ImportReport, error)
 			existingIDs = append(existingIDs, sk.existingID)
 		}
 	}
-	existing, err := s.patientsByID(existingIDs)
+	byID, err := s.patientMap(existingIDs)
 	if err != nil {
 		return rep, err
-	}
-	byID := make(map[uint64]Patient, len(existing))
-	for _, p := range existing {
-		byID[p.ID] = p
 	}
 	for _, sk := range skips {
 		if sk.existingID != 0 {

@@ -162,13 +162,9 @@ func (s *Store) DuplicateCandidates(p Patient) []Candidate {
 	for i, c := range list {
 		ids[i] = c.e.id
 	}
-	patients, err := s.patientsByID(ids)
+	byID, err := s.patientMap(ids)
 	if err != nil {
 		return []Candidate{}
-	}
-	byID := make(map[uint64]Patient, len(patients))
-	for _, q := range patients {
-		byID[q.ID] = q
 	}
 	out := make([]Candidate, 0, len(list))
 	for _, c := range list {
@@ -247,13 +243,9 @@ func (s *Store) AllDuplicates() []DuplicatePair {
 			}
 		}
 	}
-	patients, err := s.patientsByID(ids)
+	byID, err := s.patientMap(ids)
 	if err != nil {
 		return []DuplicatePair{}
-	}
-	byID := make(map[uint64]Patient, len(patients))
-	for _, q := range patients {
-		byID[q.ID] = q
 	}
 	out := make([]DuplicatePair, 0, len(pairs))
 	for _, p := range pairs {

@@ -381,6 +381,20 @@ func (s *Store) patientsByID(ids []uint64) ([]Patient, error) {
 	return out, err
 }
 
+// patientMap reads the patients with the given IDs in one transaction, by
+// ID; IDs no longer in the store are left out.
+func (s *Store) patientMap(ids []uint64) (map[uint64]Patient, error) {
+	patients, err := s.patientsByID(ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[uint64]Patient, len(patients))
+	for _, p := range patients {
+		byID[p.ID] = p
+	}
+	return byID, nil
+}
+
 // PatientCount is the number of patients in the store.
 func (s *Store) PatientCount() int {
 	s.mu.RLock()

@@ -291,13 +291,9 @@ func (s *Store) Search(query string, limit int) []SearchResult {
 	for i, h := range hits {
 		ids[i] = h.id
 	}
-	patients, err := s.patientsByID(ids)
+	byID, err := s.patientMap(ids)
 	if err != nil {
 		return []SearchResult{} // a record that cannot be read is reported where it is opened
-	}
-	byID := make(map[uint64]Patient, len(patients))
-	for _, p := range patients {
-		byID[p.ID] = p
 	}
 	out := make([]SearchResult, 0, len(hits))
 	for _, h := range hits {
