@@ -140,17 +140,23 @@ func (s *Store) SaveMailAccount(a MailAccount) error {
 		if err != nil {
 			return err
 		}
-		if had && !sameMailbox(old, a) {
-			if err := tx.Bucket(bucketSettings).Delete(keyMailSync); err != nil {
-				return err
-			}
-		}
-		sealed, err := s.seal(a)
-		if err != nil {
+		return s.unsafeReplaceMailAccount(tx, old, had, a)
+	})
+}
+
+// unsafeReplaceMailAccount puts a in place of old (had: there was one),
+// forgetting the sync positions when a is another mailbox.
+func (s *Store) unsafeReplaceMailAccount(tx *bolt.Tx, old MailAccount, had bool, a MailAccount) error {
+	if had && !sameMailbox(old, a) {
+		if err := tx.Bucket(bucketSettings).Delete(keyMailSync); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketSettings).Put(keyMailAccount, sealed)
-	})
+	}
+	sealed, err := s.seal(a)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSettings).Put(keyMailAccount, sealed)
 }
 
 // DeleteMailAccount removes the mail account and the sync positions; the
@@ -173,17 +179,8 @@ func (s *Store) SaveDemoMailAccount(a MailAccount) (saved bool, err error) {
 		if err != nil || (had && !old.Demo) {
 			return err
 		}
-		if had && !sameMailbox(old, a) {
-			if err := tx.Bucket(bucketSettings).Delete(keyMailSync); err != nil {
-				return err
-			}
-		}
-		sealed, err := s.seal(a)
-		if err != nil {
-			return err
-		}
 		saved = true
-		return tx.Bucket(bucketSettings).Put(keyMailAccount, sealed)
+		return s.unsafeReplaceMailAccount(tx, old, had, a)
 	})
 	return saved && err == nil, err
 }
