@@ -265,18 +265,8 @@ func TestWatchStoreFollowsTheAccount(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	statuses := make(chan Status, 10)
+	statuses, next := statusQueue(t)
 	checkNow := WatchStore(ctx, st, SyncOptions{}, func(s Status) { statuses <- s })
-	next := func() Status {
-		t.Helper()
-		select {
-		case s := <-statuses:
-			return s
-		case <-time.After(30 * time.Second):
-			t.Fatal("no status")
-		}
-		return Status{}
-	}
 	if s := next(); !errors.Is(s.Err, ErrNoAccount) || s.Offline || !strings.Contains(s.String(), "No mailbox is set up") {
 		t.Fatalf("status without an account = %q (%v)", s, s.Err)
 	}

@@ -14,19 +14,8 @@ func TestWatchChecksNowAndReportsOffline(t *testing.T) {
 	st := newMemState()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	statuses := make(chan Status, 10)
+	statuses, next := statusQueue(t)
 	checkNow := Watch(ctx, a, st, time.Hour, SyncOptions{}, func(s Status) { statuses <- s })
-
-	next := func() Status {
-		t.Helper()
-		select {
-		case s := <-statuses:
-			return s
-		case <-time.After(30 * time.Second):
-			t.Fatal("no status")
-		}
-		return Status{}
-	}
 
 	first := next() // the check at start
 	if first.Err != nil || first.Report.New == 0 || !strings.Contains(first.String(), " new") {
@@ -63,5 +52,21 @@ func TestStatusStringForErrors(t *testing.T) {
 		if got := tt.s.String(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// statusQueue is where a watcher's statuses go, and next waits for the
+// next one (failing the test after 30 s).
+func statusQueue(t *testing.T) (chan Status, func() Status) {
+	statuses := make(chan Status, 10)
+	return statuses, func() Status {
+		t.Helper()
+		select {
+		case s := <-statuses:
+			return s
+		case <-time.After(30 * time.Second):
+			t.Fatal("no status")
+		}
+		return Status{}
 	}
 }
