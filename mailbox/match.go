@@ -3,6 +3,7 @@ package mailbox
 import (
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -91,6 +92,11 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 	search(family)
 
 	reqName := nameKey(r.Name, given, family)
+	// The request's name folded once, not once per candidate.
+	rg, rf := FoldName(given), FoldName(family)
+	if rg == "" && rf == "" {
+		rg, rf = splitName(FoldName(r.Name))
+	}
 	var matches []Match
 	for _, p := range found {
 		m := Match{PatientID: p.ID, Name: strings.TrimSpace(p.GivenName + " " + p.FamilyName)}
@@ -108,7 +114,8 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 				}
 			}
 		}
-		pName := nameKey("", p.GivenName, p.FamilyName)
+		pg, pf := FoldName(p.GivenName), FoldName(p.FamilyName)
+		pName := sortedWords(pg + " " + pf)
 		sameDOB := r.DateOfBirth != "" && r.DateOfBirth == p.DateOfBirth
 		otherDOB := r.DateOfBirth != "" && p.DateOfBirth != "" && r.DateOfBirth != p.DateOfBirth
 		switch {
@@ -118,7 +125,7 @@ func MatchPatients(r Request, people CandidateSource, region string) []Match {
 		case reqName != "" && reqName == pName:
 			score += scoreName
 			m.Reasons = append(m.Reasons, "same name")
-		case reqName != "" && closeNames(given, family, r.Name, p):
+		case reqName != "" && closeNames(rg, rf, pg, pf):
 			score += scoreCloseName
 			m.Reasons = append(m.Reasons, "similar name")
 			if sameDOB {
@@ -187,6 +194,14 @@ func phoneForms(s, region string) (e164, national string) {
 	return phonenumbers.Format(n, phonenumbers.E164), phonenumbers.GetNationalSignificantNumber(n)
 }
 
+// stripMarks holds transformers that remove accents (decompose, drop
+// combining marks, recompose). A chain keeps buffers and state, so one is
+// used by one goroutine at a time; making one costs more than folding a
+// name with it.
+var stripMarks = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
+
 // FoldName folds a name for comparison: lower case, no accents, single
 // spaces ("José  Núñez" → "jose nunez").
 func FoldName(s string) string {
@@ -211,8 +226,9 @@ func FoldName(s string) string {
 		}
 		return strings.Join(strings.Fields(string(b)), " ")
 	}
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	t := stripMarks.Get().(transform.Transformer)
 	out, _, err := transform.String(t, s)
+	stripMarks.Put(t)
 	if err != nil {
 		out = s
 	}
@@ -233,20 +249,21 @@ func nameKey(full, given, family string) string {
 	if s == "" {
 		s = full
 	}
-	words := strings.Fields(FoldName(s))
+	return sortedWords(FoldName(s))
+}
+
+// sortedWords returns the words of s sorted, one space between them.
+func sortedWords(s string) string {
+	words := strings.Fields(s)
 	sort.Strings(words)
 	return strings.Join(words, " ")
 }
 
 // closeNames reports a likely typo or nickname-free variant: the same
 // family name with a given name one or two edits away, or the other way
-// round.
-func closeNames(given, family, full string, p Person) bool {
-	rg, rf := FoldName(given), FoldName(family)
-	if rg == "" && rf == "" {
-		rg, rf = splitName(FoldName(full))
-	}
-	pg, pf := FoldName(p.GivenName), FoldName(p.FamilyName)
+// round. All four names are folded (FoldName): rg, rf the request's
+// given and family names, pg, pf the patient's.
+func closeNames(rg, rf, pg, pf string) bool {
 	if rf == "" || pf == "" {
 		return false
 	}

@@ -84,7 +84,7 @@ type ParseOptions struct {
 const (
 	defaultMaxPartBytes = 256 << 10
 	maxTotalText        = 1 << 20 // all text parts together
-	maxMIMEDepth        = 32
+	maxMIMEDepth        = 16      // real mail nests 6 or 7 deep (a forward of a forward); each level costs ~10 µs
 	maxMIMEParts        = 500
 	maxHeaderBytes      = 1 << 20
 	maxHeaderValue      = 998 // longest header value kept for display
@@ -396,6 +396,7 @@ func (p *parser) readText(e *message.Entity, params map[string]string) (string, 
 func (p *parser) finish() Request {
 	r := &p.req
 	var body string
+	fromRaw := false
 	plain := strings.TrimSpace(strings.Join(p.plain, "\n\n"))
 	if plain != "" && !isHTMLStub(plain) {
 		body = plain
@@ -414,10 +415,18 @@ func (p *parser) finish() Request {
 	if strings.TrimSpace(body) == "" && len(p.cals) == 0 && len(bytes.TrimSpace(p.rawBody)) > 0 {
 		body = strings.TrimSpace(strings.ReplaceAll(validText(capBytes(p.rawBody, p.opts.MaxPartBytes)), "\r\n", "\n"))
 		p.problem("The message's text could not be decoded; it is shown as it arrived.")
+		fromRaw = true
 	}
 	r.BodyText = body
 
-	x := p.extract(body)
+	scan := body
+	if fromRaw {
+		// The undecoded body of a multipart message is mostly its MIME
+		// scaffolding (200 nested parts are 13 KB of boundaries and part
+		// headers); details are looked for in what is left.
+		scan = withoutMIMEScaffolding(body)
+	}
+	x := p.extract(scan)
 	for _, c := range p.cals {
 		p.readCalendar(c, &x)
 	}
@@ -433,6 +442,56 @@ func (p *parser) finish() Request {
 		r.NeedsReview = true
 	}
 	return *r
+}
+
+// withoutMIMEScaffolding drops from an undecoded multipart body the lines
+// that are only its structure: boundary delimiters ("--b12", "--b12--")
+// and part headers (Content-*, MIME-Version, with their continuation
+// lines). Text in the parts stays, in order.
+func withoutMIMEScaffolding(body string) string {
+	var b strings.Builder
+	inHeader := false
+	for len(body) > 0 {
+		line := body
+		if i := strings.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = ""
+		}
+		t := strings.TrimRight(line, " \t\r")
+		switch {
+		case inHeader && t != "" && (t[0] == ' ' || t[0] == '\t'):
+			continue // a part header's continuation
+		case isBoundaryLine(t):
+			inHeader = true // part headers follow a delimiter
+			continue
+		case inHeader && (hasPrefixFold(t, "content-") || hasPrefixFold(t, "mime-version:")):
+			continue
+		case t == "":
+			inHeader = false
+		}
+		if inHeader {
+			inHeader = false
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// isBoundaryLine reports a MIME boundary delimiter line: "--" and a
+// boundary (RFC 2046 bchars, no spaces), optionally closed by "--".
+func isBoundaryLine(t string) bool {
+	if len(t) < 3 || len(t) > 74 || t[0] != '-' || t[1] != '-' {
+		return false
+	}
+	for i := 2; i < len(t); i++ {
+		c := t[i]
+		if !(isASCIIAlnum(c) || strings.IndexByte("'()+_,-./:=?", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // isHTMLStub reports a plain-text alternative that only says to read the

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +361,49 @@ func TestFindPhone(t *testing.T) {
 		if got := findPhone(text, "US"); got != want {
 			t.Errorf("findPhone(%q) = %q, want %q", text, got, want)
 		}
+	}
+}
+
+// nestedMessage is a message whose text part sits depth multiparts deep.
+func nestedMessage(depth int, text string) []byte {
+	var b strings.Builder
+	b.WriteString("From: Nest Ed <nest.ed@example.com>\r\nSubject: nested\r\nMIME-Version: 1.0\r\n")
+	for i := 0; i < depth; i++ {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n")
+	for i := depth - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "--b%d--\r\n", i)
+	}
+	return []byte(b.String())
+}
+
+func TestParseRequestNestedParts(t *testing.T) {
+	// Ten levels, deeper than real mail gets: read as usual.
+	r := ParseRequest(nestedMessage(10, "Name: Nest Ed\r\nPhone: 503-555-0177"), testParseOptions)
+	if r.Phone != "+15035550177" || r.Name != "Nest Ed" || r.NeedsReview {
+		t.Errorf("10 levels: got name %q phone %q review %v %q", r.Name, r.Phone, r.NeedsReview, r.Problems)
+	}
+	// Forty levels: the part is not read, the message is shown as it
+	// arrived and needs review, and details are still found in its text,
+	// not in its boundaries and part headers.
+	r = ParseRequest(nestedMessage(40, "Name: Nest Ed\r\nPhone: 503-555-0177"), testParseOptions)
+	if !r.NeedsReview || !slices.ContainsFunc(r.Problems, func(p string) bool { return strings.Contains(p, "nested too deeply") }) {
+		t.Errorf("40 levels: want review for nesting, got %v %q", r.NeedsReview, r.Problems)
+	}
+	if !strings.Contains(r.BodyText, "Phone: 503-555-0177") {
+		t.Errorf("40 levels: the text was lost: %q", capString(r.BodyText, 200))
+	}
+	if r.Phone != "+15035550177" || r.Name != "Nest Ed" {
+		t.Errorf("40 levels: got name %q phone %q", r.Name, r.Phone)
+	}
+}
+
+func TestWithoutMIMEScaffolding(t *testing.T) {
+	in := "--b0\nContent-Type: multipart/mixed;\n boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n" +
+		"Content-Transfer-Encoding: 7bit\n\nPhone: 503-555-0177\n-- \nLee\n--b1--\n--b0--\n"
+	want := "\n\nPhone: 503-555-0177\n-- \nLee\n"
+	if got := withoutMIMEScaffolding(in); got != want {
+		t.Errorf("withoutMIMEScaffolding:\n got %q\nwant %q", got, want)
 	}
 }
