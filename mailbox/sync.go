@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,8 +50,8 @@ type SyncOptions struct {
 	// LargeMessageBytes: messages larger than this are not downloaded
 	// whole; only their header and text parts are. Default 2 MiB.
 	LargeMessageBytes int64
-	// BatchSize is how many messages are fetched per command, and written
-	// (and then marked on the server) together. Default 500.
+	// BatchSize is how many requests are written together (one
+	// transaction with the sync position). Default 500.
 	BatchSize int
 	// Progress, if set, is called after each message, on Sync's goroutine.
 	Progress func(done, total int)
@@ -66,8 +68,8 @@ type SyncReport struct {
 const (
 	defaultLargeMessage = 2 << 20
 	defaultBatchSize    = 500
-	// batchBytes bounds a batch's small messages. Two batches may be held
-	// at once (one being saved, the next being downloaded).
+	// batchBytes: a batch is also written once its messages reach this
+	// size. At most two batches' worth is held (pipelineBytes).
 	batchBytes = 8 << 20
 )
 
@@ -79,10 +81,10 @@ const (
 // first message, and Message-IDs keep requests from being imported twice.
 //
 // Downloading, parsing and saving overlap; st and opts.Progress are only
-// used from the calling goroutine, one call at a time. Messages are marked
-// (and moved) a batch at a time once the batch is written, between two
-// download commands; what an interrupted pass left unmarked is marked at
-// the start of the next one.
+// used from the calling goroutine, one call at a time. The messages
+// imported are marked (and moved) in one command once they are all
+// written; what an interrupted pass left unmarked is marked at the start
+// of the next one.
 func Sync(ctx context.Context, a Account, st State, opts SyncOptions) (SyncReport, error) {
 	rep, err := syncFolder(ctx, a, st, opts)
 	if ferr := flushState(st); ferr != nil && err == nil {
@@ -148,48 +150,16 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 		}
 	}
 
-	// 1. What is new: UID and size (and, after a renumbering, the envelope
-	// for its Message-ID) only. Not the internal date: Dovecot reads it
-	// from each file (20 ms for 2,000 messages, more than all the rest of
-	// this list), and a request only needs it when its Date header is
-	// missing or unreadable; fetch asks for those few.
-	var todo []newMessage
-	var set imap.UIDSet
-	set.AddRange(imap.UID(last+1), 0) // last+1:*
-	err = s.run(StepServer, func() error {
-		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, Envelope: resync})
-		defer cmd.Close()
-		for {
-			s.arm()
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			buf, err := msg.Collect()
-			if err != nil {
-				return err
-			}
-			// UID FETCH n:* returns the highest message even below n.
-			if uint32(buf.UID) <= last {
-				continue
-			}
-			m := newMessage{uid: buf.UID, size: buf.RFC822Size}
-			if buf.Envelope != nil {
-				m.messageID = strings.TrimSpace(buf.Envelope.MessageID)
-				m.subject = buf.Envelope.Subject
-			}
-			todo = append(todo, m)
-		}
-		return cmd.Close()
-	}, "The mail server could not list the new messages.")
+	// 1. What is new. Usually one UID SEARCH (the server's index answers
+	// it); after a renumbering, the envelopes too, so that Message-IDs
+	// let known messages be skipped without downloading them.
+	todo, err := listNew(s, last, resync)
 	if err != nil {
 		return rep, err
 	}
 	if len(todo) == 0 {
 		return rep, nil
 	}
-
-	// Known already (e.g. after a UIDVALIDITY change): no download.
 	var known map[imap.UID]bool
 	if resync {
 		known = map[imap.UID]bool{}
@@ -201,42 +171,114 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	}
 
 	// 2. Download, parse and save as a pipeline, so the network, the
-	// parsing and the saving overlap: a fetcher goroutine downloads batch
-	// after batch and hands each message to parse workers; this goroutine
-	// saves the parsed messages in UID order, writes each batch with its
-	// position (Flush), then hands its UIDs back to the fetcher, which
-	// marks (and moves) them between two FETCH commands. At most two
-	// batches are held in memory: the one being saved and the one being
-	// downloaded.
-	ends := batchEnds(todo, opts)
+	// parsing and the saving overlap. A fetcher goroutine downloads every
+	// new message in one FETCH command and hands each to parse workers;
+	// this goroutine saves them in UID order and writes them in batches
+	// with the sync position (Flush). Large messages are not downloaded in
+	// the stream: their text parts are fetched after it, and the saver
+	// keeps going meanwhile. The messages saved are marked (and moved) in
+	// one command at the end. Memory stays bounded: the messages held
+	// (downloaded, not yet written) never exceed pipelineBytes.
 	p := &pipeline{
 		s: s, a: a, opts: opts, known: known,
-		batches: make(chan []*syncItem, 1),
-		marks:   make(chan []imap.UID, len(ends)), // the saver never waits
-		stop:    make(chan struct{}),
-		failed:  make(chan struct{}),
+		items:  make(chan *syncItem, 256),
+		budget: newByteBudget(pipelineBytes),
+		failed: make(chan struct{}),
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p.fetchErr = p.fetch(todo, ends)
+		p.fetchErr = p.fetch(todo)
 	}()
-	saveErr := p.save(ctx, st, validity, len(todo), &rep)
-	if saveErr != nil {
-		close(p.stop)
+	imported, saveErr := p.save(ctx, st, validity, len(todo), &rep)
+	p.budget.close() // a fetcher waiting for room stops
+	stopped := saveErr != nil
+	if stopped {
+		// Stop downloading: the connection goes (the rest of the FETCH is
+		// not drained); what was written is marked at the next pass.
+		s.abort()
 	}
-	close(p.marks)
 	wg.Wait()
 	if saveErr != nil && !errors.Is(saveErr, errFetchFailed) {
 		return rep, saveErr
 	}
-	return rep, p.fetchErr
+	if p.fetchErr != nil {
+		return rep, p.fetchErr
+	}
+	if len(imported) > 0 {
+		if err := markImported(s, a, imap.UIDSetNum(imported...)); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
-// newMessage is a message listed as new: its UID and size, and from the
-// envelope (only after a renumbering) its Message-ID and subject. date is
-// its internal date, fetched only when the request needs it.
+const (
+	// pipelineBytes bounds the messages downloaded and not yet written.
+	pipelineBytes = 2 * batchBytes
+	// idleFlushMin: when the saver has caught up with the download and
+	// holds at least this many requests, it writes them while it waits,
+	// so little is left to write when the download ends.
+	idleFlushMin = 64
+)
+
+// listNew returns the messages above UID last, in UID order: UIDs only,
+// or after a renumbering (resync) with the envelope's Message-ID and
+// subject.
+func listNew(s *session, last uint32, resync bool) ([]newMessage, error) {
+	var todo []newMessage
+	var set imap.UIDSet
+	set.AddRange(imap.UID(last+1), 0) // last+1:*
+	if !resync {
+		err := s.run(StepServer, func() error {
+			data, err := s.client.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+			if err != nil {
+				return err
+			}
+			for _, uid := range data.AllUIDs() {
+				// UID n:* matches the highest message even below n.
+				if uint32(uid) > last {
+					todo = append(todo, newMessage{uid: uid})
+				}
+			}
+			return nil
+		}, "The mail server could not list the new messages.")
+		slices.SortFunc(todo, func(a, b newMessage) int { return cmp.Compare(a.uid, b.uid) })
+		return todo, err
+	}
+	err := s.run(StepServer, func() error {
+		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true})
+		defer cmd.Close()
+		for {
+			s.arm()
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			buf, err := msg.Collect()
+			if err != nil {
+				return err
+			}
+			if uint32(buf.UID) <= last {
+				continue
+			}
+			m := newMessage{uid: buf.UID}
+			if buf.Envelope != nil {
+				m.messageID = strings.TrimSpace(buf.Envelope.MessageID)
+				m.subject = buf.Envelope.Subject
+			}
+			todo = append(todo, m)
+		}
+		return cmd.Close()
+	}, "The mail server could not list the new messages.")
+	slices.SortFunc(todo, func(a, b newMessage) int { return cmp.Compare(a.uid, b.uid) })
+	return todo, err
+}
+
+// newMessage is a message listed as new: its UID and, from the envelope
+// (only after a renumbering), its Message-ID and subject. The download
+// adds its size and internal date.
 type newMessage struct {
 	uid       imap.UID
 	size      int64
@@ -251,14 +293,12 @@ type newMessage struct {
 type syncItem struct {
 	m        newMessage
 	known    bool   // its Message-ID was imported before: not downloaded
+	large    bool   // over LargeMessageBytes: only its text parts, after the stream
 	raw      []byte // nil when it could not be downloaded
+	held     int64  // bytes of the pipeline's budget it holds until written
 	problems []string
 	req      Request
 	parsed   bool // req holds ParseRequest(raw)
-	// needDate: the request has no date of its own, so the message's
-	// internal date is fetched after the batch's download.
-	needDate bool
-	parsing  *sync.WaitGroup // the batch's messages being parsed
 	done     chan struct{}
 }
 
@@ -267,47 +307,25 @@ type syncItem struct {
 var errFetchFailed = errors.New("mailbox: the download stopped")
 
 // pipeline is one Sync pass's download (fetch, on its own goroutine, the
-// only one to use the connection) and save (on Sync's goroutine, the only
-// one to use the State).
+// only one to use the connection until it returns) and save (on Sync's
+// goroutine, the only one to use the State).
 type pipeline struct {
 	s     *session
 	a     Account
 	opts  SyncOptions
 	known map[imap.UID]bool
 
-	batches chan []*syncItem // fetcher → saver, in UID order
-	marks   chan []imap.UID  // saver → fetcher: batches written, to mark; closed by the saver
-	stop    chan struct{}    // closed when the saver stopped early
-	failed  chan struct{}    // closed when the fetcher failed
+	items  chan *syncItem // fetcher → saver, in UID order; closed by the fetcher
+	budget *byteBudget    // bytes downloaded and not yet written
+	failed chan struct{}  // closed when the fetcher failed
 
 	fetchErr error
 }
 
-// batchEnds splits todo into batches: each holds at most BatchSize
-// messages and batchBytes of small messages, so memory stays bounded
-// whatever the mailbox holds. It returns where each batch ends.
-func batchEnds(todo []newMessage, opts SyncOptions) []int {
-	var ends []int
-	for start := 0; start < len(todo); {
-		end, bytesInBatch := start, int64(0)
-		for end < len(todo) && end-start < opts.BatchSize {
-			if sz := todo[end].size; sz <= opts.LargeMessageBytes {
-				if bytesInBatch+sz > batchBytes && end > start {
-					break
-				}
-				bytesInBatch += sz
-			}
-			end++
-		}
-		ends = append(ends, end)
-		start = end
-	}
-	return ends
-}
-
-// fetch downloads every message of todo, batch by batch (ends), and marks
-// the batches the saver has written.
-func (p *pipeline) fetch(todo []newMessage, ends []int) (err error) {
+// fetch downloads the messages of todo in one FETCH command and hands
+// them to the parse workers and, in UID order, to the saver; then the text
+// parts of the large ones.
+func (p *pipeline) fetch(todo []newMessage) (err error) {
 	s, opts := p.s, p.opts
 	jobs := make(chan *syncItem, 64)
 	var workers sync.WaitGroup
@@ -316,217 +334,214 @@ func (p *pipeline) fetch(todo []newMessage, ends []int) (err error) {
 		go func() {
 			defer workers.Done()
 			for it := range jobs {
-				it.req = ParseRequest(it.raw, opts.Parse)
-				it.parsed = true
-				if it.req.Received.IsZero() {
-					it.needDate = true // done once the date is known
-				} else {
-					close(it.done)
-				}
-				it.parsing.Done()
+				it.req, it.parsed = ParseRequest(it.raw, opts.Parse), true
+				close(it.done)
 			}
 		}()
 	}
 	defer func() {
 		close(jobs)
 		workers.Wait()
-		close(p.batches)
 		if err != nil {
 			close(p.failed) // the saver stops at the first message not downloaded
 		}
-		// Mark what the saver wrote, even after it stopped early; not
-		// after a failure, when the connection is gone.
-		for uids := range p.marks {
-			if err == nil {
-				err = p.mark(uids)
-			}
-		}
+		close(p.items)
 	}()
 
-	start := 0
-	for _, end := range ends {
-		batch := make([]*syncItem, 0, end-start)
-		var small imap.UIDSet
-		byUID := map[imap.UID]*syncItem{}
-		var parsing sync.WaitGroup
-		for _, m := range todo[start:end] {
-			it := &syncItem{m: m, known: p.known[m.uid], parsing: &parsing, done: make(chan struct{})}
-			batch = append(batch, it)
-			switch {
-			case it.known:
-				close(it.done)
-			case m.size <= opts.LargeMessageBytes:
-				small.AddNum(m.uid)
-				byUID[m.uid] = it
+	index := make(map[imap.UID]int, len(todo))
+	var want imap.UIDSet
+	for i, m := range todo {
+		index[m.uid] = i
+		if !p.known[m.uid] {
+			want.AddNum(m.uid)
+		}
+	}
+	// next is the first message of todo not yet handed to the saver.
+	next := 0
+	handOn := func(it *syncItem) bool {
+		select {
+		case p.items <- it:
+			return true
+		case <-p.budget.stopped:
+			return false
+		}
+	}
+	// passTo hands the saver the messages of todo before index k: known
+	// ones, and ones the server did not send (gone meanwhile), for which
+	// the saver keeps a placeholder.
+	passTo := func(k int) bool {
+		for ; next < k; next++ {
+			it := &syncItem{m: todo[next], known: p.known[todo[next].uid], done: make(chan struct{})}
+			close(it.done)
+			if !handOn(it) {
+				return false
 			}
 		}
-		start = end
-		select {
-		case p.batches <- batch:
-		case <-p.stop:
-			return nil
-		}
-
-		// Small messages: whole, streamed one at a time to the parse
-		// workers while the server sends the rest.
-		stopped := false
-		if len(small) > 0 {
-			err := s.run(StepServer, func() error {
-				cmd := s.client.Fetch(small, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-				defer cmd.Close()
-				for !stopped {
-					s.arm()
-					msg := cmd.Next()
-					if msg == nil {
-						break
-					}
-					var uid imap.UID
-					var raw []byte
-					for item := msg.Next(); item != nil; item = msg.Next() {
-						switch it := item.(type) {
-						case imapclient.FetchItemDataUID:
-							uid = it.UID
-						case imapclient.FetchItemDataBodySection:
-							if it.Literal != nil {
-								raw = readLiteral(it.Literal, opts.LargeMessageBytes+1)
-							}
+		return true
+	}
+	var large []*syncItem
+	if len(want) > 0 {
+		body := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes}}
+		err := s.run(StepServer, func() error {
+			cmd := s.client.Fetch(want, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{body}})
+			defer cmd.Close()
+			for {
+				s.arm()
+				msg := cmd.Next()
+				if msg == nil {
+					break
+				}
+				it := &syncItem{done: make(chan struct{})}
+				for item := msg.Next(); item != nil; item = msg.Next() {
+					switch d := item.(type) {
+					case imapclient.FetchItemDataUID:
+						it.m.uid = d.UID
+					case imapclient.FetchItemDataRFC822Size:
+						it.m.size = d.Size
+					case imapclient.FetchItemDataInternalDate:
+						it.m.date = d.Time
+					case imapclient.FetchItemDataBodySection:
+						if d.Literal == nil {
+							continue
 						}
-					}
-					it, ok := byUID[uid]
-					if !ok || raw == nil {
-						continue
-					}
-					it.raw = raw
-					// Waiting for a parse worker is not waiting for the
-					// server: no deadline meanwhile.
-					s.disarm()
-					parsing.Add(1)
-					select {
-					case jobs <- it:
-						delete(byUID, uid)
-					case <-p.stop:
-						parsing.Done()
-						stopped = true
+						if it.m.size > opts.LargeMessageBytes {
+							continue // large: its text parts come after the stream
+						}
+						// Wait for room before reading: the literal's size is
+						// announced first. Waiting for the saver is not
+						// waiting for the server: no deadline meanwhile.
+						n := min(d.Literal.Size(), opts.LargeMessageBytes)
+						s.disarm()
+						if !p.budget.acquire(n) {
+							return nil
+						}
+						s.arm()
+						it.held = n
+						it.raw = readLiteral(d.Literal, opts.LargeMessageBytes)
 					}
 				}
-				return cmd.Close()
-			}, "The mail server stopped sending messages.")
-			if err != nil || stopped {
-				return err
+				k, ok := index[it.m.uid]
+				if !ok || k < next {
+					// Not asked for, or (from a server that does not answer
+					// in UID order) already kept as a placeholder.
+					p.budget.release(it.held)
+					continue
+				}
+				if !passTo(k) {
+					return nil
+				}
+				next = k + 1
+				it.m.messageID, it.m.subject = todo[k].messageID, todo[k].subject
+				if it.m.size > opts.LargeMessageBytes {
+					p.budget.release(it.held)
+					it.raw, it.held, it.large = nil, 0, true
+					large = append(large, it)
+				} else if it.raw != nil {
+					s.disarm()
+					select {
+					case jobs <- it:
+					case <-p.budget.stopped:
+						return nil
+					}
+				} else {
+					close(it.done) // no body: a placeholder
+				}
+				if !handOn(it) {
+					return nil
+				}
 			}
-		}
-		// Gone or unreadable on the server: the saver keeps a placeholder.
-		for _, it := range byUID {
-			it.raw = nil
-			it.needDate = true
-		}
-
-		// Large messages: header and text parts only.
-		for _, it := range batch {
-			if it.m.size <= opts.LargeMessageBytes || it.known {
-				continue
-			}
-			select {
-			case <-p.stop:
-				return nil
-			default:
-			}
-			raw, problems, err := s.fetchLarge(it.m.uid, opts)
-			if err != nil {
-				return err
-			}
-			it.raw, it.problems = raw, problems
-			if raw != nil {
-				it.req, it.parsed = ParseRequest(raw, opts.Parse), true
-			}
-			it.needDate = !it.parsed || it.req.Received.IsZero()
-			if !it.needDate {
-				close(it.done)
-			}
-		}
-
-		// Internal dates for the requests without a date of their own.
-		parsing.Wait()
-		if err := p.fetchDates(batch); err != nil {
-			return err
-		}
-
-		// Mark the batches written meanwhile.
-		if err := p.markWritten(); err != nil {
+			return cmd.Close()
+		}, "The mail server stopped sending messages.")
+		if err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-// fetchDates fetches the internal date of the batch's messages that need
-// it, then lets the saver have them.
-func (p *pipeline) fetchDates(batch []*syncItem) error {
-	s := p.s
-	var uids imap.UIDSet
-	byUID := map[imap.UID]*syncItem{}
-	for _, it := range batch {
-		if it.needDate {
-			uids.AddNum(it.m.uid)
-			byUID[it.m.uid] = it
-		}
-	}
-	if len(byUID) == 0 {
+	if !passTo(len(todo)) {
 		return nil
 	}
-	err := s.run(StepServer, func() error {
-		cmd := s.client.Fetch(uids, &imap.FetchOptions{UID: true, InternalDate: true})
-		defer cmd.Close()
-		for {
-			s.arm()
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			buf, err := msg.Collect()
-			if err != nil {
-				return err
-			}
-			if it, ok := byUID[buf.UID]; ok {
-				it.m.date = buf.InternalDate
-			}
-		}
-		return cmd.Close()
-	}, "The mail server could not send the messages' dates.")
-	if err != nil {
-		return err
-	}
-	for _, it := range byUID {
-		close(it.done) // a message gone meanwhile keeps no date
-	}
-	return nil
-}
 
-// markWritten marks the batches the saver has written so far, without
-// waiting for more.
-func (p *pipeline) markWritten() error {
-	for {
-		select {
-		case uids, ok := <-p.marks:
-			if !ok {
-				return nil
-			}
-			if err := p.mark(uids); err != nil {
-				return err
-			}
-		default:
+	// Large messages: header and text parts only.
+	for _, it := range large {
+		if p.budget.isStopped() {
 			return nil
 		}
+		raw, problems, err := s.fetchLarge(it.m.uid, opts)
+		if err != nil {
+			return err
+		}
+		it.raw, it.problems = raw, problems
+		if raw != nil {
+			it.req, it.parsed = ParseRequest(raw, opts.Parse), true
+		}
+		close(it.done)
+	}
+	return nil
+}
+
+// byteBudget bounds the bytes of downloaded messages held in memory. The
+// fetcher acquires room for each message before reading it; the saver
+// releases it once the message is written.
+type byteBudget struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	free    int64
+	total   int64
+	stopped chan struct{} // closed by close: nobody waits any more
+}
+
+func newByteBudget(n int64) *byteBudget {
+	b := &byteBudget{free: n, total: n, stopped: make(chan struct{})}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// acquire waits for n bytes of room; false once the budget is closed. A
+// message larger than the whole budget waits for all of it to be free.
+func (b *byteBudget) acquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		select {
+		case <-b.stopped:
+			return false
+		default:
+		}
+		if b.free >= n || b.free == b.total {
+			b.free -= n
+			return true
+		}
+		b.cond.Wait()
 	}
 }
 
-// mark adds the account's keyword to imported messages and, if MoveTo is
-// set, moves them there.
-func (p *pipeline) mark(imported []imap.UID) error {
-	if len(imported) == 0 {
-		return nil
+func (b *byteBudget) release(n int64) {
+	if n == 0 {
+		return
 	}
-	return markImported(p.s, p.a, imap.UIDSetNum(imported...))
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+func (b *byteBudget) close() {
+	b.mu.Lock()
+	select {
+	case <-b.stopped:
+	default:
+		close(b.stopped)
+	}
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+func (b *byteBudget) isStopped() bool {
+	select {
+	case <-b.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // markUnmarked marks (and moves) what an interrupted pass imported, up to
@@ -588,98 +603,185 @@ func readLiteral(lit imap.LiteralReader, limit int64) []byte {
 	return buf[:got]
 }
 
-// save saves the fetched messages in UID order, writes each batch with the
-// folder's position and hands its UIDs to the fetcher to mark.
-func (p *pipeline) save(ctx context.Context, st State, validity uint32, total int, rep *SyncReport) error {
+// save saves the downloaded messages in UID order and writes them in
+// batches, each with the folder's position. A large message whose text is
+// fetched after the stream is set aside meanwhile, and the position stays
+// before it until it is saved. It returns the UIDs written, to be marked.
+func (p *pipeline) save(ctx context.Context, st State, validity uint32, total int, rep *SyncReport) ([]imap.UID, error) {
 	a, opts := p.a, p.opts
-	done := 0
-	var imported []imap.UID
-	finishOne := func(uid imap.UID) error {
-		imported = append(imported, uid)
-		if err := st.SaveSyncState(a.Folder, validity, uint32(uid)); err != nil {
+	var (
+		imported     []imap.UID  // written
+		pending      []*syncItem // saved, not yet written
+		pendingBytes int64
+		parked       []*syncItem // large, their text still coming
+		highest      imap.UID    // highest UID saved
+		done         int
+	)
+	position := func() uint32 {
+		if len(parked) > 0 {
+			return uint32(parked[0].m.uid) - 1
+		}
+		return uint32(highest)
+	}
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		// The messages are on disk before the server is told (at the end)
+		// that they were imported.
+		if err := flushState(st); err != nil {
+			return err
+		}
+		for _, it := range pending {
+			imported = append(imported, it.m.uid)
+			p.budget.release(it.held)
+		}
+		pending, pendingBytes = pending[:0], 0
+		return nil
+	}
+	// wait waits for it to be downloaded and parsed; when the saver has
+	// caught up, it writes what it holds meanwhile.
+	wait := func(it *syncItem) error {
+		select {
+		case <-it.done:
+			return nil
+		default:
+		}
+		if len(pending) >= idleFlushMin {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-it.done:
+			return nil
+		case <-p.failed:
+			return errFetchFailed
+		}
+	}
+	saveOne := func(it *syncItem) error {
+		if err := ctx.Err(); err != nil {
+			return newError(StepTimeout, err, "Checking the mailbox was stopped.")
+		}
+		if err := p.saveItem(st, it, validity, rep); err != nil {
+			return err
+		}
+		highest = max(highest, it.m.uid)
+		pending = append(pending, it)
+		pendingBytes += it.held
+		if err := st.SaveSyncState(a.Folder, validity, position()); err != nil {
 			return fmt.Errorf("mailbox: saving the sync position: %w", err)
 		}
 		done++
 		if opts.Progress != nil {
 			opts.Progress(done, total)
 		}
+		if len(pending) >= opts.BatchSize || pendingBytes >= batchBytes {
+			return flush()
+		}
 		return nil
 	}
-	for batch := range p.batches {
-		for _, it := range batch {
-			if err := ctx.Err(); err != nil {
-				return newError(StepTimeout, err, "Checking the mailbox was stopped.")
+
+	for {
+		var it *syncItem
+		var ok bool
+		select {
+		case it, ok = <-p.items:
+		default:
+			// Caught up with the download: write while waiting.
+			if len(pending) >= idleFlushMin {
+				if err := flush(); err != nil {
+					return imported, err
+				}
 			}
+			it, ok = <-p.items
+		}
+		if !ok {
+			break
+		}
+		if it.large {
 			select {
 			case <-it.done:
 			default:
-				select {
-				case <-it.done:
-				case <-p.failed:
-					return errFetchFailed
-				}
-			}
-			if it.known {
-				rep.Duplicates++
-				if err := finishOne(it.m.uid); err != nil {
-					return err
-				}
+				parked = append(parked, it)
 				continue
 			}
-			m, raw, problems := it.m, it.raw, it.problems
-			it.raw = nil // the batch no longer holds it once saved
-			if raw == nil {
-				// Gone or unreadable on the server: keep a placeholder so
-				// nothing is silently dropped.
-				rep.Errors++
-				placeholder := fmt.Sprintf("Message-ID: <%s>\r\nSubject: %s\r\n\r\n", strings.Trim(m.messageID, "<>"), mime.QEncoding.Encode("utf-8", m.subject))
-				if m.messageID == "" {
-					placeholder = fmt.Sprintf("Subject: %s\r\n\r\n", mime.QEncoding.Encode("utf-8", m.subject))
-				}
-				raw = []byte(placeholder)
-				problems = append(problems, fmt.Sprintf("The message (UID %d) could not be downloaded; please read it in the mailbox.", m.uid))
-			}
-			var r Request
-			if it.parsed {
-				r = it.req
-			} else {
-				r = ParseRequest(raw, opts.Parse)
-			}
-			if r.MessageID == "" {
-				r.MessageID = rawMessageID(raw)
-			}
-			if st.HasMessageID(r.MessageID) {
-				rep.Duplicates++
-				if err := finishOne(m.uid); err != nil {
-					return err
-				}
-				continue
-			}
-			if r.Received.IsZero() {
-				r.Received = m.date
-			}
-			r.Folder, r.UID, r.UIDValidity = a.Folder, uint32(m.uid), validity
-			for _, pr := range problems {
-				r.Problems = append(r.Problems, pr)
-				r.NeedsReview = true
-			}
-			if err := st.SaveRequest(r, raw); err != nil {
-				return fmt.Errorf("mailbox: saving a request: %w", err)
-			}
-			rep.New++
-			if r.NeedsReview {
-				rep.NeedsReview++
-			}
-			if err := finishOne(m.uid); err != nil {
-				return err
-			}
 		}
-		// The batch is on disk before the server is told it was imported.
-		if err := flushState(st); err != nil {
-			return err
+		if err := wait(it); err != nil {
+			return imported, err
 		}
-		p.marks <- imported
-		imported = nil
+		if err := saveOne(it); err != nil {
+			return imported, err
+		}
+	}
+	// The large messages, once their text is in.
+	for len(parked) > 0 {
+		it := parked[0]
+		if err := wait(it); err != nil {
+			return imported, err
+		}
+		parked = parked[1:]
+		if err := saveOne(it); err != nil {
+			return imported, err
+		}
+	}
+	select {
+	case <-p.failed:
+		// What was saved is written (Sync flushes), not marked.
+		return imported, errFetchFailed
+	default:
+	}
+	return imported, flush()
+}
+
+// saveItem saves one downloaded (or known, or missing) message as a
+// request, or counts it as a duplicate.
+func (p *pipeline) saveItem(st State, it *syncItem, validity uint32, rep *SyncReport) error {
+	a, opts := p.a, p.opts
+	if it.known {
+		rep.Duplicates++
+		return nil
+	}
+	m, raw, problems := it.m, it.raw, it.problems
+	it.raw = nil // the pipeline no longer holds it once saved
+	if raw == nil {
+		// Gone or unreadable on the server: keep a placeholder so
+		// nothing is silently dropped.
+		rep.Errors++
+		placeholder := fmt.Sprintf("Message-ID: <%s>\r\nSubject: %s\r\n\r\n", strings.Trim(m.messageID, "<>"), mime.QEncoding.Encode("utf-8", m.subject))
+		if m.messageID == "" {
+			placeholder = fmt.Sprintf("Subject: %s\r\n\r\n", mime.QEncoding.Encode("utf-8", m.subject))
+		}
+		raw = []byte(placeholder)
+		problems = append(problems, fmt.Sprintf("The message (UID %d) could not be downloaded; please read it in the mailbox.", m.uid))
+	}
+	var r Request
+	if it.parsed {
+		r = it.req
+	} else {
+		r = ParseRequest(raw, opts.Parse)
+	}
+	if r.MessageID == "" {
+		r.MessageID = rawMessageID(raw)
+	}
+	if st.HasMessageID(r.MessageID) {
+		rep.Duplicates++
+		return nil
+	}
+	if r.Received.IsZero() {
+		r.Received = m.date
+	}
+	r.Folder, r.UID, r.UIDValidity = a.Folder, uint32(m.uid), validity
+	for _, pr := range problems {
+		r.Problems = append(r.Problems, pr)
+		r.NeedsReview = true
+	}
+	if err := st.SaveRequest(r, raw); err != nil {
+		return fmt.Errorf("mailbox: saving a request: %w", err)
+	}
+	rep.New++
+	if r.NeedsReview {
+		rep.NeedsReview++
 	}
 	return nil
 }

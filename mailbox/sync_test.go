@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -654,5 +655,85 @@ func TestSyncDatesUndatedRequestsFromTheServer(t *testing.T) {
 		if !r.Received.Equal(want) {
 			t.Errorf("%s received %v, want %v", r.MessageID, r.Received, want)
 		}
+	}
+}
+
+// bigScan is a message of about size bytes: a line of text and an
+// attachment.
+func bigScan(id string, size int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: Big Scan <big.scan@example.com>\r\nSubject: my MRI\r\nMessage-ID: <" + id + ">\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nMy name is Big Scan, phone 503-555-0112. MRI attached.\r\n" +
+		"--zz\r\nContent-Type: application/octet-stream; name=mri.bin\r\nContent-Disposition: attachment\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n")
+	line := strings.Repeat("QUJD", 19) + "\r\n"
+	for b.Len() < size {
+		b.WriteString(line)
+	}
+	b.WriteString("--zz--\r\n")
+	return b.Bytes()
+}
+
+// A large message's text is fetched after the others are downloaded; the
+// messages after it are saved meanwhile, and the sync position stays
+// before it until it is saved, so a pass that stops in between loses
+// nothing and the next one imports each message once.
+func TestSyncLargeMessageDoesNotHoldUpTheRest(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	msgs := [][]byte{generatedRequest(1), bigScan("big-2@example.com", 3<<20), generatedRequest(3), generatedRequest(4)}
+	appendAll(t, m, a, msgs)
+	st := newMemState()
+	st.failAfter = 3 // the disk fills after three requests
+	_, err := Sync(context.Background(), a, st, SyncOptions{LargeMessageBytes: 1 << 20})
+	if !errors.Is(err, errDiskFull) {
+		t.Fatalf("err = %v, want the store's error", err)
+	}
+	savedBig := slices.ContainsFunc(st.requests, func(r Request) bool { return r.MessageID == "big-2@example.com" })
+	if _, last, _ := st.SyncState("INBOX"); !savedBig && last >= 2 {
+		t.Errorf("the large message (UID 2) was not saved, but the position moved past it to %d", last)
+	}
+	st.failAfter = 0
+	if _, err := Sync(context.Background(), a, st, SyncOptions{LargeMessageBytes: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range st.requests {
+		ids = append(ids, r.MessageID)
+	}
+	slices.Sort(ids)
+	want := []string{"big-2@example.com", "gen-1@acuclinic.example", "gen-3@acuclinic.example", "gen-4@acuclinic.example"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("requests after two passes %q, want each message once: %q", ids, want)
+	}
+	assertAllMarked(t, a, len(msgs))
+}
+
+func TestByteBudget(t *testing.T) {
+	b := newByteBudget(16)
+	if !b.acquire(10) {
+		t.Fatal("acquire(10) of 16 failed")
+	}
+	got := make(chan bool)
+	go func() { got <- b.acquire(10) }()
+	select {
+	case <-got:
+		t.Fatal("acquire(10) with 6 free did not wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.release(10)
+	if ok := <-got; !ok {
+		t.Fatal("acquire did not succeed once the room was released")
+	}
+	// More than the whole budget: waits until everything is free.
+	go func() { got <- b.acquire(40) }()
+	b.release(10)
+	if ok := <-got; !ok {
+		t.Fatal("an oversized acquire with everything free failed")
+	}
+	go func() { got <- b.acquire(1) }()
+	b.close()
+	if ok := <-got; ok {
+		t.Fatal("acquire after close succeeded")
 	}
 }
