@@ -17,6 +17,7 @@ import (
 	"net/mail"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -129,6 +130,7 @@ func ParseRequest(raw []byte, opts ParseOptions) (req Request) {
 	}()
 	p := &parser{opts: opts}
 	p.parse(raw)
+	p.release()
 	return p.finish()
 }
 
@@ -152,6 +154,8 @@ type parser struct {
 	senderName, replyToName string
 	// rawBody is the undecoded body, shown when no part could be read.
 	rawBody []byte
+	// scratch is the buffer text parts are read into (readAll).
+	scratch *[]byte
 }
 
 func (p *parser) problem(format string, args ...any) {
@@ -187,9 +191,9 @@ func (p *parser) readHeader(h *gomail.Header) {
 	r := &p.req
 	r.MessageID = headerMessageID(h)
 	if s, err := h.Subject(); err == nil {
-		r.Subject = capString(validText([]byte(s)), maxHeaderValue)
+		r.Subject = capString(validString(s), maxHeaderValue)
 	} else {
-		r.Subject = capString(validText([]byte(h.Get("Subject"))), maxHeaderValue)
+		r.Subject = capString(validString(h.Get("Subject")), maxHeaderValue)
 		if message.IsUnknownCharset(err) {
 			p.problem("The subject uses an unknown character set; some letters may show wrongly.")
 		}
@@ -197,8 +201,8 @@ func (p *parser) readHeader(h *gomail.Header) {
 	var fromName, replyToName string
 	r.From, fromName = firstAddressAndName(h, "From")
 	r.ReplyTo, replyToName = firstAddressAndName(h, "Reply-To")
-	p.senderName = cleanName(validText([]byte(fromName)))
-	p.replyToName = cleanName(validText([]byte(replyToName)))
+	p.senderName = cleanName(validString(fromName))
+	p.replyToName = cleanName(validString(replyToName))
 	if r.From == "" && h.Get("From") != "" {
 		p.problem("The sender address could not be read.")
 	}
@@ -231,7 +235,7 @@ func headerMessageID(h *gomail.Header) string {
 	}
 	v := strings.TrimSpace(h.Get("Message-Id"))
 	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
-	return capString(validText([]byte(v)), maxHeaderValue)
+	return capString(validString(v), maxHeaderValue)
 }
 
 // firstAddress returns the first address of an address header, lower-cased,
@@ -371,7 +375,7 @@ func (p *parser) readText(e *message.Entity, params map[string]string) (string, 
 		p.problem("The message has more text than Front Desk reads; the rest was left out.")
 		return "", false
 	}
-	data, err := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+	data, err := p.readAll(e.Body, int64(limit)+1)
 	if len(data) > limit {
 		data = data[:limit]
 		p.problem("A very long text part was cut at %d KiB.", limit>>10)
@@ -386,10 +390,75 @@ func (p *parser) readText(e *message.Entity, params map[string]string) (string, 
 			p.problem("Some text is not valid UTF-8; unreadable letters are shown as �.")
 		}
 	}
-	s := validText(data)
-	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s := textWithoutCR(data)
 	p.textLen += len(s)
 	return s, true
+}
+
+// readAll is io.ReadAll(io.LimitReader(r, n)) into the parser's scratch
+// buffer, which the next part reuses: io.ReadAll starts at 512 bytes and
+// grows by doubling, half a dozen allocations for a few KB of text that
+// is copied into a string right after anyway. The bytes and the error
+// are what io.ReadAll gives; only the buffer differs.
+func (p *parser) readAll(r io.Reader, n int64) ([]byte, error) {
+	if p.scratch == nil {
+		p.scratch = scratchPool.Get().(*[]byte)
+	}
+	lr := io.LimitedReader{R: r, N: n}
+	b := (*p.scratch)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		m, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			*p.scratch = b
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
+}
+
+// scratchPool holds read buffers for text parts across messages; a
+// buffer grown past maxPooledScratch by a huge part is not kept.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+const maxPooledScratch = 64 << 10
+
+// release gives the parser's scratch buffer back; nothing that ParseRequest
+// returns points into it (its text is copied into strings).
+func (p *parser) release() {
+	if p.scratch != nil && cap(*p.scratch) <= maxPooledScratch {
+		scratchPool.Put(p.scratch)
+	}
+	p.scratch = nil
+}
+
+// textWithoutCR is strings.ReplaceAll(validText(b), "\r\n", "\n"). When b
+// is valid UTF-8 without NULs (nearly always) the line ends are dropped in
+// b itself, and the string is its only copy. b is overwritten.
+func textWithoutCR(b []byte) string {
+	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return strings.ReplaceAll(validText(b), "\r\n", "\n")
+	}
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return string(b)
+	}
+	// Move each byte down over the CRs of CRLFs dropped so far; a CR not
+	// followed by LF stays, as ReplaceAll leaves it.
+	w := i
+	for r := i; r < len(b); r++ {
+		if b[r] == '\r' && r+1 < len(b) && b[r+1] == '\n' {
+			continue
+		}
+		b[w] = b[r]
+		w++
+	}
+	return string(b[:w])
 }
 
 // finish turns the collected text into the extracted request.
@@ -506,11 +575,25 @@ func isHTMLStub(s string) bool {
 
 // validText returns b as a valid UTF-8 string without NUL bytes.
 func validText(b []byte) string {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		// Nearly all mail text: one copy, where ToValidUTF8 and the
+		// conversion made two.
+		return string(b)
+	}
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
 	return s
+}
+
+// validString is validText for a string: s itself, not a copy, when it is
+// already valid and free of NULs (header values nearly always are).
+func validString(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return validText([]byte(s))
 }
 
 func capBytes(b []byte, n int) []byte {
