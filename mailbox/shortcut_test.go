@@ -1,9 +1,16 @@
 package mailbox
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"math/rand"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	message "github.com/emersion/go-message"
 )
 
 // randomText joins n tokens drawn from words, each followed by one of seps.
@@ -81,5 +88,94 @@ func TestIsAutomatedLocalMatchesRegexp(t *testing.T) {
 		if !automatedLocal.MatchString(w) || !isAutomatedLocal(strings.ToUpper(w)+"+x") {
 			t.Errorf("%q is not read as automated", w)
 		}
+	}
+}
+
+// TestReadMessageMatchesGoMessage checks readMessage against
+// message.ReadWithOptions on generated headers: keys in any case, odd and
+// invalid keys, continuation lines, LF, CRLF and stray CRs, lines without
+// a colon or longer than bufio's buffer, no blank line, and bodies.
+func TestReadMessageMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	keys := []string{"From", "from", "FROM", "Reply-To", "reply-to", "Subject", "SUBJECT", "Date", "Message-ID",
+		"Message-Id", "message-id", "Content-Type", "content-type", "Content-Transfer-Encoding",
+		"Content-Disposition", "Received", "X-Foo", "DKIM-Signature", "To", "", " From", "From ", "Fr om",
+		"Fröm", "From\x7f", "Fr(om", "From\t", "\tFrom", "Content-Type2", "ContentType", "Subjec", "_"}
+	values := []string{"", " ", "Ann <ann@example.com>", "=?utf-8?Q?Ana_G=C3=B3mez?= <a@b.c>", "text/plain; charset=utf-8",
+		"multipart/mixed; boundary=b1", "base64", "quoted-printable", "x-bogus", "attachment; filename=a.txt",
+		"Tue, 24 Nov 2026 09:12:44 -0800", "<id@x>", "a:b:c", "\xff\xfe", "\x00", strings.Repeat("v", 5000), "text/plain; charset=x-unknown"}
+	eols := []string{"\r\n", "\n", "\r\r\n", "\r", "\n\r"}
+	bodies := []string{"", "Hello\r\n", "--b1\r\nContent-Type: text/plain\r\n\r\nPart\r\n--b1--\r\n", "SGVsbG8=\r\n",
+		"caf=C3=A9\r\n", "=ZZ\r\n", "\x00\xff"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		eol := func() string {
+			if rng.Intn(5) == 0 {
+				return eols[rng.Intn(len(eols))]
+			}
+			return eols[i%2]
+		}
+		for n := rng.Intn(8); n > 0; n-- {
+			switch rng.Intn(12) {
+			case 0:
+				b.WriteString("no colon here" + eol())
+			case 1:
+				b.WriteString(" continued" + eol())
+			default:
+				b.WriteString(keys[rng.Intn(len(keys))] + ":" + values[rng.Intn(len(values))] + eol())
+				for rng.Intn(3) == 0 {
+					b.WriteString([]string{" ", "\t", "  "}[rng.Intn(3)] + values[rng.Intn(len(values))] + eol())
+				}
+			}
+		}
+		if rng.Intn(6) != 0 {
+			b.WriteString(eol())
+		}
+		b.WriteString(bodies[rng.Intn(len(bodies))])
+		raw := []byte(b.String())
+		compareReadMessage(t, raw)
+	}
+	for _, name := range fixtureNames(t) {
+		compareReadMessage(t, readFixture(t, name))
+	}
+}
+
+func fixtureNames(t testing.TB) []string {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no fixtures", err)
+	}
+	for i := range files {
+		files[i] = filepath.Base(files[i])
+	}
+	return files
+}
+
+func compareReadMessage(t *testing.T, raw []byte) {
+	t.Helper()
+	want, wantErr := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	got, gotErr := readMessage(raw)
+	if (want == nil) != (got == nil) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+		t.Fatalf("%q: readMessage gives %v, %v; go-message %v, %v", raw, got != nil, gotErr, want != nil, wantErr)
+	}
+	if want == nil {
+		return
+	}
+	for _, k := range topHeaderFields {
+		for _, kk := range []string{k, strings.ToLower(k)} {
+			if g, w := got.Header.Values(kk), want.Header.Values(kk); !slices.Equal(g, w) {
+				t.Fatalf("%q: %s = %q, go-message %q", raw, kk, g, w)
+			}
+			g, gErr := got.Header.Raw(kk)
+			w, wErr := want.Header.Raw(kk)
+			if !bytes.Equal(g, w) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
+				t.Fatalf("%q: raw %s = %q, go-message %q", raw, kk, g, w)
+			}
+		}
+	}
+	gb, gErr := io.ReadAll(got.Body)
+	wb, wErr := io.ReadAll(want.Body)
+	if !bytes.Equal(gb, wb) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
+		t.Fatalf("%q: body %q, %v; go-message %q, %v", raw, gb, gErr, wb, wErr)
 	}
 }
