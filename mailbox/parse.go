@@ -365,6 +365,9 @@ func addressName(h *gomail.Header, key string) string {
 // firstAddressAndName is firstAddress and addressName, reading the header
 // once.
 func firstAddressAndName(h *gomail.Header, key string) (addr, name string) {
+	if name, addr, ok := simpleAddress(h.Get(key)); ok {
+		return strings.ToLower(addr), strings.TrimSpace(name)
+	}
 	list, err := h.AddressList(key)
 	if err == nil && len(list) > 0 {
 		return strings.ToLower(list[0].Address), strings.TrimSpace(list[0].Name)
@@ -377,6 +380,93 @@ func firstAddressAndName(h *gomail.Header, key string) (addr, name string) {
 		return strings.ToLower(m), ""
 	}
 	return "", ""
+}
+
+// simpleAddress reads an address header holding one address in one of
+// the forms nearly all mail uses, as net/mail (h.AddressList) reads it:
+// "ann@example.com", "Ann Lee <ann@example.com>", "\"Lee, Ann\"
+// <ann@example.com>". net/mail first tries the whole value as a bare
+// address, then as a phrase of atoms and quoted strings, each word checked
+// for RFC 2047 encoding, building strings rune by rune; a tenth of the
+// header's cost. Only ASCII values without encoded words ("=?"), comments,
+// groups, lists, escapes, domain literals or quoted local parts are read
+// here (ok); net/mail reads the rest. TestSimpleAddressMatchesNetMail
+// compares them.
+func simpleAddress(v string) (name, addr string, ok bool) {
+	s := strings.Trim(v, " \t")
+	if s == "" || !isASCII(s) || strings.Contains(s, "=?") {
+		return "", "", false
+	}
+	if s[len(s)-1] != '>' {
+		return "", s, isDotAtomAddress(s)
+	}
+	lt := strings.LastIndexByte(s, '<')
+	if lt < 0 || !isDotAtomAddress(s[lt+1:len(s)-1]) {
+		return "", "", false
+	}
+	// The display name: words (atoms, dots allowed, or quoted strings)
+	// that net/mail joins with single spaces.
+	var b strings.Builder
+	words := 0
+	for i := 0; i < lt; {
+		c := s[i]
+		var word string
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+			continue
+		case c == '"':
+			j := i + 1
+			for j < lt && s[j] != '"' && s[j] != '\\' && (s[j] >= ' ' && s[j] <= '~' || s[j] == '\t') {
+				j++
+			}
+			if j >= lt || s[j] != '"' {
+				return "", "", false // unclosed, escaped or a control character
+			}
+			word, i = s[i+1:j], j+1
+		default:
+			j := i
+			for j < lt && isAtextByte(s[j]) {
+				j++
+			}
+			if j == i {
+				return "", "", false // a special: comment, group, list, ...
+			}
+			word, i = s[i:j], j
+		}
+		if words > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(word)
+		words++
+	}
+	return b.String(), s[lt+1 : len(s)-1], true
+}
+
+// isDotAtomAddress reports local@domain, both RFC 5322 dot-atoms (no
+// leading, trailing or double dots) of ASCII atext, as net/mail accepts
+// an addr-spec without quotes, spaces or a domain literal.
+func isDotAtomAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && isDotAtom(local) && isDotAtom(domain)
+}
+
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAtextByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtextByte is net/mail's isAtext(c, true) for an ASCII byte: a visible
+// character other than the specials ()<>[]:;@\,".
+func isAtextByte(c byte) bool {
+	return c >= '!' && c <= '~' && strings.IndexByte(`()<>[]:;@\,"`, c) < 0
 }
 
 func (p *parser) noteEntityError(err error) {

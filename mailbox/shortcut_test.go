@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	message "github.com/emersion/go-message"
+	gomail "github.com/emersion/go-message/mail"
 )
 
 // randomText joins n tokens drawn from words, each followed by one of seps.
@@ -177,5 +178,52 @@ func compareReadMessage(t *testing.T, raw []byte) {
 	wb, wErr := io.ReadAll(want.Body)
 	if !bytes.Equal(gb, wb) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
 		t.Fatalf("%q: body %q, %v; go-message %q, %v", raw, gb, gErr, wb, wErr)
+	}
+}
+
+// TestSimpleAddressMatchesNetMail checks simpleAddress against
+// go-message's ParseAddressList (net/mail), which h.AddressList uses, on
+// generated address headers in common and odd forms.
+func TestSimpleAddressMatchesNetMail(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Ann", "Lee", "ann", "a.b", ".a", "a.", "a..b", "O'Neil", "J.", "Dr.", "x!#$%&'*+/=?^_`{|}~-",
+		`"Ann Lee"`, `"Lee, Ann"`, `""`, `"a\"b"`, `"a\\b"`, `"(x)"`, `"Ann`, `"é"`, "é", "Ánn", "=?utf-8?q?a?=", "=?x",
+		"(comment)", "<", ">", "@", ",", ";", ":", "[", "]", "\\", "\"", "\x01", "\x7f", "\xff", "a@b", "<a@b.c>",
+		"<a.b@c.d>", "<.a@b.c>", "<a@b..c>", "<a@[1.2.3.4]>", "<\"a b\"@c.d>", "<a@b.c", "a@b.c>", "<>", "< a@b.c>",
+		"<a@b.c >", "<a@ b.c>", "a@b.c", "a+tag@example.com", "A@B.C", "a@b", "a@-b.c", "a@b_c.d", "a@b.c.", "Group:"}
+	seps := []string{" ", " ", "", "  ", "\t", ", ", ",", " (c) "}
+	ok := 0
+	for i := 0; i < 60000; i++ {
+		v := randomText(rng, 1+rng.Intn(4), words, seps)
+		if i%2 == 0 {
+			// Mostly well-formed: a display name and an address.
+			v = randomText(rng, rng.Intn(4), words[:14], []string{" ", " ", "", "\t", "  "}) +
+				words[38+rng.Intn(len(words)-38)] + seps[rng.Intn(3)]
+		}
+		if rng.Intn(4) == 0 {
+			v = strings.TrimSpace(v)
+		}
+		name, addr, fast := simpleAddress(v)
+		if !fast {
+			continue
+		}
+		ok++
+		list, err := gomail.ParseAddressList(v)
+		if err != nil || len(list) == 0 {
+			t.Fatalf("simpleAddress(%q) = %q, %q; net/mail: %v, %v", v, name, addr, list, err)
+		}
+		if list[0].Name != name || list[0].Address != addr {
+			t.Fatalf("simpleAddress(%q) = %q, %q; net/mail %q, %q", v, name, addr, list[0].Name, list[0].Address)
+		}
+	}
+	t.Logf("%d took the shortcut", ok)
+	if ok < 5000 {
+		t.Errorf("only %d of the generated headers took the shortcut", ok)
+	}
+	for _, v := range []string{"ann@example.com", "Ann Lee <ann@example.com>", `"Lee, Ann" <ann@example.com>`,
+		"<ann@example.com>", `"" <a@b.c>`, "Ann<a@b.c>"} {
+		if _, _, fast := simpleAddress(v); !fast {
+			t.Errorf("%q does not take the shortcut", v)
+		}
 	}
 }
