@@ -548,6 +548,12 @@ func normalizePhone(s, region string) (string, bool) {
 	if err != nil || !isValidPhone(n) {
 		return "", false
 	}
+	if n.GetCountryCode() == 1 && n.GetNationalNumber() >= 2e9 && n.GetExtension() == "" && !n.GetItalianLeadingZero() {
+		// phonenumbers.Format's E.164 of a +1 number with ten digits
+		// (nanpDigits' numbers) is "+1" and the digits; Format builds it
+		// through two builders and a metadata lookup.
+		return "+1" + strconv.FormatUint(n.GetNationalNumber(), 10), true
+	}
 	return phonenumbers.Format(n, phonenumbers.E164), true
 }
 
