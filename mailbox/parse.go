@@ -275,9 +275,15 @@ func headerLine(raw []byte, i int) (line []byte, next int) {
 	return line, i + j + 1
 }
 
-// crlfLines copies a header field's lines, each ending in CRLF, as
-// textproto.ReadHeader keeps a field.
+// crlfLines returns a header field's lines, each ending in CRLF, as
+// textproto.ReadHeader keeps a field: field itself when every line already
+// ends so (mail on the wire), else a copy. Nothing changes raw, and the
+// header does not outlive ParseRequest, so sharing raw is safe.
 func crlfLines(field []byte) []byte {
+	if n := len(field); n >= 2 && field[n-2] == '\r' && field[n-1] == '\n' &&
+		bytes.Count(field, []byte("\n")) == bytes.Count(field, []byte("\r\n")) {
+		return field
+	}
 	out := make([]byte, 0, len(field)+4)
 	for i := 0; i < len(field); {
 		line, next := headerLine(field, i)
