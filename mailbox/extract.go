@@ -324,11 +324,89 @@ func (p *parser) extract(body string) extracted {
 	}
 	if x.requestedText == "" && x.requestedDate == "" && x.requestedTime == "" &&
 		containsAny(lower, []string{"day", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat"}) {
-		if m := relativeDay.FindString(text); m != "" {
+		if m := findRelativeDay(text); m != "" {
 			x.freeRequested = strings.Join(strings.Fields(m), " ")
 		}
 	}
 	return x
+}
+
+// relativeDayAt is relativeDay anchored at the start of the text.
+var relativeDayAt = regexp.MustCompile(`^` + relativeDay.String())
+
+// findRelativeDay is relativeDay.FindString(text), sooner. relativeDay
+// has no literal prefix, so the regexp engine tries every alternative at
+// every byte of the text (40 µs for a 300-byte note). Every match starts
+// at a word that begins with one of the day words' first three letters,
+// or at the "next"/"this"/"coming" before such a word, and only there (at a
+// word start, \b holds). Those few places are tried in order with the
+// pattern anchored, so the first match is relativeDay's leftmost match.
+// Each place is preceded by a non-word byte, as in the whole text, so \b
+// reads the same. The search for the words is ASCII: (?i) also folds "ſ"
+// to "s", so a text with one takes the pattern's own way.
+// TestFindRelativeDayMatchesRegexp checks it.
+func findRelativeDay(text string) string {
+	if strings.Contains(text, "ſ") {
+		return relativeDay.FindString(text)
+	}
+	tried := -1 // the last place tried
+	try := func(i int) string {
+		if i <= tried {
+			return ""
+		}
+		tried = i
+		return relativeDayAt.FindString(text[i:])
+	}
+	for d := 0; d+3 <= len(text); d++ {
+		if !isASCIILetter(text[d]) || d > 0 && isWordByte(text[d-1]) || !isDayStem(text[d:d+3]) {
+			continue
+		}
+		// A "next " (any spacing) before the day: back over the spaces
+		// (\s is [\t\n\f\r ]) and the letters before them.
+		c := d
+		for c > 0 && isRegexpSpace(text[c-1]) {
+			c--
+		}
+		if c < d {
+			w := c
+			for w > 0 && isASCIILetter(text[w-1]) {
+				w--
+			}
+			if w < c && (w == 0 || !isWordByte(text[w-1])) {
+				if m := try(w); m != "" {
+					return m
+				}
+			}
+		}
+		if m := try(d); m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+// isDayStem reports the first three letters, in any case, of one of
+// relativeDay's day words.
+func isDayStem(s string) bool {
+	var b [3]byte
+	for i := range b {
+		b[i] = s[i] | 0x20 // lower-cases letters; s[0] is one
+	}
+	switch string(b[:]) {
+	case "mon", "tue", "wed", "thu", "fri", "sat", "sun", "tom":
+		return true
+	}
+	return false
+}
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// isWordByte reports a byte of an ASCII word character, as \b reads them.
+func isWordByte(c byte) bool { return isASCIIAlnum(c) || c == '_' }
+
+// isRegexpSpace reports the bytes \s matches.
+func isRegexpSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // nameTriggers are substrings (lower case) one of which each of
@@ -469,6 +547,12 @@ func normalizePhone(s, region string) (string, bool) {
 	n, err := parsePhone(s, region)
 	if err != nil || !isValidPhone(n) {
 		return "", false
+	}
+	if n.GetCountryCode() == 1 && n.GetNationalNumber() >= 2e9 && n.GetExtension() == "" && !n.GetItalianLeadingZero() {
+		// phonenumbers.Format's E.164 of a +1 number with ten digits
+		// (nanpDigits' numbers) is "+1" and the digits; Format builds it
+		// through two builders and a metadata lookup.
+		return "+1" + strconv.FormatUint(n.GetNationalNumber(), 10), true
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), true
 }
@@ -1087,7 +1171,38 @@ func (p *parser) isAutomated(addr string) bool {
 		return false
 	}
 	local, _, _ := strings.Cut(addr, "@")
-	return automatedLocal.MatchString(local) || isSchedulingService(addr) || isFormService(addr)
+	return isAutomatedLocal(local) || isSchedulingService(addr) || isFormService(addr)
+}
+
+// automatedLocalWords are the local parts automatedLocal names, each
+// optional letter spelt out.
+var automatedLocalWords = []string{"noreply", "no-reply", "do-not-reply", "do-notreply", "donot-reply",
+	"donotreply", "notification", "notifications", "notify", "form", "forms", "formsubmission",
+	"formsubmissions", "form-submission", "form-submissions", "mailer", "mailer-daemon", "bounce",
+	"bounces", "wordpress", "postmaster", "calendar-notification", "scheduling", "appointment",
+	"appointments", "booking", "bookings", "support", "system", "alert", "alerts"}
+
+// isAutomatedLocal is automatedLocal.MatchString(local) without the
+// regexp for ASCII local parts (a microsecond each, and a request asks
+// about the same few addresses half a dozen times): one of the words, in
+// any case, alone or followed by one of "+-._" and anything but a line
+// break. (?i) also folds "ſ" and the Kelvin sign to ASCII letters, so
+// other local parts take the pattern. TestIsAutomatedLocalMatchesRegexp
+// checks them against each other.
+func isAutomatedLocal(local string) bool {
+	if !isASCII(local) {
+		return automatedLocal.MatchString(local)
+	}
+	for _, w := range automatedLocalWords {
+		if !hasPrefixFold(local, w) {
+			continue
+		}
+		rest := local[len(w):]
+		if rest == "" || strings.IndexByte("+-._", rest[0]) >= 0 && strings.IndexByte(rest, '\n') < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *parser) isOwn(addr string) bool {

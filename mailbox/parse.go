@@ -17,11 +17,13 @@ import (
 	"net/mail"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 )
 
 // Source says where a booking request came from.
@@ -129,6 +131,7 @@ func ParseRequest(raw []byte, opts ParseOptions) (req Request) {
 	}()
 	p := &parser{opts: opts}
 	p.parse(raw)
+	p.release()
 	return p.finish()
 }
 
@@ -152,6 +155,8 @@ type parser struct {
 	senderName, replyToName string
 	// rawBody is the undecoded body, shown when no part could be read.
 	rawBody []byte
+	// scratch is the buffer text parts are read into (readAll).
+	scratch *[]byte
 }
 
 func (p *parser) problem(format string, args ...any) {
@@ -165,7 +170,7 @@ func (p *parser) problem(format string, args ...any) {
 }
 
 func (p *parser) parse(raw []byte) {
-	e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	e, err := readMessage(raw)
 	if e == nil {
 		p.problem("The message's header could not be read, so the sender and subject are unknown.")
 		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
@@ -183,13 +188,118 @@ func (p *parser) parse(raw []byte) {
 	p.walk(e, 0)
 }
 
+// topHeaderFields are the only fields of a message's own header that
+// ParseRequest reads (readHeader, headerDate, headerMessageID, walk, and
+// message.New for the body's encoding); readMessage keeps no others, so
+// any other field reads as empty: add it here before reading it.
+var topHeaderFields = []string{"From", "Reply-To", "Subject", "Date", "Message-Id",
+	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"}
+
+// readMessage is message.ReadWithOptions(raw) with a header of only
+// topHeaderFields. go-message reads a header field by field into fresh
+// memory (a 256-byte line, the value, the key, a 4 KiB bufio buffer for
+// the message), a tenth of all the parsing time, for the dozens of
+// Received, DKIM and ARC fields real mail has and nothing reads. The
+// fields are found here in raw as textproto.ReadHeader finds them (lines
+// end in LF or CRLF, a line starting with a space or tab continues the
+// field, a blank line or the end ends the header), and those wanted are
+// added with Header.AddRaw, last first, as ReadHeader lists them, each in
+// ReadHeader's form (every line ending in CRLF). A header ReadHeader would
+// refuse, or near its size limit, is left to go-message itself.
+// TestReadMessageMatchesGoMessage compares the two.
+func readMessage(raw []byte) (*message.Entity, error) {
+	h, body, ok := readTopHeader(raw)
+	if !ok {
+		return message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	}
+	return message.New(message.Header{Header: h}, bytes.NewReader(body))
+}
+
+// readTopHeader reads the header of raw for readMessage: the wanted fields
+// and the body after the header. ok is false when go-message must read it.
+func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
+	if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') {
+		return h, nil, false // ReadHeader's "malformed initial line"
+	}
+	var spans [16][2]int // the wanted fields: start and end in raw
+	kept := spans[:0]
+	i := 0
+	for i < len(raw) {
+		line, next := headerLine(raw, i)
+		if len(line) == 0 {
+			i = next // the blank line ending the header
+			break
+		}
+		start := i
+		i = next
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t') {
+			_, i = headerLine(raw, i)
+		}
+		if i > maxHeaderBytes/2 {
+			return h, nil, false // go-message's size limit is near
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			return h, nil, false // no colon on the field's first line
+		}
+		key := bytes.Trim(line[:colon], " \t")
+		for _, c := range key {
+			if c < 33 || c > 126 {
+				return h, nil, false // ReadHeader's "malformed MIME header key"
+			}
+		}
+		for _, f := range topHeaderFields {
+			if len(key) == len(f) && strings.EqualFold(string(key), f) {
+				kept = append(kept, [2]int{start, i})
+				break
+			}
+		}
+	}
+	for k := len(kept) - 1; k >= 0; k-- {
+		h.AddRaw(crlfLines(raw[kept[k][0]:kept[k][1]]))
+	}
+	return h, raw[i:], true
+}
+
+// headerLine returns the line of raw starting at i without its LF or CRLF
+// (as bufio.Reader.ReadLine gives it) and where the next line starts.
+func headerLine(raw []byte, i int) (line []byte, next int) {
+	j := bytes.IndexByte(raw[i:], '\n')
+	if j < 0 {
+		return raw[i:], len(raw)
+	}
+	line = raw[i : i+j]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, i + j + 1
+}
+
+// crlfLines returns a header field's lines, each ending in CRLF, as
+// textproto.ReadHeader keeps a field: field itself when every line already
+// ends so (mail on the wire), else a copy. Nothing changes raw, and the
+// header does not outlive ParseRequest, so sharing raw is safe.
+func crlfLines(field []byte) []byte {
+	if n := len(field); n >= 2 && field[n-2] == '\r' && field[n-1] == '\n' &&
+		bytes.Count(field, []byte("\n")) == bytes.Count(field, []byte("\r\n")) {
+		return field
+	}
+	out := make([]byte, 0, len(field)+4)
+	for i := 0; i < len(field); {
+		line, next := headerLine(field, i)
+		out = append(append(out, line...), '\r', '\n')
+		i = next
+	}
+	return out
+}
+
 func (p *parser) readHeader(h *gomail.Header) {
 	r := &p.req
 	r.MessageID = headerMessageID(h)
 	if s, err := h.Subject(); err == nil {
-		r.Subject = capString(validText([]byte(s)), maxHeaderValue)
+		r.Subject = capString(validString(s), maxHeaderValue)
 	} else {
-		r.Subject = capString(validText([]byte(h.Get("Subject"))), maxHeaderValue)
+		r.Subject = capString(validString(h.Get("Subject")), maxHeaderValue)
 		if message.IsUnknownCharset(err) {
 			p.problem("The subject uses an unknown character set; some letters may show wrongly.")
 		}
@@ -197,8 +307,8 @@ func (p *parser) readHeader(h *gomail.Header) {
 	var fromName, replyToName string
 	r.From, fromName = firstAddressAndName(h, "From")
 	r.ReplyTo, replyToName = firstAddressAndName(h, "Reply-To")
-	p.senderName = cleanName(validText([]byte(fromName)))
-	p.replyToName = cleanName(validText([]byte(replyToName)))
+	p.senderName = cleanName(validString(fromName))
+	p.replyToName = cleanName(validString(replyToName))
 	if r.From == "" && h.Get("From") != "" {
 		p.problem("The sender address could not be read.")
 	}
@@ -231,7 +341,7 @@ func headerMessageID(h *gomail.Header) string {
 	}
 	v := strings.TrimSpace(h.Get("Message-Id"))
 	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
-	return capString(validText([]byte(v)), maxHeaderValue)
+	return capString(validString(v), maxHeaderValue)
 }
 
 // firstAddress returns the first address of an address header, lower-cased,
@@ -261,6 +371,9 @@ func addressName(h *gomail.Header, key string) string {
 // firstAddressAndName is firstAddress and addressName, reading the header
 // once.
 func firstAddressAndName(h *gomail.Header, key string) (addr, name string) {
+	if name, addr, ok := simpleAddress(h.Get(key)); ok {
+		return strings.ToLower(addr), strings.TrimSpace(name)
+	}
 	list, err := h.AddressList(key)
 	if err == nil && len(list) > 0 {
 		return strings.ToLower(list[0].Address), strings.TrimSpace(list[0].Name)
@@ -273,6 +386,93 @@ func firstAddressAndName(h *gomail.Header, key string) (addr, name string) {
 		return strings.ToLower(m), ""
 	}
 	return "", ""
+}
+
+// simpleAddress reads an address header holding one address in one of
+// the forms nearly all mail uses, as net/mail (h.AddressList) reads it:
+// "ann@example.com", "Ann Lee <ann@example.com>", "\"Lee, Ann\"
+// <ann@example.com>". net/mail first tries the whole value as a bare
+// address, then as a phrase of atoms and quoted strings, each word checked
+// for RFC 2047 encoding, building strings rune by rune; a tenth of the
+// header's cost. Only ASCII values without encoded words ("=?"), comments,
+// groups, lists, escapes, domain literals or quoted local parts are read
+// here (ok); net/mail reads the rest. TestSimpleAddressMatchesNetMail
+// compares them.
+func simpleAddress(v string) (name, addr string, ok bool) {
+	s := strings.Trim(v, " \t")
+	if s == "" || !isASCII(s) || strings.Contains(s, "=?") {
+		return "", "", false
+	}
+	if s[len(s)-1] != '>' {
+		return "", s, isDotAtomAddress(s)
+	}
+	lt := strings.LastIndexByte(s, '<')
+	if lt < 0 || !isDotAtomAddress(s[lt+1:len(s)-1]) {
+		return "", "", false
+	}
+	// The display name: words (atoms, dots allowed, or quoted strings)
+	// that net/mail joins with single spaces.
+	var b strings.Builder
+	words := 0
+	for i := 0; i < lt; {
+		c := s[i]
+		var word string
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+			continue
+		case c == '"':
+			j := i + 1
+			for j < lt && s[j] != '"' && s[j] != '\\' && (s[j] >= ' ' && s[j] <= '~' || s[j] == '\t') {
+				j++
+			}
+			if j >= lt || s[j] != '"' {
+				return "", "", false // unclosed, escaped or a control character
+			}
+			word, i = s[i+1:j], j+1
+		default:
+			j := i
+			for j < lt && isAtextByte(s[j]) {
+				j++
+			}
+			if j == i {
+				return "", "", false // a special: comment, group, list, ...
+			}
+			word, i = s[i:j], j
+		}
+		if words > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(word)
+		words++
+	}
+	return b.String(), s[lt+1 : len(s)-1], true
+}
+
+// isDotAtomAddress reports local@domain, both RFC 5322 dot-atoms (no
+// leading, trailing or double dots) of ASCII atext, as net/mail accepts
+// an addr-spec without quotes, spaces or a domain literal.
+func isDotAtomAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && isDotAtom(local) && isDotAtom(domain)
+}
+
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAtextByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtextByte is net/mail's isAtext(c, true) for an ASCII byte: a visible
+// character other than the specials ()<>[]:;@\,".
+func isAtextByte(c byte) bool {
+	return c >= '!' && c <= '~' && strings.IndexByte(`()<>[]:;@\,"`, c) < 0
 }
 
 func (p *parser) noteEntityError(err error) {
@@ -371,7 +571,7 @@ func (p *parser) readText(e *message.Entity, params map[string]string) (string, 
 		p.problem("The message has more text than Front Desk reads; the rest was left out.")
 		return "", false
 	}
-	data, err := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+	data, err := p.readAll(e.Body, int64(limit)+1)
 	if len(data) > limit {
 		data = data[:limit]
 		p.problem("A very long text part was cut at %d KiB.", limit>>10)
@@ -386,10 +586,75 @@ func (p *parser) readText(e *message.Entity, params map[string]string) (string, 
 			p.problem("Some text is not valid UTF-8; unreadable letters are shown as �.")
 		}
 	}
-	s := validText(data)
-	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s := textWithoutCR(data)
 	p.textLen += len(s)
 	return s, true
+}
+
+// readAll is io.ReadAll(io.LimitReader(r, n)) into the parser's scratch
+// buffer, which the next part reuses: io.ReadAll starts at 512 bytes and
+// grows by doubling, half a dozen allocations for a few KB of text that
+// is copied into a string right after anyway. The bytes and the error
+// are what io.ReadAll gives; only the buffer differs.
+func (p *parser) readAll(r io.Reader, n int64) ([]byte, error) {
+	if p.scratch == nil {
+		p.scratch = scratchPool.Get().(*[]byte)
+	}
+	lr := io.LimitedReader{R: r, N: n}
+	b := (*p.scratch)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		m, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			*p.scratch = b
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
+}
+
+// scratchPool holds read buffers for text parts across messages; a
+// buffer grown past maxPooledScratch by a huge part is not kept.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+const maxPooledScratch = 64 << 10
+
+// release gives the parser's scratch buffer back; nothing that ParseRequest
+// returns points into it (its text is copied into strings).
+func (p *parser) release() {
+	if p.scratch != nil && cap(*p.scratch) <= maxPooledScratch {
+		scratchPool.Put(p.scratch)
+	}
+	p.scratch = nil
+}
+
+// textWithoutCR is strings.ReplaceAll(validText(b), "\r\n", "\n"). When b
+// is valid UTF-8 without NULs (nearly always) the line ends are dropped in
+// b itself, and the string is its only copy. b is overwritten.
+func textWithoutCR(b []byte) string {
+	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return strings.ReplaceAll(validText(b), "\r\n", "\n")
+	}
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return string(b)
+	}
+	// Move each byte down over the CRs of CRLFs dropped so far; a CR not
+	// followed by LF stays, as ReplaceAll leaves it.
+	w := i
+	for r := i; r < len(b); r++ {
+		if b[r] == '\r' && r+1 < len(b) && b[r+1] == '\n' {
+			continue
+		}
+		b[w] = b[r]
+		w++
+	}
+	return string(b[:w])
 }
 
 // finish turns the collected text into the extracted request.
@@ -506,11 +771,25 @@ func isHTMLStub(s string) bool {
 
 // validText returns b as a valid UTF-8 string without NUL bytes.
 func validText(b []byte) string {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		// Nearly all mail text: one copy, where ToValidUTF8 and the
+		// conversion made two.
+		return string(b)
+	}
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
 	return s
+}
+
+// validString is validText for a string: s itself, not a copy, when it is
+// already valid and free of NULs (header values nearly always are).
+func validString(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return validText([]byte(s))
 }
 
 func capBytes(b []byte, n int) []byte {

@@ -85,6 +85,19 @@ func TestParsePhoneShortcut(t *testing.T) {
 			if g, w := phonenumbers.Format(got, phonenumbers.E164), phonenumbers.Format(want, phonenumbers.E164); g != w {
 				t.Fatalf("E.164 of %q: %s, want %s", s, g, w)
 			}
+			// normalizePhone as a whole, with its own E.164 for +1.
+			wantE, wantOK := "", false
+			if nd := strings.Count(strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return 'd'
+				}
+				return -1
+			}, s), "d"); nd >= 7 && nd <= 15 && phonenumbers.IsValidNumber(want) {
+				wantE, wantOK = phonenumbers.Format(want, phonenumbers.E164), true
+			}
+			if gotE, gotOK := normalizePhone(s, region); gotE != wantE || gotOK != wantOK {
+				t.Fatalf("normalizePhone(%q, %s) = %q, %v; phonenumbers gives %q, %v", s, region, gotE, gotOK, wantE, wantOK)
+			}
 		}
 	}
 	// Valid numbers of other countries sharing +1 go the long way.

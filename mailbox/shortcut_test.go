@@ -1,0 +1,229 @@
+package mailbox
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	message "github.com/emersion/go-message"
+	gomail "github.com/emersion/go-message/mail"
+)
+
+// randomText joins n tokens drawn from words, each followed by one of seps.
+func randomText(rng *rand.Rand, n int, words, seps []string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		w := words[rng.Intn(len(words))]
+		switch rng.Intn(6) {
+		case 0:
+			w = strings.ToUpper(w)
+		case 1:
+			if w != "" {
+				w = strings.ToUpper(w[:1]) + w[1:]
+			}
+		}
+		b.WriteString(w)
+		b.WriteString(seps[rng.Intn(len(seps))])
+	}
+	return b.String()
+}
+
+// TestTextWithoutCRMatchesSlowPath checks textWithoutCR and validString
+// against validText and strings.ReplaceAll, on text with CRs, NULs and
+// invalid bytes in every order.
+func TestTextWithoutCRMatchesSlowPath(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"a", "Ana", "é", "预约", "\r", "\n", "\r\n", "\r\r\n", "\x00", "\xff", "\xe4\xb8", "\xc3", "\ufffd", ""}
+	for i := 0; i < 20000; i++ {
+		s := randomText(rng, rng.Intn(10), words, []string{""})
+		want := strings.ReplaceAll(validText([]byte(s)), "\r\n", "\n")
+		if got := textWithoutCR([]byte(s)); got != want {
+			t.Fatalf("textWithoutCR(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := validString(s), validText([]byte(s)); got != want {
+			t.Fatalf("validString(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestFindRelativeDayMatchesRegexp checks findRelativeDay against
+// relativeDay.FindString on generated notes full of near misses.
+func TestFindRelativeDayMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"next", "this", "coming", "monday", "tuesday", "wednesday", "thursday", "friday",
+		"saturday", "sunday", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "tom", "morning",
+		"afternoon", "evening", "at", "around", "after", "before", "3", "10:30", "3pm", "4 p.m.", "11am", "a.m.",
+		"pm", "friend", "month", "Monday's", "_mon", "xmon", "2mon", "nexts", "thisfri", "tues", "thurs",
+		"satur", "ſat", "thiſ", "ſunday", "Kelvin", "día", "lunes", "понедельник", "é", "_", "next_", "mond",
+		"\xff", "tomorrowx", "next\u00a0", "", "12:00", "99:99", "1:5"}
+	seps := []string{" ", "  ", "\t", "\n", "\r\n", "\f", "\v", ", ", ".", "-", "_", "", "'", "(", ")", "\u00a0", "é", ":"}
+	for i := 0; i < 40000; i++ {
+		s := randomText(rng, 1+rng.Intn(12), words, seps)
+		if got, want := findRelativeDay(s), relativeDay.FindString(s); got != want {
+			t.Fatalf("findRelativeDay(%q) = %q, relativeDay finds %q", s, got, want)
+		}
+	}
+}
+
+// TestIsAutomatedLocalMatchesRegexp checks isAutomatedLocal against
+// automatedLocal on generated local parts.
+func TestIsAutomatedLocalMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"no", "reply", "do", "not", "donotreply", "notification", "notifications", "notify",
+		"form", "forms", "submission", "submissions", "mailer", "daemon", "bounce", "bounces", "bouncess",
+		"wordpress", "postmaster", "calendar", "scheduling", "appointment", "appointments", "booking",
+		"bookings", "support", "system", "alert", "alerts", "ann", "x", "ſupport", "booKings", "é", "\xff", "1"}
+	seps := []string{"", "", "", "-", "+", ".", "_", "--", "\n", " ", "@", "é", "ſ"}
+	for i := 0; i < 40000; i++ {
+		s := randomText(rng, 1+rng.Intn(4), words, seps)
+		if got, want := isAutomatedLocal(s), automatedLocal.MatchString(s); got != want {
+			t.Fatalf("isAutomatedLocal(%q) = %v, automatedLocal says %v", s, got, want)
+		}
+	}
+	for _, w := range automatedLocalWords {
+		if !automatedLocal.MatchString(w) || !isAutomatedLocal(strings.ToUpper(w)+"+x") {
+			t.Errorf("%q is not read as automated", w)
+		}
+	}
+}
+
+// TestReadMessageMatchesGoMessage checks readMessage against
+// message.ReadWithOptions on generated headers: keys in any case, odd and
+// invalid keys, continuation lines, LF, CRLF and stray CRs, lines without
+// a colon or longer than bufio's buffer, no blank line, and bodies.
+func TestReadMessageMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	keys := []string{"From", "from", "FROM", "Reply-To", "reply-to", "Subject", "SUBJECT", "Date", "Message-ID",
+		"Message-Id", "message-id", "Content-Type", "content-type", "Content-Transfer-Encoding",
+		"Content-Disposition", "Received", "X-Foo", "DKIM-Signature", "To", "", " From", "From ", "Fr om",
+		"Fröm", "From\x7f", "Fr(om", "From\t", "\tFrom", "Content-Type2", "ContentType", "Subjec", "_"}
+	values := []string{"", " ", "Ann <ann@example.com>", "=?utf-8?Q?Ana_G=C3=B3mez?= <a@b.c>", "text/plain; charset=utf-8",
+		"multipart/mixed; boundary=b1", "base64", "quoted-printable", "x-bogus", "attachment; filename=a.txt",
+		"Tue, 24 Nov 2026 09:12:44 -0800", "<id@x>", "a:b:c", "\xff\xfe", "\x00", strings.Repeat("v", 5000), "text/plain; charset=x-unknown"}
+	eols := []string{"\r\n", "\n", "\r\r\n", "\r", "\n\r"}
+	bodies := []string{"", "Hello\r\n", "--b1\r\nContent-Type: text/plain\r\n\r\nPart\r\n--b1--\r\n", "SGVsbG8=\r\n",
+		"caf=C3=A9\r\n", "=ZZ\r\n", "\x00\xff"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		eol := func() string {
+			if rng.Intn(5) == 0 {
+				return eols[rng.Intn(len(eols))]
+			}
+			return eols[i%2]
+		}
+		for n := rng.Intn(8); n > 0; n-- {
+			switch rng.Intn(12) {
+			case 0:
+				b.WriteString("no colon here" + eol())
+			case 1:
+				b.WriteString(" continued" + eol())
+			default:
+				b.WriteString(keys[rng.Intn(len(keys))] + ":" + values[rng.Intn(len(values))] + eol())
+				for rng.Intn(3) == 0 {
+					b.WriteString([]string{" ", "\t", "  "}[rng.Intn(3)] + values[rng.Intn(len(values))] + eol())
+				}
+			}
+		}
+		if rng.Intn(6) != 0 {
+			b.WriteString(eol())
+		}
+		b.WriteString(bodies[rng.Intn(len(bodies))])
+		raw := []byte(b.String())
+		compareReadMessage(t, raw)
+	}
+	for _, name := range fixtureNames(t) {
+		compareReadMessage(t, readFixture(t, name))
+	}
+}
+
+func fixtureNames(t testing.TB) []string {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no fixtures", err)
+	}
+	for i := range files {
+		files[i] = filepath.Base(files[i])
+	}
+	return files
+}
+
+func compareReadMessage(t *testing.T, raw []byte) {
+	t.Helper()
+	want, wantErr := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	got, gotErr := readMessage(raw)
+	if (want == nil) != (got == nil) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+		t.Fatalf("%q: readMessage gives %v, %v; go-message %v, %v", raw, got != nil, gotErr, want != nil, wantErr)
+	}
+	if want == nil {
+		return
+	}
+	for _, k := range topHeaderFields {
+		for _, kk := range []string{k, strings.ToLower(k)} {
+			if g, w := got.Header.Values(kk), want.Header.Values(kk); !slices.Equal(g, w) {
+				t.Fatalf("%q: %s = %q, go-message %q", raw, kk, g, w)
+			}
+			g, gErr := got.Header.Raw(kk)
+			w, wErr := want.Header.Raw(kk)
+			if !bytes.Equal(g, w) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
+				t.Fatalf("%q: raw %s = %q, go-message %q", raw, kk, g, w)
+			}
+		}
+	}
+	gb, gErr := io.ReadAll(got.Body)
+	wb, wErr := io.ReadAll(want.Body)
+	if !bytes.Equal(gb, wb) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
+		t.Fatalf("%q: body %q, %v; go-message %q, %v", raw, gb, gErr, wb, wErr)
+	}
+}
+
+// TestSimpleAddressMatchesNetMail checks simpleAddress against
+// go-message's ParseAddressList (net/mail), which h.AddressList uses, on
+// generated address headers in common and odd forms.
+func TestSimpleAddressMatchesNetMail(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Ann", "Lee", "ann", "a.b", ".a", "a.", "a..b", "O'Neil", "J.", "Dr.", "x!#$%&'*+/=?^_`{|}~-",
+		`"Ann Lee"`, `"Lee, Ann"`, `""`, `"a\"b"`, `"a\\b"`, `"(x)"`, `"Ann`, `"é"`, "é", "Ánn", "=?utf-8?q?a?=", "=?x",
+		"(comment)", "<", ">", "@", ",", ";", ":", "[", "]", "\\", "\"", "\x01", "\x7f", "\xff", "a@b", "<a@b.c>",
+		"<a.b@c.d>", "<.a@b.c>", "<a@b..c>", "<a@[1.2.3.4]>", "<\"a b\"@c.d>", "<a@b.c", "a@b.c>", "<>", "< a@b.c>",
+		"<a@b.c >", "<a@ b.c>", "a@b.c", "a+tag@example.com", "A@B.C", "a@b", "a@-b.c", "a@b_c.d", "a@b.c.", "Group:"}
+	seps := []string{" ", " ", "", "  ", "\t", ", ", ",", " (c) "}
+	ok := 0
+	for i := 0; i < 60000; i++ {
+		v := randomText(rng, 1+rng.Intn(4), words, seps)
+		if i%2 == 0 {
+			// Mostly well-formed: a display name and an address.
+			v = randomText(rng, rng.Intn(4), words[:14], []string{" ", " ", "", "\t", "  "}) +
+				words[38+rng.Intn(len(words)-38)] + seps[rng.Intn(3)]
+		}
+		if rng.Intn(4) == 0 {
+			v = strings.TrimSpace(v)
+		}
+		name, addr, fast := simpleAddress(v)
+		if !fast {
+			continue
+		}
+		ok++
+		list, err := gomail.ParseAddressList(v)
+		if err != nil || len(list) == 0 {
+			t.Fatalf("simpleAddress(%q) = %q, %q; net/mail: %v, %v", v, name, addr, list, err)
+		}
+		if list[0].Name != name || list[0].Address != addr {
+			t.Fatalf("simpleAddress(%q) = %q, %q; net/mail %q, %q", v, name, addr, list[0].Name, list[0].Address)
+		}
+	}
+	t.Logf("%d took the shortcut", ok)
+	if ok < 5000 {
+		t.Errorf("only %d of the generated headers took the shortcut", ok)
+	}
+	for _, v := range []string{"ann@example.com", "Ann Lee <ann@example.com>", `"Lee, Ann" <ann@example.com>`,
+		"<ann@example.com>", `"" <a@b.c>`, "Ann<a@b.c>"} {
+		if _, _, fast := simpleAddress(v); !fast {
+			t.Errorf("%q does not take the shortcut", v)
+		}
+	}
+}
