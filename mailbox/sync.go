@@ -179,6 +179,7 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	// keeps going meanwhile. The messages saved are marked (and moved) in
 	// one command at the end. Memory stays bounded: the messages held
 	// (downloaded, not yet written) never exceed pipelineBytes.
+	defer relaxGCForImport()()
 	p := &pipeline{
 		s: s, a: a, opts: opts, known: known,
 		items:  make(chan *syncItem, 256),
