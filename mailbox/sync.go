@@ -421,6 +421,10 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 						it.raw = readLiteral(d.Literal, opts.LargeMessageBytes)
 					}
 				}
+				// The message is in; what follows waits for the parse
+				// workers and the saver, not for the server: no deadline
+				// until the next message is asked for.
+				s.disarm()
 				k, ok := index[it.m.uid]
 				if !ok || k < next {
 					// Not asked for, or (from a server that does not answer
@@ -438,7 +442,6 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 					it.raw, it.held, it.large = nil, 0, true
 					large = append(large, it)
 				} else if it.raw != nil {
-					s.disarm()
 					select {
 					case jobs <- it:
 					case <-p.budget.stopped:
