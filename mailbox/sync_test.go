@@ -658,30 +658,13 @@ func TestSyncDatesUndatedRequestsFromTheServer(t *testing.T) {
 	}
 }
 
-// bigScan is a message of about size bytes: a line of text and an
-// attachment.
-func bigScan(id string, size int) []byte {
-	var b bytes.Buffer
-	b.WriteString("From: Big Scan <big.scan@example.com>\r\nSubject: my MRI\r\nMessage-ID: <" + id + ">\r\n" +
-		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n\r\nMy name is Big Scan, phone 503-555-0112. MRI attached.\r\n" +
-		"--zz\r\nContent-Type: application/octet-stream; name=mri.bin\r\nContent-Disposition: attachment\r\n" +
-		"Content-Transfer-Encoding: base64\r\n\r\n")
-	line := strings.Repeat("QUJD", 19) + "\r\n"
-	for b.Len() < size {
-		b.WriteString(line)
-	}
-	b.WriteString("--zz--\r\n")
-	return b.Bytes()
-}
-
 // A large message's text is fetched after the others are downloaded; the
 // messages after it are saved meanwhile, and the sync position stays
 // before it until it is saved, so a pass that stops in between loses
 // nothing and the next one imports each message once.
 func TestSyncLargeMessageDoesNotHoldUpTheRest(t *testing.T) {
 	m, a := startTestServer(t, nil)
-	msgs := [][]byte{generatedRequest(1), bigScan("big-2@example.com", 3<<20), generatedRequest(3), generatedRequest(4)}
+	msgs := [][]byte{generatedRequest(1), bigAttachmentMessage(3 << 20), generatedRequest(3), generatedRequest(4)}
 	appendAll(t, m, a, msgs)
 	st := newMemState()
 	st.failAfter = 3 // the disk fills after three requests
@@ -689,7 +672,7 @@ func TestSyncLargeMessageDoesNotHoldUpTheRest(t *testing.T) {
 	if !errors.Is(err, errDiskFull) {
 		t.Fatalf("err = %v, want the store's error", err)
 	}
-	savedBig := slices.ContainsFunc(st.requests, func(r Request) bool { return r.MessageID == "big-2@example.com" })
+	savedBig := slices.ContainsFunc(st.requests, func(r Request) bool { return r.MessageID == "big-20mb@example.com" })
 	if _, last, _ := st.SyncState("INBOX"); !savedBig && last >= 2 {
 		t.Errorf("the large message (UID 2) was not saved, but the position moved past it to %d", last)
 	}
@@ -702,7 +685,7 @@ func TestSyncLargeMessageDoesNotHoldUpTheRest(t *testing.T) {
 		ids = append(ids, r.MessageID)
 	}
 	slices.Sort(ids)
-	want := []string{"big-2@example.com", "gen-1@acuclinic.example", "gen-3@acuclinic.example", "gen-4@acuclinic.example"}
+	want := []string{"big-20mb@example.com", "gen-1@acuclinic.example", "gen-3@acuclinic.example", "gen-4@acuclinic.example"}
 	if !slices.Equal(ids, want) {
 		t.Errorf("requests after two passes %q, want each message once: %q", ids, want)
 	}
