@@ -213,12 +213,6 @@ func (s *session) run(step Step, fn func() error, format string, args ...any) er
 	return s.check(err, step, format, args...)
 }
 
-// abort drops the connection at once, without draining a command's
-// answer or logging out: for a pass that stops part way.
-func (s *session) abort() {
-	s.raw.Close()
-}
-
 func (s *session) close() {
 	if s.client != nil {
 		s.arm()

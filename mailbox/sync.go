@@ -171,8 +171,9 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	}
 
 	// 2. Download, parse and save as a pipeline, so the network, the
-	// parsing and the saving overlap. A fetcher goroutine downloads every
-	// new message in one FETCH command and hands each to parse workers;
+	// parsing and the saving overlap. A fetcher goroutine downloads the
+	// new messages (FETCH commands of fetchChunk UIDs, one after the
+	// other) and hands each to parse workers;
 	// this goroutine saves them in UID order and writes them in batches
 	// with the sync position (Flush). Large messages are not downloaded in
 	// the stream: their text parts are fetched after it, and the saver
@@ -193,13 +194,9 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 		p.fetchErr = p.fetch(todo)
 	}()
 	imported, saveErr := p.save(ctx, st, validity, len(todo), &rep)
-	p.budget.close() // a fetcher waiting for room stops
-	stopped := saveErr != nil
-	if stopped {
-		// Stop downloading: the connection goes (the rest of the FETCH is
-		// not drained); what was written is marked at the next pass.
-		s.abort()
-	}
+	// A fetcher waiting for room or for the saver stops; it reads what it
+	// asked for and drops it. What was written is marked at the next pass.
+	p.budget.close()
 	wg.Wait()
 	if saveErr != nil && !errors.Is(saveErr, errFetchFailed) {
 		return rep, saveErr
@@ -382,86 +379,98 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		return true
 	}
 	var large []*syncItem
+	// take hands on a downloaded message; false once the saver stopped.
+	take := func(it *syncItem) bool {
+		k, ok := index[it.m.uid]
+		if !ok || k < next {
+			// Not asked for, or (from a server that does not answer in
+			// UID order) already kept as a placeholder.
+			p.budget.release(it.held)
+			return true
+		}
+		if !passTo(k) {
+			return false
+		}
+		next = k + 1
+		it.m.messageID, it.m.subject = todo[k].messageID, todo[k].subject
+		switch {
+		case it.m.size > opts.LargeMessageBytes:
+			p.budget.release(it.held)
+			it.raw, it.held, it.large = nil, 0, true
+			large = append(large, it)
+		case it.raw != nil:
+			select {
+			case jobs <- it:
+			case <-p.budget.stopped:
+				return false
+			}
+		default:
+			close(it.done) // no body: a placeholder
+		}
+		return handOn(it)
+	}
+	stopped := false
 	if len(want) > 0 {
-		body := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes}}
-		err := s.run(StepServer, func() error {
-			cmd := s.client.Fetch(want, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{body}})
-			defer cmd.Close()
+		// The messages are asked for in commands of fetchChunk UIDs, one
+		// after the other. A pass that stops early reads (and drops) the
+		// rest of the command under way: go-imap leaves no safe way to
+		// walk away from a FETCH mid-way. (Sending the next command
+		// before the last is read would save a round trip per chunk, but
+		// Dovecot answers such FETCH commands interleaved, and go-imap's
+		// reader then waits on the command not being read: a deadlock.)
+		chunks := chunkUIDs(want, fetchChunk)
+		fetchOpts := &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{
+			{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes}}}}
+		// fetchOne reads one command's messages.
+		fetchOne := func(uids imap.UIDSet) (err error) {
+			cmd := s.client.Fetch(uids, fetchOpts)
+			defer func() {
+				if errors.As(err, new(errBrokenLiteral)) {
+					return // the connection is gone; see errBrokenLiteral
+				}
+				if cerr := cmd.Close(); err == nil {
+					err = cerr
+				}
+			}()
 			for {
 				s.arm()
 				msg := cmd.Next()
 				if msg == nil {
-					break
+					return nil
 				}
-				it := &syncItem{done: make(chan struct{})}
-				for item := msg.Next(); item != nil; item = msg.Next() {
-					switch d := item.(type) {
-					case imapclient.FetchItemDataUID:
-						it.m.uid = d.UID
-					case imapclient.FetchItemDataRFC822Size:
-						it.m.size = d.Size
-					case imapclient.FetchItemDataInternalDate:
-						it.m.date = d.Time
-					case imapclient.FetchItemDataBodySection:
-						if d.Literal == nil {
-							continue
-						}
-						if it.m.size > opts.LargeMessageBytes {
-							continue // large: its text parts come after the stream
-						}
-						// Wait for room before reading: the literal's size is
-						// announced first. Waiting for the saver is not
-						// waiting for the server: no deadline meanwhile.
-						n := min(d.Literal.Size(), opts.LargeMessageBytes)
-						s.disarm()
-						if !p.budget.acquire(n) {
-							return nil
-						}
-						s.arm()
-						it.held = n
-						it.raw = readLiteral(d.Literal, opts.LargeMessageBytes)
-					}
-				}
+				it, err := p.readMessage(msg, &stopped)
 				// The message is in; what follows waits for the parse
 				// workers and the saver, not for the server: no deadline
 				// until the next message is asked for.
 				s.disarm()
-				k, ok := index[it.m.uid]
-				if !ok || k < next {
-					// Not asked for, or (from a server that does not answer
-					// in UID order) already kept as a placeholder.
+				if err != nil || stopped {
 					p.budget.release(it.held)
-					continue
-				}
-				if !passTo(k) {
-					return nil
-				}
-				next = k + 1
-				it.m.messageID, it.m.subject = todo[k].messageID, todo[k].subject
-				if it.m.size > opts.LargeMessageBytes {
-					p.budget.release(it.held)
-					it.raw, it.held, it.large = nil, 0, true
-					large = append(large, it)
-				} else if it.raw != nil {
-					select {
-					case jobs <- it:
-					case <-p.budget.stopped:
-						return nil
+					if err != nil {
+						return err
 					}
-				} else {
-					close(it.done) // no body: a placeholder
+					continue // read the rest of what was asked for
 				}
-				if !handOn(it) {
-					return nil
+				if !take(it) {
+					stopped = true
 				}
 			}
-			return cmd.Close()
+		}
+		err := s.run(StepServer, func() error {
+			for _, uids := range chunks {
+				if stopped {
+					return nil
+				}
+				if err := fetchOne(uids); err != nil {
+					return err
+				}
+			}
+			return nil
 		}, "The mail server stopped sending messages.")
 		if err != nil {
 			return err
 		}
 	}
-	if !passTo(len(todo)) {
+	if stopped || !passTo(len(todo)) {
 		return nil
 	}
 
@@ -481,6 +490,86 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		close(it.done)
 	}
 	return nil
+}
+
+// readMessage reads one message of the download: UID, size, internal
+// date and (unless it is large, or the pass stopped) its body, in room
+// taken from the budget. A body not read is dropped by go-imap when the
+// next item is asked for.
+func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) (*syncItem, error) {
+	s, limit := p.s, p.opts.LargeMessageBytes
+	it := &syncItem{done: make(chan struct{})}
+	for item := msg.Next(); item != nil; item = msg.Next() {
+		switch d := item.(type) {
+		case imapclient.FetchItemDataUID:
+			it.m.uid = d.UID
+		case imapclient.FetchItemDataRFC822Size:
+			it.m.size = d.Size
+		case imapclient.FetchItemDataInternalDate:
+			it.m.date = d.Time
+		case imapclient.FetchItemDataBodySection:
+			if d.Literal == nil {
+				continue
+			}
+			if *stopped || it.m.size > limit {
+				// Large (its text parts come after the stream), or the
+				// pass stopped: read past it here, so that a failure is
+				// seen (go-imap would skip it in msg.Next, unchecked).
+				if err := skipLiteral(d.Literal); err != nil {
+					return it, err
+				}
+				continue
+			}
+			// Wait for room before reading: the literal's size is
+			// announced first. Waiting for the saver is not waiting for
+			// the server: no deadline meanwhile.
+			n := min(d.Literal.Size(), limit)
+			s.disarm()
+			ok := p.budget.acquire(n)
+			s.arm()
+			if !ok {
+				*stopped = true
+				if err := skipLiteral(d.Literal); err != nil {
+					return it, err
+				}
+				continue
+			}
+			it.held = n
+			raw, err := readLiteral(d.Literal, limit)
+			if err != nil {
+				return it, err
+			}
+			it.raw = raw
+		}
+	}
+	return it, nil
+}
+
+// fetchChunk is how many messages one FETCH command asks for.
+const fetchChunk = 500
+
+// chunkUIDs splits a UID set into sets of at most n UIDs, in order.
+func chunkUIDs(set imap.UIDSet, n int) []imap.UIDSet {
+	var out []imap.UIDSet
+	var cur imap.UIDSet
+	count := 0
+	for _, r := range set {
+		for uid := r.Start; ; uid++ {
+			cur.AddNum(uid)
+			count++
+			if count == n {
+				out = append(out, cur)
+				cur, count = nil, 0
+			}
+			if uid == r.Stop {
+				break
+			}
+		}
+	}
+	if count > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // byteBudget bounds the bytes of downloaded messages held in memory. The
@@ -594,8 +683,9 @@ func markImported(s *session, a Account, uids imap.UIDSet) error {
 }
 
 // readLiteral reads a message literal, at most limit bytes, into a buffer
-// of the size the server announced.
-func readLiteral(lit imap.LiteralReader, limit int64) []byte {
+// of the size the server announced. An error means the connection failed
+// part way: the literal must not be read again (see errBrokenLiteral).
+func readLiteral(lit imap.LiteralReader, limit int64) ([]byte, error) {
 	n := lit.Size()
 	if n > limit {
 		n = limit
@@ -604,8 +694,32 @@ func readLiteral(lit imap.LiteralReader, limit int64) []byte {
 		n = 0
 	}
 	buf := make([]byte, n)
-	got, _ := io.ReadFull(lit, buf)
-	return buf[:got]
+	got, err := io.ReadFull(lit, buf)
+	if err != nil {
+		return nil, errBrokenLiteral{err}
+	}
+	return buf[:got], nil
+}
+
+// errBrokenLiteral: reading a message's body failed part way (the
+// connection dropped, or the pass was cancelled and the connection
+// closed). go-imap hands the connection back to its reader goroutine at
+// the first failed read, so reading that body again (which msg.Next,
+// cmd.Next and cmd.Close do to skip it) would race with that goroutine;
+// after this error the FETCH is abandoned as it is.
+type errBrokenLiteral struct{ err error }
+
+func (e errBrokenLiteral) Error() string {
+	return "mailbox: a message's body was cut off: " + e.err.Error()
+}
+func (e errBrokenLiteral) Unwrap() error { return e.err }
+
+// skipLiteral reads past a body that is not wanted.
+func skipLiteral(lit imap.LiteralReader) error {
+	if _, err := io.Copy(io.Discard, lit); err != nil {
+		return errBrokenLiteral{err}
+	}
+	return nil
 }
 
 // save saves the downloaded messages in UID order and writes them in

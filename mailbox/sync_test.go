@@ -720,3 +720,20 @@ func TestByteBudget(t *testing.T) {
 		t.Fatal("acquire after close succeeded")
 	}
 }
+
+func TestChunkUIDs(t *testing.T) {
+	var set imap.UIDSet
+	set.AddRange(1, 5)
+	set.AddNum(9)
+	set.AddRange(20, 22)
+	got := chunkUIDs(set, 4)
+	want := []string{"1:4", "5,9,20:21", "22"}
+	if len(got) != len(want) {
+		t.Fatalf("chunkUIDs = %v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i].String() != want[i] {
+			t.Errorf("chunk %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+}
