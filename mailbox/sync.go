@@ -546,7 +546,7 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 }
 
 // fetchChunk is how many messages one FETCH command asks for.
-const fetchChunk = 500
+const fetchChunk = 1000
 
 // chunkUIDs splits a UID set into sets of at most n UIDs, in order.
 func chunkUIDs(set imap.UIDSet, n int) []imap.UIDSet {
