@@ -183,9 +183,10 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	defer relaxGCForImport()()
 	p := &pipeline{
 		s: s, a: a, opts: opts, known: known,
-		items:  make(chan *syncItem, 256),
-		budget: newByteBudget(pipelineBytes),
-		failed: make(chan struct{}),
+		items:     make(chan *syncItem, 256),
+		budget:    newByteBudget(pipelineBytes),
+		failed:    make(chan struct{}),
+		datesDone: make(chan struct{}),
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -298,6 +299,9 @@ type syncItem struct {
 	problems []string
 	req      Request
 	parsed   bool // req holds ParseRequest(raw)
+	// needDate: the request has no date of its own; the saver waits for
+	// its internal date (datesDone) before saving it.
+	needDate bool
 	done     chan struct{}
 }
 
@@ -314,16 +318,31 @@ type pipeline struct {
 	opts  SyncOptions
 	known map[imap.UID]bool
 
-	items  chan *syncItem // fetcher → saver, in UID order; closed by the fetcher
-	budget *byteBudget    // bytes downloaded and not yet written
-	failed chan struct{}  // closed when the fetcher failed
+	items     chan *syncItem // fetcher → saver, in UID order; closed by the fetcher
+	budget    *byteBudget    // bytes downloaded and not yet written
+	failed    chan struct{}  // closed when the fetcher failed
+	datesDone chan struct{}  // closed when the undated messages have their internal dates
+
+	undatedMu sync.Mutex
+	undated   []*syncItem // parsed requests without a date of their own
 
 	fetchErr error
 }
 
-// fetch downloads the messages of todo in one FETCH command and hands
-// them to the parse workers and, in UID order, to the saver; then the text
-// parts of the large ones.
+// needsDate marks it as a request without a date of its own: the
+// fetcher asks the server for its internal date once the download is
+// done (rare, and in the download it would cost every message: Dovecot
+// reads each file's date).
+func (p *pipeline) needsDate(it *syncItem) {
+	it.needDate = true
+	p.undatedMu.Lock()
+	p.undated = append(p.undated, it)
+	p.undatedMu.Unlock()
+}
+
+// fetch downloads the messages of todo and hands them to the parse
+// workers and, in UID order, to the saver; then the text parts of the
+// large ones, then the internal dates of those without a date.
 func (p *pipeline) fetch(todo []newMessage) (err error) {
 	s, opts := p.s, p.opts
 	jobs := make(chan *syncItem, 64)
@@ -334,13 +353,23 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 			defer workers.Done()
 			for it := range jobs {
 				it.req, it.parsed = ParseRequest(it.raw, opts.Parse), true
+				if it.req.Received.IsZero() {
+					p.needsDate(it)
+				}
 				close(it.done)
 			}
 		}()
 	}
+	jobsOpen := true
+	closeJobs := func() {
+		if jobsOpen {
+			close(jobs)
+			workers.Wait()
+			jobsOpen = false
+		}
+	}
 	defer func() {
-		close(jobs)
-		workers.Wait()
+		closeJobs()
 		if err != nil {
 			close(p.failed) // the saver stops at the first message not downloaded
 		}
@@ -405,7 +434,8 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 				return false
 			}
 		default:
-			close(it.done) // no body: a placeholder
+			p.needsDate(it) // no body: a placeholder, dated by the server
+			close(it.done)
 		}
 		return handOn(it)
 	}
@@ -419,7 +449,7 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		// Dovecot answers such FETCH commands interleaved, and go-imap's
 		// reader then waits on the command not being read: a deadlock.)
 		chunks := chunkUIDs(want, fetchChunk)
-		fetchOpts := &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{
+		fetchOpts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{
 			{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes}}}}
 		// fetchOne reads one command's messages.
 		fetchOne := func(uids imap.UIDSet) (err error) {
@@ -487,13 +517,56 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		if raw != nil {
 			it.req, it.parsed = ParseRequest(raw, opts.Parse), true
 		}
+		if !it.parsed || it.req.Received.IsZero() {
+			p.needsDate(it)
+		}
 		close(it.done)
 	}
+
+	// Internal dates for the requests without a date of their own, once
+	// every message is parsed.
+	closeJobs()
+	if err := p.fetchDates(); err != nil {
+		return err
+	}
+	close(p.datesDone)
 	return nil
 }
 
-// readMessage reads one message of the download: UID, size, internal
-// date and (unless it is large, or the pass stopped) its body, in room
+// fetchDates fetches the internal date of the messages that need it.
+func (p *pipeline) fetchDates() error {
+	s := p.s
+	var uids imap.UIDSet
+	byUID := map[imap.UID]*syncItem{}
+	for _, it := range p.undated {
+		uids.AddNum(it.m.uid)
+		byUID[it.m.uid] = it
+	}
+	if len(byUID) == 0 {
+		return nil
+	}
+	return s.run(StepServer, func() error {
+		cmd := s.client.Fetch(uids, &imap.FetchOptions{UID: true, InternalDate: true})
+		defer cmd.Close()
+		for {
+			s.arm()
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			buf, err := msg.Collect()
+			if err != nil {
+				return err
+			}
+			if it, ok := byUID[buf.UID]; ok {
+				it.m.date = buf.InternalDate // a message gone meanwhile keeps none
+			}
+		}
+		return cmd.Close()
+	}, "The mail server could not send the messages' dates.")
+}
+
+// readMessage reads one message of the download: UID, size and (unless it is large, or the pass stopped) its body, in room
 // taken from the budget. A body not read is dropped by go-imap when the
 // next item is asked for.
 func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) (*syncItem, error) {
@@ -505,8 +578,6 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 			it.m.uid = d.UID
 		case imapclient.FetchItemDataRFC822Size:
 			it.m.size = d.Size
-		case imapclient.FetchItemDataInternalDate:
-			it.m.date = d.Time
 		case imapclient.FetchItemDataBodySection:
 			if d.Literal == nil {
 				continue
@@ -806,15 +877,27 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		if err := wait(it); err != nil {
 			return imported, err
 		}
+		if it.needDate {
+			parked = append(parked, it)
+			continue
+		}
 		if err := saveOne(it); err != nil {
 			return imported, err
 		}
 	}
-	// The large messages, once their text is in.
+	// The large messages, once their text is in, and the undated ones,
+	// once their dates are.
 	for len(parked) > 0 {
 		it := parked[0]
 		if err := wait(it); err != nil {
 			return imported, err
+		}
+		if it.needDate {
+			select {
+			case <-p.datesDone:
+			case <-p.failed:
+				return imported, errFetchFailed
+			}
 		}
 		parked = parked[1:]
 		if err := saveOne(it); err != nil {

@@ -262,8 +262,11 @@ func TestSyncInterruptedContinues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.New != len(msgs)-9 || rep.Duplicates != 0 {
-		t.Fatalf("continued sync = %+v, want %d new, no duplicates", rep, len(msgs)-9)
+	// The rest comes in once. A message saved out of turn (after an
+	// undated or large one set aside) may be downloaded again; it is
+	// recognised by its Message-ID (memState also fails a second save).
+	if rep.New != len(msgs)-9 || rep.Duplicates > 9 {
+		t.Fatalf("continued sync = %+v, want %d new, at most the 9 saved before as duplicates", rep, len(msgs)-9)
 	}
 	if len(st.requests) != len(msgs) {
 		t.Fatalf("%d requests, want %d", len(st.requests), len(msgs))
