@@ -351,16 +351,21 @@ func validateRequest(r *BookingRequest) error {
 }
 
 // unsafePutRequest writes r and its key record under r.ID. It needs a write
-// transaction.
+// transaction. Both records are written with the reflection-free encoders of
+// requestjson.go, which write json.Marshal's bytes.
 func (s *Store) unsafePutRequest(tx *bolt.Tx, r *BookingRequest) error {
-	sealed, err := s.seal(r)
+	plain, err := marshalRequest(r)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.sealBytes(plain)
 	if err != nil {
 		return err
 	}
 	if err := appendOnly(tx.Bucket(bucketRequests)).Put(itob(r.ID), sealed); err != nil {
 		return err
 	}
-	key, err := s.seal(requestKey{MessageID: r.MessageID, Status: r.Status})
+	key, err := s.sealBytes(marshalRequestKey(requestKey{MessageID: r.MessageID, Status: r.Status}))
 	if err != nil {
 		return err
 	}

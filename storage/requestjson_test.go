@@ -1,0 +1,298 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The pieces random strings are made of: everything appendJSONString treats
+// specially, and plain text around it.
+var jsonTestPieces = func() []string {
+	p := []string{
+		"a", "Z", "0", " ", "hello", "Dr. Lee", "back pain", "+15035550100", "p@example.com", "~", "\x7f", "/", "'",
+		"<", ">", "&", "<script>", "&amp;", `"`, `\`, `\"`, `\\`, `\u0041`,
+		"\u2028", "\u2029", "\u2027", "\u202a", "\ufffd", "\ufeff", "\u00e9", "\u00a0", "\u0080", "\u07ff", "\u0800",
+		"診療予約", "鍼", "한국어", "😀", "👩‍⚕️", "\U0010ffff",
+		"\x80", "\xff", "\xfe", "\xc3", "\xc3(", "\xe2\x80", "\xe2\x80\xa8"[:2], "\xf0\x9f\x98", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80", "\xe2\x82",
+		"\x00", "\x00\x00",
+	}
+	for c := 0; c < 0x20; c++ {
+		p = append(p, string(rune(c)))
+	}
+	return p
+}()
+
+func randJSONString(rng *rand.Rand) string {
+	switch rng.IntN(8) {
+	case 0:
+		return ""
+	case 1: // a long run of plain text with an occasional special
+		var sb strings.Builder
+		for range rng.IntN(200) {
+			if rng.IntN(20) == 0 {
+				sb.WriteString(jsonTestPieces[rng.IntN(len(jsonTestPieces))])
+			} else {
+				sb.WriteByte(byte('a' + rng.IntN(26)))
+			}
+		}
+		return sb.String()
+	case 2: // random bytes
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		return string(b)
+	}
+	var sb strings.Builder
+	for range rng.IntN(12) {
+		sb.WriteString(jsonTestPieces[rng.IntN(len(jsonTestPieces))])
+	}
+	return sb.String()
+}
+
+func randJSONUint(rng *rand.Rand, max uint64) uint64 {
+	switch rng.IntN(5) {
+	case 0:
+		return 0
+	case 1:
+		return max
+	case 2:
+		return 1 + rng.Uint64N(100)
+	case 3:
+		return max - rng.Uint64N(1000)
+	}
+	return rng.Uint64N(max) + 1
+}
+
+func jsonTestZones(t testing.TB) []*time.Location {
+	zones := []*time.Location{
+		time.UTC, time.Local,
+		time.FixedZone("", 0), time.FixedZone("PST", -8*3600), time.FixedZone("IST", 5*3600+1800),
+		time.FixedZone("", 14*3600), time.FixedZone("", -12*3600), time.FixedZone("", 23*3600+59*60),
+		time.FixedZone("", -(23*3600 + 59*60 + 59)), time.FixedZone("odd", 3601), time.FixedZone("", -45),
+	}
+	for _, name := range []string{"America/Los_Angeles", "Asia/Tokyo", "Australia/Lord_Howe", "Asia/Kathmandu"} {
+		if loc, err := time.LoadLocation(name); err == nil {
+			zones = append(zones, loc)
+		} else {
+			t.Logf("no zone %s: %v", name, err)
+		}
+	}
+	return zones
+}
+
+func randJSONTime(rng *rand.Rand, zones []*time.Location) time.Time {
+	loc := zones[rng.IntN(len(zones))]
+	switch rng.IntN(10) {
+	case 0:
+		return time.Time{}
+	case 1:
+		return time.Time{}.In(loc) // zero instant, with a zone: omitzero still omits it
+	case 2:
+		return time.Now().In(loc) // with a monotonic reading when local
+	case 3: // the edges of the years that can be written
+		if rng.IntN(2) == 0 {
+			return time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(48)) * time.Hour).In(loc)
+		}
+		return time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC).Add(-time.Duration(rng.IntN(48)) * time.Hour).In(loc)
+	}
+	ns := []int{0, rng.IntN(1e9), rng.IntN(1000) * 1e6, rng.IntN(1000) * 1e3, 1, 999999999, 100000000}[rng.IntN(7)]
+	return time.Date(1+rng.IntN(9998), time.Month(1+rng.IntN(12)), 1+rng.IntN(31), rng.IntN(24), rng.IntN(60), rng.IntN(60), ns, loc)
+}
+
+func randBookingRequest(rng *rand.Rand, zones []*time.Location) BookingRequest {
+	var problems []string
+	switch rng.IntN(4) {
+	case 0:
+	case 1:
+		problems = []string{}
+	default:
+		for range 1 + rng.IntN(5) {
+			problems = append(problems, randJSONString(rng))
+		}
+	}
+	status := RequestStatuses[rng.IntN(len(RequestStatuses))]
+	if rng.IntN(4) == 0 {
+		status = RequestStatus(randJSONString(rng))
+	}
+	return BookingRequest{
+		ID: randJSONUint(rng, math.MaxUint64), Status: status, PatientID: randJSONUint(rng, math.MaxUint64),
+		MessageID: randJSONString(rng), Subject: randJSONString(rng), From: randJSONString(rng), ReplyTo: randJSONString(rng),
+		Received: randJSONTime(rng, zones), Source: randJSONString(rng),
+		Name: randJSONString(rng), GivenName: randJSONString(rng), FamilyName: randJSONString(rng),
+		Email: randJSONString(rng), Phone: randJSONString(rng), DateOfBirth: randJSONString(rng),
+		Requested: randJSONTime(rng, zones), RequestedText: randJSONString(rng), Message: randJSONString(rng),
+		BodyText: randJSONString(rng), Problems: problems,
+		Folder: randJSONString(rng), UID: uint32(randJSONUint(rng, math.MaxUint32)), UIDValidity: uint32(randJSONUint(rng, math.MaxUint32)),
+		Demo:       rng.IntN(2) == 0,
+		ImportedAt: randJSONTime(rng, zones), UpdatedAt: randJSONTime(rng, zones), Version: randJSONUint(rng, math.MaxUint64),
+	}
+}
+
+// TestRequestJSONMatchesMarshal holds the encoders to json.Marshal byte for
+// byte on random requests and keys.
+func TestRequestJSONMatchesMarshal(t *testing.T) {
+	n := 60000
+	if testing.Short() {
+		n = 5000
+	}
+	rng := rand.New(rand.NewPCG(20261127, uint64(time.Now().UnixNano())))
+	zones := jsonTestZones(t)
+	failures, timeErrors := 0, 0
+	for i := range n {
+		r := randBookingRequest(rng, zones)
+		want, wantErr := json.Marshal(&r)
+		got, gotErr := marshalRequest(&r)
+		if wantErr != nil {
+			timeErrors++ // a random time near year 0 or 9999 that its zone takes out of range
+		}
+		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Errorf("request %d %#v: error %v, json.Marshal's %v", i, r, gotErr, wantErr)
+		} else if !bytes.Equal(got, want) {
+			t.Errorf("request %d %#v:\n got %s\nwant %s", i, r, got, want)
+		}
+		k := requestKey{MessageID: r.MessageID, Status: r.Status}
+		if i%2 == 0 {
+			k.MessageID = randJSONString(rng)
+		}
+		want, _ = json.Marshal(k)
+		if got := marshalRequestKey(k); !bytes.Equal(got, want) {
+			t.Errorf("key %d %#v:\n got %s\nwant %s", i, k, got, want)
+		}
+		if t.Failed() {
+			if failures++; failures >= 5 {
+				t.FailNow()
+			}
+		}
+	}
+	t.Logf("%d requests, %d of them with a time json.Marshal cannot write", n, timeErrors)
+	if timeErrors > n/10 {
+		t.Errorf("%d of %d random requests cannot be written: too few compared", timeErrors, n)
+	}
+}
+
+// TestRequestJSONStrings checks every string piece alone, and every byte,
+// in a field that is always written.
+func TestRequestJSONStrings(t *testing.T) {
+	var all []string
+	all = append(all, jsonTestPieces...)
+	for c := range 256 {
+		all = append(all, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")
+		for at := range 17 { // at every place of the 8-byte chunks appendJSONString skips
+			b := []byte(strings.Repeat("abcdefgh", 3))
+			b[at] = byte(c)
+			all = append(all, string(b), string(b[:at+1]))
+		}
+	}
+	for r := rune(0); r < 0x3000; r++ {
+		all = append(all, string(r))
+	}
+	for _, s := range all {
+		r := BookingRequest{MessageID: s, Problems: []string{s, ""}}
+		want, _ := json.Marshal(&r)
+		if got, _ := marshalRequest(&r); !bytes.Equal(got, want) {
+			t.Errorf("%q:\n got %s\nwant %s", s, got, want)
+		}
+	}
+}
+
+// TestRequestJSONTimeErrors: a time json.Marshal cannot write is an error
+// here too, with the same message.
+func TestRequestJSONTimeErrors(t *testing.T) {
+	bad := []time.Time{
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC).In(time.FixedZone("", 2*3600)), // year 10000 in its zone
+		time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).In(time.FixedZone("", -3600)), // year -1 in its zone
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*3600)),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", -99*3600)),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 100*3600)),
+		time.Date(123456, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for i, tm := range bad {
+		for field := range 4 {
+			r := BookingRequest{ImportedAt: time.Now(), UpdatedAt: time.Now()}
+			switch field {
+			case 0:
+				r.Received = tm
+			case 1:
+				r.Requested = tm
+			case 2:
+				r.ImportedAt = tm
+			case 3:
+				r.UpdatedAt = tm
+			}
+			_, wantErr := json.Marshal(&r)
+			got, err := marshalRequest(&r)
+			if wantErr == nil {
+				t.Fatalf("time %d (%v): json.Marshal has no error", i, tm)
+			}
+			if err == nil || err.Error() != wantErr.Error() || got != nil {
+				t.Errorf("time %d (%v) in field %d: %q, %v; json.Marshal's error %v", i, tm, field, got, err, wantErr)
+			}
+			var me *json.MarshalerError
+			if !errors.As(err, &me) {
+				t.Errorf("time %d: error %T, not a *json.MarshalerError", i, err)
+			}
+		}
+	}
+}
+
+// TestRequestJSONFields fails when BookingRequest or requestKey gains,
+// loses or renames a field: appendRequestJSON must follow.
+func TestRequestJSONFields(t *testing.T) {
+	tags := func(typ reflect.Type) []string {
+		var out []string
+		for f := range typ.Fields() {
+			out = append(out, f.Name+" "+f.Type.String()+" "+f.Tag.Get("json"))
+		}
+		return out
+	}
+	want := []string{
+		"ID uint64 id", "Status storage.RequestStatus status", "PatientID uint64 patient_id,omitempty",
+		"MessageID string message_id", "Subject string subject,omitempty", "From string from,omitempty",
+		"ReplyTo string reply_to,omitempty", "Received time.Time received,omitzero", "Source string source,omitempty",
+		"Name string name,omitempty", "GivenName string given_name,omitempty", "FamilyName string family_name,omitempty",
+		"Email string email,omitempty", "Phone string phone,omitempty", "DateOfBirth string date_of_birth,omitempty",
+		"Requested time.Time requested,omitzero", "RequestedText string requested_text,omitempty",
+		"Message string message,omitempty", "BodyText string body_text,omitempty", "Problems []string problems,omitempty",
+		"Folder string folder,omitempty", "UID uint32 uid,omitempty", "UIDValidity uint32 uid_validity,omitempty",
+		"Demo bool demo,omitempty", "ImportedAt time.Time imported_at", "UpdatedAt time.Time updated_at", "Version uint64 version",
+	}
+	if got := tags(reflect.TypeFor[BookingRequest]()); !slices.Equal(got, want) {
+		t.Errorf("BookingRequest's fields changed; update appendRequestJSON and this list:\n%s", strings.Join(got, "\n"))
+	}
+	if got, want := tags(reflect.TypeFor[requestKey]()), []string{"MessageID string m", "Status storage.RequestStatus s"}; !slices.Equal(got, want) {
+		t.Errorf("requestKey's fields changed; update appendRequestKeyJSON and this list:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+func BenchmarkRequestJSON(b *testing.B) {
+	body := strings.Repeat("Hello, I would like an appointment for my low back pain.\n", 20)
+	r := BookingRequest{ID: 12345, Status: RequestNew, MessageID: "m12345@x", Subject: "New form submission", From: "noreply@x.example",
+		Received: time.Now(), Source: "web-form", Name: "Patient Number", Email: "p@example.com", Phone: "+15035550100",
+		Message: "back pain", BodyText: body, Folder: "INBOX", UID: 12345, UIDValidity: 1,
+		ImportedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(), Version: 1}
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(&r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("marshalRequest", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := marshalRequest(&r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
