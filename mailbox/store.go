@@ -30,12 +30,21 @@ type StoreState struct {
 	// (set it when the account is storage.MailAccount.Demo).
 	Demo bool
 
+	// writeMu is held while a batch is written: batches reach the disk
+	// one at a time, in the order they were taken.
+	writeMu sync.Mutex
+
 	mu           sync.Mutex
 	pending      []storage.RequestImport
 	pendingIDs   map[string]bool
 	pendingBytes int
 	pos          storage.MailSyncPosition // the position to write with the pending requests
 	posDirty     bool
+	writing      map[string]bool // Message-IDs of the batch being written
+	// failed is why a batch could not be written. Nothing more is
+	// written in this pass (a later batch would carry the position past
+	// the lost one); the next pass (SyncState) starts over from the disk.
+	failed error
 }
 
 var (
@@ -50,6 +59,7 @@ const flushBytes = 32 << 20
 func (s *StoreState) SyncState(folder string) (uidValidity, lastUID uint32, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.failed = nil
 	if s.posDirty && s.pos.Folder == folder {
 		return s.pos.UIDValidity, s.pos.LastUID, nil
 	}
@@ -59,11 +69,16 @@ func (s *StoreState) SyncState(folder string) (uidValidity, lastUID uint32, err 
 // SaveSyncState records progress; it reaches the disk with the next Flush.
 func (s *StoreState) SaveSyncState(folder string, uidValidity, lastUID uint32) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.posDirty && s.pos.Folder != folder {
-		if err := s.flushLocked(); err != nil {
+		s.mu.Unlock()
+		if err := s.Flush(); err != nil {
 			return err
 		}
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
 	}
 	s.pos = storage.MailSyncPosition{Folder: folder, UIDValidity: uidValidity, LastUID: lastUID}
 	s.posDirty = true
@@ -71,10 +86,11 @@ func (s *StoreState) SaveSyncState(folder string, uidValidity, lastUID uint32) e
 }
 
 // HasMessageID reports whether the email was imported before, or is
-// waiting to be written.
+// waiting to be written, or being written.
 func (s *StoreState) HasMessageID(id string) bool {
+	key := strings.Trim(strings.TrimSpace(id), "<>")
 	s.mu.Lock()
-	waiting := s.pendingIDs[strings.Trim(strings.TrimSpace(id), "<>")]
+	waiting := s.pendingIDs[key] || s.writing[key]
 	s.mu.Unlock()
 	return waiting || s.Store.HasMessageID(id)
 }
@@ -84,39 +100,59 @@ func (s *StoreState) SaveRequest(r Request, raw []byte) error {
 	b := BookingFromRequest(r)
 	b.Demo = s.Demo
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.failed != nil {
+		s.mu.Unlock()
+		return s.failed
+	}
 	if s.pendingIDs == nil {
 		s.pendingIDs = map[string]bool{}
 	}
 	s.pending = append(s.pending, storage.RequestImport{Request: b, Raw: raw})
 	s.pendingIDs[strings.Trim(strings.TrimSpace(b.MessageID), "<>")] = true
 	s.pendingBytes += len(raw) + len(b.BodyText)
-	if s.pendingBytes > flushBytes {
-		return s.flushLocked()
+	full := s.pendingBytes > flushBytes
+	s.mu.Unlock()
+	if full {
+		return s.Flush()
 	}
 	return nil
 }
 
 // Flush writes the waiting requests and the position in one transaction.
-// After a failure nothing waits any more: neither was written, so the next
-// Sync fetches those messages again.
+// It may run while another goroutine saves the next requests (Sync writes
+// a batch while it saves the next one): it takes what waits when it
+// starts. After a failure nothing waits any more and nothing more is
+// written in this pass: neither was written, so the next Sync fetches
+// those messages again.
 func (s *StoreState) Flush() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flushLocked()
-}
-
-func (s *StoreState) flushLocked() error {
-	if len(s.pending) == 0 && !s.posDirty {
-		return nil
+	if s.failed != nil {
+		s.pending, s.pendingIDs, s.pendingBytes = nil, nil, 0
+		s.pos, s.posDirty = storage.MailSyncPosition{}, false
+		s.mu.Unlock()
+		return s.failed
 	}
+	batch, ids, dirty := s.pending, s.pendingIDs, s.posDirty
 	var pos storage.MailSyncPosition
-	if s.posDirty {
+	if dirty {
 		pos = s.pos
 	}
-	_, err := s.Store.ImportBookingRequests(s.pending, pos)
 	s.pending, s.pendingIDs, s.pendingBytes = nil, nil, 0
 	s.pos, s.posDirty = storage.MailSyncPosition{}, false
+	s.writing = ids
+	s.mu.Unlock()
+	if len(batch) == 0 && !dirty {
+		return nil
+	}
+	_, err := s.Store.ImportBookingRequests(batch, pos)
+	s.mu.Lock()
+	s.writing = nil
+	if err != nil {
+		s.failed = err
+	}
+	s.mu.Unlock()
 	return err
 }
 

@@ -409,3 +409,66 @@ func BenchmarkDovecotImportIntoStore(b *testing.B) {
 }
 
 func peakRSSMiB() float64 { return float64(peakRSS()) / (1 << 20) }
+
+// A batch that cannot be written stops the pass's writes: a later batch
+// would carry the position past the lost requests. The next pass starts
+// over from what is on disk.
+func TestStoreStateStopsWritingAfterAFailedBatch(t *testing.T) {
+	store, err := storage.Open(t.TempDir(), storage.Options{Plaintext: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	st := &StoreState{Store: store}
+	if _, _, err := st.SyncState("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	req := func(i int) Request {
+		return Request{MessageID: fmt.Sprintf("r%d@example.com", i), Name: "Pat Doe", Received: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	}
+	bad := req(2)
+	bad.Received = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) // cannot be written
+	for i, r := range []Request{req(1), bad} {
+		if err := st.SaveRequest(r, []byte("raw")); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveSyncState("INBOX", 7, uint32(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Flush(); err == nil {
+		t.Fatal("a batch with an unwritable request was written")
+	}
+	if err := st.SaveRequest(req(3), []byte("raw")); err == nil {
+		t.Error("SaveRequest after a failed batch succeeded")
+	}
+	if err := st.SaveSyncState("INBOX", 7, 3); err == nil {
+		t.Error("SaveSyncState after a failed batch succeeded")
+	}
+	if err := st.Flush(); err == nil {
+		t.Error("Flush after a failed batch succeeded")
+	}
+	if v, last, _ := store.MailSyncState("INBOX"); v != 0 || last != 0 {
+		t.Errorf("position on disk = %d/%d, want none", v, last)
+	}
+	if got := must(store.BookingRequests("")); len(got) != 0 {
+		t.Errorf("%d requests on disk, want none", len(got))
+	}
+
+	// The next pass starts over.
+	if _, _, err := st.SyncState("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveRequest(req(1), []byte("raw")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSyncState("INBOX", 7, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if v, last, _ := store.MailSyncState("INBOX"); v != 7 || last != 1 {
+		t.Errorf("position on disk = %d/%d, want 7/1", v, last)
+	}
+}

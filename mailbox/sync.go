@@ -39,7 +39,9 @@ type State interface {
 // to write many at once (the store writes a batch in one transaction).
 // Sync calls Flush after every batch of messages and before it returns,
 // whatever happened; what was not flushed must not count as imported, so
-// a State must write a position only with the requests before it.
+// a State must write a position only with the requests before it. Flush
+// may run on another goroutine while Sync saves the next requests (one
+// Flush at a time): it writes what was saved when it starts.
 type Flusher interface {
 	Flush() error
 }
@@ -216,11 +218,12 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 const (
 	// pipelineBytes bounds the messages downloaded and not yet written.
 	pipelineBytes = 2 * batchBytes
-	// lastBatch: the last this many messages are written in a batch of
-	// their own, so little is left to write once the download ends (a
-	// batch of 500 takes ~30 ms). Writing more often, whenever the saver
-	// waits, costs more: each transaction has a fixed cost (~1 ms).
-	lastBatch = 100
+	// minWrite: once the previous batch is on disk, the requests saved
+	// meanwhile are written as soon as there are this many, so the writer
+	// keeps pace with the download and little is left to write at the
+	// end. (Waiting for full batches of 500 left three writes, ~60 ms,
+	// after the download; a transaction has a fixed cost of ~1 ms.)
+	minWrite = 64
 )
 
 // listNew returns the messages above UID last, in UID order: UIDs only,
@@ -813,20 +816,54 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		}
 		return uint32(highest)
 	}
+	// A batch is written on its own goroutine while the next one is
+	// saved (at most one write at a time); its messages count as
+	// imported, and their room in the budget is freed, once it is on
+	// disk, before the server is told (at the end).
+	var (
+		writing   []*syncItem
+		writeDone chan error
+	)
+	finishWrite := func(err error) error {
+		if err == nil {
+			for _, it := range writing {
+				imported = append(imported, it.m.uid)
+				p.budget.release(it.held)
+			}
+		}
+		writing, writeDone = nil, nil
+		return err
+	}
+	waitWrite := func() error {
+		if writeDone == nil {
+			return nil
+		}
+		return finishWrite(<-writeDone)
+	}
+	// writeBusy reports, without waiting, whether a write is under way.
+	writeBusy := func() (bool, error) {
+		if writeDone == nil {
+			return false, nil
+		}
+		select {
+		case err := <-writeDone:
+			return false, finishWrite(err)
+		default:
+			return true, nil
+		}
+	}
+	defer waitWrite() // nothing is left writing when Sync flushes and returns
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
-		// The messages are on disk before the server is told (at the end)
-		// that they were imported.
-		if err := flushState(st); err != nil {
+		if err := waitWrite(); err != nil {
 			return err
 		}
-		for _, it := range pending {
-			imported = append(imported, it.m.uid)
-			p.budget.release(it.held)
-		}
-		pending, pendingBytes = pending[:0], 0
+		writing, pending, pendingBytes = pending, nil, 0
+		done := make(chan error, 1)
+		writeDone = done
+		go func() { done <- flushState(st) }()
 		return nil
 	}
 	// wait waits for it to be downloaded and parsed.
@@ -855,7 +892,15 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		if opts.Progress != nil {
 			opts.Progress(done, total)
 		}
-		if len(pending) >= opts.BatchSize || pendingBytes >= batchBytes || total-done == lastBatch {
+		full := len(pending) >= opts.BatchSize || pendingBytes >= batchBytes
+		if !full && len(pending) >= minWrite {
+			busy, err := writeBusy()
+			if err != nil {
+				return err
+			}
+			full = !busy
+		}
+		if full {
 			return flush()
 		}
 		return nil
@@ -910,7 +955,10 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		return imported, errFetchFailed
 	default:
 	}
-	return imported, flush()
+	if err := flush(); err != nil {
+		return imported, err
+	}
+	return imported, waitWrite()
 }
 
 // saveItem saves one downloaded (or known, or missing) message as a
