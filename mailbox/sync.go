@@ -251,20 +251,9 @@ func listNew(s *session, last uint32, resync bool) ([]newMessage, error) {
 		return todo, err
 	}
 	err := s.run(StepServer, func() error {
-		cmd := s.client.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true})
-		defer cmd.Close()
-		for {
-			s.arm()
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			buf, err := msg.Collect()
-			if err != nil {
-				return err
-			}
+		return s.fetchEach(set, &imap.FetchOptions{UID: true, Envelope: true}, func(buf *imapclient.FetchMessageBuffer) {
 			if uint32(buf.UID) <= last {
-				continue
+				return // UID n:* matches the highest message even below n
 			}
 			m := newMessage{uid: buf.UID}
 			if buf.Envelope != nil {
@@ -272,8 +261,7 @@ func listNew(s *session, last uint32, resync bool) ([]newMessage, error) {
 				m.subject = buf.Envelope.Subject
 			}
 			todo = append(todo, m)
-		}
-		return cmd.Close()
+		})
 	}, "The mail server could not list the new messages.")
 	slices.SortFunc(todo, func(a, b newMessage) int { return cmp.Compare(a.uid, b.uid) })
 	return todo, err
@@ -549,24 +537,32 @@ func (p *pipeline) fetchDates() error {
 		return nil
 	}
 	return s.run(StepServer, func() error {
-		cmd := s.client.Fetch(uids, &imap.FetchOptions{UID: true, InternalDate: true})
-		defer cmd.Close()
-		for {
-			s.arm()
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			buf, err := msg.Collect()
-			if err != nil {
-				return err
-			}
+		return s.fetchEach(uids, &imap.FetchOptions{UID: true, InternalDate: true}, func(buf *imapclient.FetchMessageBuffer) {
 			if it, ok := byUID[buf.UID]; ok {
 				it.m.date = buf.InternalDate // a message gone meanwhile keeps none
 			}
-		}
-		return cmd.Close()
+		})
 	}, "The mail server could not send the messages' dates.")
+}
+
+// fetchEach runs one FETCH of small items (no bodies) and hands fn each
+// message's data, the deadline armed for each message.
+func (s *session) fetchEach(uids imap.UIDSet, opts *imap.FetchOptions, fn func(*imapclient.FetchMessageBuffer)) error {
+	cmd := s.client.Fetch(uids, opts)
+	defer cmd.Close()
+	for {
+		s.arm()
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		buf, err := msg.Collect()
+		if err != nil {
+			return err
+		}
+		fn(buf)
+	}
+	return cmd.Close()
 }
 
 // readMessage reads one message of the download: UID, size and (unless it is large, or the pass stopped) its body, in room
