@@ -175,13 +175,15 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	// 2. Download, parse and save as a pipeline, so the network, the
 	// parsing and the saving overlap. A fetcher goroutine downloads the
 	// new messages (FETCH commands of fetchChunk UIDs, one after the
-	// other) and hands each to parse workers;
-	// this goroutine saves them in UID order and writes them in batches
-	// with the sync position (Flush). Large messages are not downloaded in
-	// the stream: their text parts are fetched after it, and the saver
-	// keeps going meanwhile. The messages saved are marked (and moved) in
-	// one command at the end. Memory stays bounded: the messages held
-	// (downloaded, not yet written) never exceed pipelineBytes.
+	// other) and hands each to parse workers; this goroutine saves them
+	// in UID order and writes them in batches with the sync position
+	// (Flush, on its own goroutine while the next batch is saved). Large
+	// messages are not downloaded in the stream: their text parts are
+	// fetched after it, as are the internal dates of requests without a
+	// date, and the saver keeps going meanwhile. The messages saved are
+	// marked (and moved) in one command at the end. Memory stays bounded:
+	// the messages held (downloaded, not yet written) never exceed
+	// pipelineBytes.
 	defer relaxGCForImport()()
 	p := &pipeline{
 		s: s, a: a, opts: opts, known: known,
