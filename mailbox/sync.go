@@ -295,7 +295,11 @@ type syncItem struct {
 	// needDate: the request has no date of its own; the saver waits for
 	// its internal date (datesDone) before saving it.
 	needDate bool
-	done     chan struct{}
+	// dated is closed once the internal date of a message without a
+	// Date field is in: the fetcher asks for the dates of those right
+	// after their FETCH command. Nil for a message with a Date field.
+	dated chan struct{}
+	done  chan struct{}
 }
 
 // errFetchFailed stops the saver when the fetcher failed; Sync then
@@ -328,6 +332,7 @@ type pipeline struct {
 // reads each file's date).
 func (p *pipeline) needsDate(it *syncItem) {
 	it.needDate = true
+	p.budget.pin(it.held)
 	p.undatedMu.Lock()
 	p.undated = append(p.undated, it)
 	p.undatedMu.Unlock()
@@ -346,7 +351,7 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 			defer workers.Done()
 			for it := range jobs {
 				it.req, it.parsed = ParseRequest(it.raw, opts.Parse), true
-				if it.req.Received.IsZero() {
+				if it.req.Received.IsZero() && it.dated == nil {
 					p.needsDate(it)
 				}
 				close(it.done)
@@ -401,6 +406,9 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		return true
 	}
 	var large []*syncItem
+	// undated are the messages of the command under way without a Date
+	// field: their internal dates are asked for after it.
+	var undated []*syncItem
 	// take hands on a downloaded message; false once the saver stopped.
 	take := func(it *syncItem) bool {
 		k, ok := index[it.m.uid]
@@ -421,6 +429,11 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 			it.raw, it.held, it.large = nil, 0, true
 			large = append(large, it)
 		case it.raw != nil:
+			if !hasDateField(it.raw) {
+				it.dated = make(chan struct{})
+				undated = append(undated, it)
+				p.budget.pin(it.held)
+			}
 			select {
 			case jobs <- it:
 			case <-p.budget.stopped:
@@ -441,7 +454,7 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		// before the last is read would save a round trip per chunk, but
 		// Dovecot answers such FETCH commands interleaved, and go-imap's
 		// reader then waits on the command not being read: a deadlock.)
-		chunks := chunkUIDs(want, fetchChunk)
+		chunks := fetchChunks(want)
 		fetchOpts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{
 			{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes}}}}
 		// fetchOne reads one command's messages.
@@ -486,6 +499,16 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 				if err := fetchOne(uids); err != nil {
 					return err
 				}
+				if !stopped {
+					if err := p.fetchInternalDates(undated); err != nil {
+						return err
+					}
+					for _, it := range undated {
+						p.budget.unpin(it.held)
+						close(it.dated)
+					}
+				}
+				undated = nil
 			}
 			return nil
 		}, "The mail server stopped sending messages.")
@@ -522,29 +545,61 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 	if err := p.fetchDates(); err != nil {
 		return err
 	}
+	for _, it := range p.undated {
+		p.budget.unpin(it.held)
+	}
 	close(p.datesDone)
 	return nil
 }
 
-// fetchDates fetches the internal date of the messages that need it.
+// fetchDates fetches the internal dates of the messages whose request
+// turned out to have no date (needsDate), once all are parsed.
 func (p *pipeline) fetchDates() error {
-	s := p.s
+	return p.s.run(StepServer, func() error { return p.fetchInternalDates(p.undated) },
+		"The mail server could not send the messages' dates.")
+}
+
+// fetchInternalDates sets the internal date of items, in one FETCH. A
+// message gone meanwhile keeps none.
+func (p *pipeline) fetchInternalDates(items []*syncItem) error {
+	if len(items) == 0 {
+		return nil
+	}
 	var uids imap.UIDSet
-	byUID := map[imap.UID]*syncItem{}
-	for _, it := range p.undated {
+	byUID := make(map[imap.UID]*syncItem, len(items))
+	for _, it := range items {
 		uids.AddNum(it.m.uid)
 		byUID[it.m.uid] = it
 	}
-	if len(byUID) == 0 {
-		return nil
-	}
-	return s.run(StepServer, func() error {
-		return s.fetchEach(uids, &imap.FetchOptions{UID: true, InternalDate: true}, func(buf *imapclient.FetchMessageBuffer) {
-			if it, ok := byUID[buf.UID]; ok {
-				it.m.date = buf.InternalDate // a message gone meanwhile keeps none
+	return p.s.fetchEach(uids, &imap.FetchOptions{UID: true, InternalDate: true}, func(buf *imapclient.FetchMessageBuffer) {
+		if it, ok := byUID[buf.UID]; ok {
+			it.m.date = buf.InternalDate
+		}
+	})
+}
+
+// hasDateField reports whether the header of raw has a Date field. A
+// message without one gets no date from ParseRequest, so its internal
+// date is asked for right after its FETCH command rather than after the
+// whole download, and the saver need not hold it (and the position
+// behind it) till the end. It only decides when the date is asked for:
+// a Date field ParseRequest cannot read is found by the parse worker
+// (needsDate), and a date asked for needlessly is not used.
+func hasDateField(raw []byte) bool {
+	for i := 0; i < len(raw); {
+		line, next := headerLine(raw, i)
+		if len(line) == 0 {
+			return false // the end of the header
+		}
+		if len(line) >= 5 && (line[0] == 'D' || line[0] == 'd') {
+			if colon := bytes.IndexByte(line, ':'); colon >= 4 &&
+				strings.EqualFold(string(bytes.TrimRight(line[:colon], " \t")), "date") {
+				return true
 			}
-		})
-	}, "The mail server could not send the messages' dates.")
+		}
+		i = next
+	}
+	return false
 }
 
 // fetchEach runs one FETCH of small items (no bodies) and hands fn each
@@ -565,6 +620,19 @@ func (s *session) fetchEach(uids imap.UIDSet, opts *imap.FetchOptions, fn func(*
 		fn(buf)
 	}
 	return cmd.Close()
+}
+
+// isClosed reports whether ch is nil or closed.
+func isClosed(ch chan struct{}) bool {
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // readMessage reads one message of the download: UID, size and (unless it is large, or the pass stopped) its body, in room
@@ -620,6 +688,54 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 // fetchChunk is how many messages one FETCH command asks for.
 const fetchChunk = 1000
 
+// lastChunk bounds the last FETCH command: what it brings in is saved
+// after the download (the dates of its messages without a Date field come
+// after it), so the smaller it is, the less is left to do at the end.
+const lastChunk = 250
+
+// fetchChunks splits the UIDs to download into FETCH commands of
+// fetchChunk UIDs, the last one of at most lastChunk.
+func fetchChunks(set imap.UIDSet) []imap.UIDSet {
+	chunks := chunkUIDs(set, fetchChunk)
+	n := len(chunks)
+	if n == 0 {
+		return nil
+	}
+	if size := uidCount(chunks[n-1]); size > lastChunk {
+		head, tail := splitUIDs(chunks[n-1], size-lastChunk)
+		chunks = append(chunks[:n-1], head, tail)
+	}
+	return chunks
+}
+
+// splitUIDs splits set into its first k UIDs and the rest.
+func splitUIDs(set imap.UIDSet, k int) (head, tail imap.UIDSet) {
+	for _, r := range set {
+		switch n := int(r.Stop-r.Start) + 1; {
+		case k <= 0:
+			tail = append(tail, r)
+		case n <= k:
+			head = append(head, r)
+			k -= n
+		default:
+			mid := r.Start + imap.UID(k)
+			head = append(head, imap.UIDRange{Start: r.Start, Stop: mid - 1})
+			tail = append(tail, imap.UIDRange{Start: mid, Stop: r.Stop})
+			k = 0
+		}
+	}
+	return head, tail
+}
+
+// uidCount is how many UIDs set holds (it has no "*").
+func uidCount(set imap.UIDSet) int {
+	n := 0
+	for _, r := range set {
+		n += int(r.Stop-r.Start) + 1
+	}
+	return n
+}
+
 // chunkUIDs splits a UID set into sets of at most n UIDs, in order.
 func chunkUIDs(set imap.UIDSet, n int) []imap.UIDSet {
 	var out []imap.UIDSet
@@ -647,11 +763,19 @@ func chunkUIDs(set imap.UIDSet, n int) []imap.UIDSet {
 // byteBudget bounds the bytes of downloaded messages held in memory. The
 // fetcher acquires room for each message before reading it; the saver
 // releases it once the message is written.
+//
+// Room held by a message waiting for its internal date is pinned: only
+// the fetcher can free it (by fetching the dates after its command), so
+// the fetcher must not wait for it. When nothing but pinned room stands
+// in the way, the fetcher takes what it needs beyond the budget: memory
+// then exceeds the budget by at most the pinned bytes (messages without a
+// Date field, which real mail hardly ever is).
 type byteBudget struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
-	free    int64
+	free    int64 // negative when taken beyond the budget
 	total   int64
+	pinned  int64
 	stopped chan struct{} // closed by close: nobody waits any more
 }
 
@@ -662,7 +786,8 @@ func newByteBudget(n int64) *byteBudget {
 }
 
 // acquire waits for n bytes of room; false once the budget is closed. A
-// message larger than the whole budget waits for all of it to be free.
+// message larger than the whole budget waits for all of it to be free,
+// except the pinned room.
 func (b *byteBudget) acquire(n int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -672,12 +797,27 @@ func (b *byteBudget) acquire(n int64) bool {
 			return false
 		default:
 		}
-		if b.free >= n || b.free == b.total {
+		if b.free >= n || b.free >= b.total-b.pinned {
 			b.free -= n
 			return true
 		}
 		b.cond.Wait()
 	}
+}
+
+// pin marks n bytes of the room taken as held until the fetcher unpins
+// them; unpin ends that.
+func (b *byteBudget) pin(n int64) {
+	b.mu.Lock()
+	b.pinned += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+func (b *byteBudget) unpin(n int64) {
+	b.mu.Lock()
+	b.pinned -= n
+	b.mu.Unlock()
 }
 
 func (b *byteBudget) release(n int64) {
@@ -904,25 +1044,34 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		return nil
 	}
 
+	// ready reports whether a message set aside can be saved now.
+	ready := func(it *syncItem) bool {
+		return isClosed(it.done) && isClosed(it.dated) && (!it.needDate || isClosed(p.datesDone))
+	}
 	for {
 		it, ok := <-p.items
 		if !ok {
 			break
 		}
-		if it.large {
-			select {
-			case <-it.done:
-			default:
-				parked = append(parked, it)
-				continue
-			}
+		if it.large && !isClosed(it.done) {
+			parked = append(parked, it)
+			continue
 		}
 		if err := wait(it); err != nil {
 			return imported, err
 		}
-		if it.needDate {
+		if it.needDate || !isClosed(it.dated) {
 			parked = append(parked, it)
 			continue
+		}
+		// First the messages set aside that are ready now, oldest first
+		// (their dates came after their FETCH command).
+		for len(parked) > 0 && ready(parked[0]) {
+			first := parked[0]
+			parked = parked[1:]
+			if err := saveOne(first); err != nil {
+				return imported, err
+			}
 		}
 		if err := saveOne(it); err != nil {
 			return imported, err
@@ -934,6 +1083,13 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		it := parked[0]
 		if err := wait(it); err != nil {
 			return imported, err
+		}
+		if it.dated != nil {
+			select {
+			case <-it.dated:
+			case <-p.failed:
+				return imported, errFetchFailed
+			}
 		}
 		if it.needDate {
 			select {

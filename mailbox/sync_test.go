@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -634,7 +635,9 @@ func TestSyncCancelledContinuesNextRun(t *testing.T) {
 }
 
 // A request without a Date header of its own is dated by the server's
-// internal date, fetched only for such messages.
+// internal date, fetched only for such messages: right after their FETCH
+// command when the header has no Date field, after the download when the
+// field cannot be read.
 func TestSyncDatesUndatedRequestsFromTheServer(t *testing.T) {
 	_, a := startTestServer(t, nil)
 	arrived := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
@@ -642,17 +645,19 @@ func TestSyncDatesUndatedRequestsFromTheServer(t *testing.T) {
 		generatedRequest(1),
 		[]byte("From: No Date <nodate@example.com>\r\nSubject: no date\r\nMessage-ID: <nodate-1@example.com>\r\n\r\nMy name is No Date, 503-555-0150\r\n"),
 		generatedRequest(2),
+		[]byte("From: Bad Date <baddate@example.com>\r\nDate: the day after tomorrow\r\nSubject: bad date\r\nMessage-ID: <nodate-2@example.com>\r\n\r\nMy name is Bad Date, 503-555-0151\r\n"),
+		generatedRequest(3),
 	}
 	if err := appendRaw(context.Background(), a, "INBOX", msgs, arrived); err != nil {
 		t.Fatal(err)
 	}
 	st := newMemState()
-	if rep, err := Sync(context.Background(), a, st, SyncOptions{BatchSize: 2}); err != nil || rep.New != 3 {
+	if rep, err := Sync(context.Background(), a, st, SyncOptions{BatchSize: 2}); err != nil || rep.New != len(msgs) {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	for _, r := range st.requests {
 		want := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) // generatedRequest's Date header
-		if r.MessageID == "nodate-1@example.com" {
+		if strings.HasPrefix(r.MessageID, "nodate-") {
 			want = arrived
 		}
 		if !r.Received.Equal(want) {
@@ -717,6 +722,35 @@ func TestByteBudget(t *testing.T) {
 	if ok := <-got; !ok {
 		t.Fatal("an oversized acquire with everything free failed")
 	}
+	b.release(40)
+
+	// Room pinned by messages waiting for the fetcher is not waited for:
+	// once the rest is free, the fetcher takes what it needs beyond the
+	// budget instead of waiting for ever.
+	if !b.acquire(12) {
+		t.Fatal("acquire(12) of 16 failed")
+	}
+	b.pin(12)
+	if !b.acquire(3) {
+		t.Fatal("acquire(3) with 4 free failed")
+	}
+	go func() { got <- b.acquire(5) }()
+	select {
+	case <-got:
+		t.Fatal("acquire(5) went beyond the budget while room could still be released")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.release(3) // all but the pinned room is free
+	if ok := <-got; !ok {
+		t.Fatal("acquire(5) waited for pinned room")
+	}
+	b.unpin(12)
+	b.release(12 + 5)
+	if b.free != b.total || b.pinned != 0 {
+		t.Fatalf("after releasing everything: free %d of %d, pinned %d", b.free, b.total, b.pinned)
+	}
+
+	b.acquire(16) // none free: the next acquire waits
 	go func() { got <- b.acquire(1) }()
 	b.close()
 	if ok := <-got; ok {
@@ -737,6 +771,95 @@ func TestChunkUIDs(t *testing.T) {
 	for i := range got {
 		if got[i].String() != want[i] {
 			t.Errorf("chunk %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+}
+
+// The download's last FETCH command is small: what it brings is saved
+// after the download.
+func TestFetchChunks(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want []int
+	}{
+		{0, nil},
+		{1, []int{1}},
+		{lastChunk, []int{lastChunk}},
+		{lastChunk + 1, []int{1, lastChunk}},
+		{fetchChunk, []int{fetchChunk - lastChunk, lastChunk}},
+		{fetchChunk + 10, []int{fetchChunk, 10}},
+		{2 * fetchChunk, []int{fetchChunk, fetchChunk - lastChunk, lastChunk}},
+	} {
+		var set imap.UIDSet
+		for uid := 1; uid <= tt.n; uid++ {
+			set.AddNum(imap.UID(uid * 2)) // gaps, as after deletions
+		}
+		var sizes []int
+		var all imap.UIDSet
+		for _, c := range fetchChunks(set) {
+			sizes = append(sizes, uidCount(c))
+			all = append(all, c...)
+		}
+		if !slices.Equal(sizes, tt.want) {
+			t.Errorf("%d UIDs: chunks of %v, want %v", tt.n, sizes, tt.want)
+		}
+		if got, _ := all.Nums(); len(got) != tt.n || (tt.n > 0 && (got[0] != 2 || got[len(got)-1] != imap.UID(2*tt.n))) {
+			t.Errorf("%d UIDs: the chunks hold %d, from %v", tt.n, len(got), all)
+		}
+	}
+}
+
+func TestHasDateField(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"Date: Tue, 24 Nov 2026 09:00:00 +0000\r\n\r\nbody":               true,
+		"From: a@b.c\r\ndate : x\r\n\r\n":                                 true,
+		"From: a@b.c\nDATE:\n\n":                                          true,
+		"From: a@b.c\r\nSubject: Date: tomorrow\r\n\r\n":                  false,
+		"From: a@b.c\r\nDate-Of-Birth: 1970\r\n\r\n":                      false,
+		"From: a@b.c\r\nX-Date: 1970\r\n\r\n":                             false,
+		"From: a@b.c\r\n\r\nDate: in the body\r\n":                        false,
+		"From: a@b.c\r\nSubject: x\r\n Date: folded into Subject\r\n\r\n": false,
+		"": false,
+	} {
+		if got := hasDateField([]byte(raw)); got != want {
+			t.Errorf("hasDateField(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
+// Messages waiting for their internal dates hold their room in the
+// pipeline's budget until the fetcher has fetched the dates, after their
+// FETCH command. More of them than the budget holds must not stop the
+// download: the fetcher cannot wait for room only it can free.
+func TestSyncUndatedMessagesBeyondTheBudget(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	filler := strings.Repeat("I have had low back pain for months and would like an appointment.\r\n", 2200) // ~150 KB
+	var msgs [][]byte
+	for i := 0; i < pipelineBytes/len(filler)+20; i++ {
+		msgs = append(msgs, fmt.Appendf(nil, "From: Pat Doe <pat%d@example.com>\r\nSubject: booking %d\r\nMessage-ID: <undated-%d@example.com>\r\n"+
+			"\r\nName: Pat Doe\r\nPhone: 503-555-%04d\r\n%s", i, i, i, i, filler))
+	}
+	appendAll(t, m, a, msgs)
+	st := newMemState()
+	done := make(chan error, 1)
+	var rep SyncReport
+	go func() {
+		var err error
+		rep, err = Sync(context.Background(), a, st, SyncOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil || rep.New != len(msgs) || len(st.requests) != len(msgs) {
+			t.Fatalf("sync = %+v, %v; %d saved of %d", rep, err, len(st.requests), len(msgs))
+		}
+	case <-time.After(60 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("the import hangs:\n%s", buf[:runtime.Stack(buf, true)])
+	}
+	for _, r := range st.requests {
+		if r.Received.IsZero() {
+			t.Errorf("%s has no date", r.MessageID)
 		}
 	}
 }
