@@ -34,7 +34,7 @@ func importBenchRequests(n int) []RequestImport {
 		received := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 7 * time.Minute)
 		requested := received.Add(72 * time.Hour).Truncate(time.Hour)
 		reqText := requested.Format("01/02/2006 3:04 PM")
-		msgID := fmt.Sprintf("form-%d-%x@acuclinic.example", i, i*2654435761)
+		msgID := fmt.Sprintf("form-%d-%x@acuclinic.example", i, uint64(i)*2654435761)
 		body := fmt.Sprintf("New appointment request\n\nName: %s\nEmail: %s\nPhone: (503) 555-%04d\nDate of birth: %s\n"+
 			"Preferred date and time: %s\nNew patient: yes\nHow did you hear about us: a friend\n\nMessage:\n%s\n\n"+
 			"Insurance: Blue Cross PPO, member ID on file. I can also send a photo of the card if needed.\n"+
