@@ -216,18 +216,20 @@ func boltOptions(timeout time.Duration) *bolt.Options {
 //
 // bbolt maps the file read-only and maps it again, larger, when a write
 // transaction needs pages past the mapping (doubling from 32 KB up to 1 GB,
-// then by 1 GB). Before it does, it copies every key and value the
-// transaction has touched out of the old mapping (node.dereference). A new
-// store's first mail import crosses about ten such sizes, each in the middle
-// of a batch of up to 500 emails (5 KB each): that copying was about a third
-// of the import's CPU (BenchmarkImportBookingRequests). Mapping 1 GB from the
-// start removes it and lets read transactions run while the file grows.
+// then by 1 GB). Before it does, it copies every key and value of the nodes
+// the transaction has changed (node.dereference), the batch's new values
+// included. A new store's first mail import crosses about ten such sizes,
+// each in the middle of a batch of up to 500 emails of 5 KB: the copying was
+// over a quarter of the import's CPU (BenchmarkImportBookingRequests).
+// Mapping 1 GB from the start removes it, and a write no longer waits for
+// read transactions to end so that it can remap.
 //
 // Mapping past the end of the file only reserves address space: bbolt reads
-// no page it has not written, and the file grows as before, as it is
-// written (ahead by bbolt's AllocSize, 16 MB, rather than to the mapping's
-// size). On Windows bbolt sets the file's length to the mapping's, so a new
-// store would be a 1 GB file; on 32-bit systems address space is scarce.
+// no page it has not written. The file still grows only as it is written,
+// but 16 MB ahead (bbolt's AllocSize) rather than to the mapping's size, so
+// a new store's file is 16 MB long (sparse) instead of 32 KB. On Windows
+// bbolt sets the file's length to the mapping's, so a new store would be a
+// 1 GB file; on 32-bit systems address space is scarce.
 var initialMmapSize = func() int {
 	if runtime.GOOS == "windows" || strconv.IntSize < 64 {
 		return 0
