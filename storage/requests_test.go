@@ -673,3 +673,39 @@ func TestImportBookingRequestsReadBackAfterReopen(t *testing.T) {
 		})
 	}
 }
+
+// TestImportDoesNotRemapTheFile: with the file mapped 1 GB ahead
+// (initialMmapSize), a write that grows a new store by megabytes never maps
+// it again, so it does not wait for a read transaction still open (bbolt
+// remaps only when no read transaction holds the old mapping).
+func TestImportDoesNotRemapTheFile(t *testing.T) {
+	if initialMmapSize == 0 {
+		t.Skip("bbolt's default mapping on this system")
+	}
+	s := openTestStore(t, Options{Plaintext: true})
+	read, err := s.db.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ImportBookingRequests(importBenchRequests(500), MailSyncPosition{Folder: "INBOX", UIDValidity: 1, LastUID: 500})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		read.Rollback()
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		read.Rollback() // lets a remapping write finish
+		<-done
+		t.Fatal("the import waited for a read transaction: the file was mapped again")
+	}
+	var size int64
+	s.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+	if size < 2<<20 {
+		t.Errorf("the data is %d bytes: the import did not grow it past bbolt's first mappings", size)
+	}
+}
