@@ -12,8 +12,12 @@ import (
 // them to the store: the fields a web form fills, the email's readable text
 // (about 1 KB) and a raw email of about 5 KB (delivery headers, a DKIM
 // signature, a plain-text and an HTML part), with accented names now and
-// then, some needing review.
-func importBenchRequests(n int) []RequestImport {
+// then, some needing review. Request i has UID i+1.
+func importBenchRequests(n int) []RequestImport { return importBenchRequestsFrom(0, n) }
+
+// importBenchRequestsFrom makes requests first to first+n-1 of
+// importBenchRequests.
+func importBenchRequestsFrom(first, n int) []RequestImport {
 	given := []string{"Maria", "Zoë", "José", "Bartholomew", "Anh", "Siobhán", "Li", "Kwame", "Olga", "Thandiwe"}
 	family := []string{"Lopez", "Nguyễn", "O'Brien", "Müller", "Okafor", "García-Márquez", "Ivanova", "Smith", "Tanaka", "Dubois"}
 	reasons := []string{
@@ -24,7 +28,8 @@ func importBenchRequests(n int) []RequestImport {
 	}
 	sig := strings.Repeat("dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZSBidXQgaXQgaXMgYXMgbG9uZyBhcyBvbmU", 5)
 	out := make([]RequestImport, n)
-	for i := range out {
+	for k := range out {
+		i := first + k
 		g, f := given[i%len(given)], family[(i/len(given))%len(family)]
 		name := g + " " + f
 		email := fmt.Sprintf("%s.%d@example.com", strings.ToLower(g[:1]), i)
@@ -69,7 +74,7 @@ func importBenchRequests(n int) []RequestImport {
 			r.Status = RequestNeedsReview
 			r.Requested, r.Problems = time.Time{}, []string{"The date asked for could not be read.", "Two phone numbers: which one to call?"}
 		}
-		out[i] = RequestImport{Request: r, Raw: []byte(raw)}
+		out[k] = RequestImport{Request: r, Raw: []byte(raw)}
 	}
 	return out
 }
