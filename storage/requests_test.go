@@ -709,3 +709,22 @@ func TestImportDoesNotRemapTheFile(t *testing.T) {
 		t.Errorf("the data is %d bytes: the import did not grow it past bbolt's first mappings", size)
 	}
 }
+
+// TestOpenWhereTheMappingIsRefused: where the system will not map
+// initialMmapSize (here 200 TB, more than a 64-bit process's address
+// space), the store opens with bbolt's default mapping and works.
+func TestOpenWhereTheMappingIsRefused(t *testing.T) {
+	if initialMmapSize == 0 {
+		t.Skip("bbolt's default mapping on this system")
+	}
+	saved, tb := initialMmapSize, uint64(1)<<40
+	initialMmapSize = int(200 * tb) // only run where int has 64 bits
+	defer func() { initialMmapSize = saved }()
+	s := openTestStore(t, Options{Plaintext: true})
+	if _, err := s.ImportBookingRequests(importBenchRequests(200), MailSyncPosition{Folder: "INBOX", UIDValidity: 1, LastUID: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.BookingRequestCounts(); got[RequestNew]+got[RequestNeedsReview] != 200 {
+		t.Errorf("counts %v, want 200 requests", got)
+	}
+}

@@ -34,6 +34,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -162,7 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, &Error{Msg: "cannot create the data folder: " + err.Error(), Kind: ErrUnreadable}
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, boltOptions(opts.Timeout))
+	db, err := openBolt(path, opts.Timeout)
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, ErrInUse
@@ -206,9 +207,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// boltOptions are the options the store's file is opened with for writing.
-func boltOptions(timeout time.Duration) *bolt.Options {
-	return &bolt.Options{Timeout: timeout, InitialMmapSize: initialMmapSize}
+// openBolt opens the store's file for writing, mapping initialMmapSize of
+// it. Where the system refuses that much address space (a limit on virtual
+// memory), it maps the file as bbolt does by default instead: imports into
+// a growing store cost more CPU, nothing else changes.
+func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
+	opts := &bolt.Options{Timeout: timeout, InitialMmapSize: initialMmapSize}
+	db, err := bolt.Open(path, 0o600, opts)
+	if err != nil && opts.InitialMmapSize > 0 && errors.Is(err, syscall.ENOMEM) {
+		opts.InitialMmapSize = 0
+		db, err = bolt.Open(path, 0o600, opts)
+	}
+	return db, err
 }
 
 // initialMmapSize is how much of the file bbolt maps at open: 1 GB on
