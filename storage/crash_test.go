@@ -23,7 +23,10 @@ const envCrashDir = "FRONTDESK_TEST_CRASH_DIR"
 
 // TestHelperProcessWritesUntilKilled is the child of TestCrashSafety: it
 // signs in and saves patients and intakes in a loop, printing "P id" or
-// "I id" only after each save has returned (committed and synced).
+// "I id" only after each save has returned (committed and synced). Between
+// them it imports booking requests as the mail import does, in batches of
+// 8 with the sync position, from where the position on disk says, and
+// prints "R id" for each request once the batch has returned.
 func TestHelperProcessWritesUntilKilled(t *testing.T) {
 	dir := os.Getenv(envCrashDir)
 	if dir == "" {
@@ -38,6 +41,10 @@ func TestHelperProcessWritesUntilKilled(t *testing.T) {
 		fail(err)
 	}
 	if _, err := s.Unlock(adminName, adminPass); err != nil {
+		fail(err)
+	}
+	_, lastUID, err := s.MailSyncState("INBOX")
+	if err != nil {
 		fail(err)
 	}
 	for i := 0; ; i++ {
@@ -56,18 +63,29 @@ func TestHelperProcessWritesUntilKilled(t *testing.T) {
 		if err := s.UpdateIntake(&in); err != nil {
 			fail(err)
 		}
+		batch := importBenchRequestsFrom(int(lastUID), 8)
+		lastUID += uint32(len(batch))
+		saved, err := s.ImportBookingRequests(batch, MailSyncPosition{Folder: "INBOX", UIDValidity: 1764000000, LastUID: lastUID})
+		if err != nil {
+			fail(err)
+		}
+		for _, r := range saved {
+			fmt.Printf("R %d\n", r.ID)
+		}
 	}
 }
 
 // TestCrashSafety kills a writing child with SIGKILL at random moments, 100
 // times. After every kill the store must open, unlock, pass bbolt's
-// integrity check and hold every patient and intake the child said it saved.
+// integrity check and hold every patient, intake and booking request (with
+// its raw email) the child said it saved, and the mailbox's sync position
+// must be exactly as far as the requests saved.
 func TestCrashSafety(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := newEncryptedStore(t, dir)
 	s.Close()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
-	var patients, intakes []uint64
+	var patients, intakes, requests []uint64
 	kills := 100
 	for round := range kills {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessWritesUntilKilled$", "-test.count=1")
@@ -110,10 +128,13 @@ func TestCrashSafety(t *testing.T) {
 				if !found || err != nil {
 					continue
 				}
-				if kind == "P" {
+				switch kind {
+				case "P":
 					patients = append(patients, id)
-				} else {
+				case "I":
 					intakes = append(intakes, id)
+				case "R":
+					requests = append(requests, id)
 				}
 				if saved++; saved == 1 && kill == nil {
 					kill = time.After(time.Duration(rng.IntN(60)) * time.Millisecond)
@@ -124,12 +145,13 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 		cmd.Wait()
-		checkAfterCrash(t, dir, round, patients, intakes)
+		checkAfterCrash(t, dir, round, patients, intakes, requests)
 	}
-	t.Logf("%d kills; %d patients and %d intakes confirmed and found after every kill", kills, len(patients), len(intakes))
+	t.Logf("%d kills; %d patients, %d intakes and %d booking requests confirmed and found after every kill",
+		kills, len(patients), len(intakes), len(requests))
 }
 
-func checkAfterCrash(t *testing.T, dir string, round int, patients, intakes []uint64) {
+func checkAfterCrash(t *testing.T, dir string, round int, patients, intakes, requests []uint64) {
 	t.Helper()
 	s, err := Open(dir, Options{})
 	if err != nil {
@@ -160,5 +182,26 @@ func checkAfterCrash(t *testing.T, dir string, round int, patients, intakes []ui
 	}
 	if s.PatientCount() < len(patients) {
 		t.Fatalf("round %d: the index holds %d patients, %d confirmed", round, s.PatientCount(), len(patients))
+	}
+	for _, id := range requests {
+		if _, err := s.BookingRequest(id); err != nil {
+			t.Fatalf("round %d: booking request %d was confirmed saved but: %v", round, id, err)
+		}
+		if _, err := s.BookingRequestRaw(id); err != nil {
+			t.Fatalf("round %d: the email of booking request %d was confirmed saved but: %v", round, id, err)
+		}
+	}
+	// The requests and the position are written together: the requests
+	// on disk are UIDs 1 to the position, no more, no fewer.
+	_, last, err := s.MailSyncState("INBOX")
+	if err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	total := 0
+	for _, n := range s.BookingRequestCounts() {
+		total += n
+	}
+	if total != int(last) || total < len(requests) {
+		t.Fatalf("round %d: %d booking requests on disk, sync position %d, %d confirmed", round, total, last, len(requests))
 	}
 }

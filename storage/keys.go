@@ -566,7 +566,7 @@ func (s *Store) compactIfPending() error {
 		return fail(err)
 	}
 	syncDir(filepath.Dir(s.path))
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.opts.Timeout})
+	db, err := openBolt(s.path, s.opts.Timeout)
 	if err != nil {
 		return fail(err)
 	}

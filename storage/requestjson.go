@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"time"
@@ -182,14 +183,10 @@ const (
 	hi8 = 0x8080808080808080 // 0x80 in each byte
 )
 
-// hasLess reports whether a byte of x is below n, for x without bytes of
-// 0x80 and up and n at most 0x80. (Exact as a yes or no: a borrow only
-// crosses from a byte that is itself below n.)
-func hasLess(x uint64, n byte) bool { return (x-uint64(n)*lo8)&^x&hi8 != 0 }
-
-// hasByte reports whether a byte of x is c, for x without bytes of 0x80
-// and up and c below 0x80.
-func hasByte(x uint64, c byte) bool { return hasLess(x^uint64(c)*lo8, 1) }
+// lessMask sets the high bit of each byte of x that is below n (n at most
+// 0x80). It is exact up to the first byte below n or of 0x80 and up; above
+// that, a borrow or a high byte may flag bytes wrongly.
+func lessMask(x uint64, n byte) uint64 { return (x - uint64(n)*lo8) &^ x & hi8 }
 
 // appendJSONString appends s quoted as json.Marshal writes a string:
 // ", \ and the control characters escaped (\b \f \n \r \t, the others as
@@ -199,13 +196,20 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 safe bytes at a time: none below 0x20 or from 0x80, none
-		// of " \ < > &. A chunk with any of them goes byte by byte.
+		// Skip 8 safe bytes at a time. In a chunk with any byte that is not
+		// (from 0x80, below 0x20, " \ < > &), go straight to the first
+		// one: a body's text has a newline every line, and trying the
+		// chunk again byte by byte cost more than the rest of the string.
+		// The lowest byte the mask flags is the first unsafe one, as every
+		// byte below it is plain ASCII, where no test misfires.
 		for i+8 <= len(s) {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if x&hi8 != 0 || hasLess(x, 0x20) || hasByte(x, '"') || hasByte(x, '\\') ||
-				hasByte(x, '<') || hasByte(x, '>') || hasByte(x, '&') {
+			w := s[i : i+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			m := x&hi8 | lessMask(x, 0x20) | lessMask(x^'"'*lo8, 1) | lessMask(x^'\\'*lo8, 1) |
+				lessMask(x^'<'*lo8, 1) | lessMask(x^'>'*lo8, 1) | lessMask(x^'&'*lo8, 1)
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3 // the lowest byte of x is s[i]
 				break
 			}
 			i += 8

@@ -295,4 +295,22 @@ func BenchmarkRequestJSON(b *testing.B) {
 			}
 		}
 	})
+	// The requests of BenchmarkImportBookingRequests: accented names, a
+	// body of many short lines, < > & in the message.
+	imports := importBenchRequests(100)
+	var size int
+	for _, in := range imports {
+		j, _ := marshalRequest(&in.Request)
+		size += len(j)
+	}
+	b.Run("marshalRequest/imports", func(b *testing.B) {
+		b.SetBytes(int64(size / len(imports)))
+		i := 0
+		for b.Loop() {
+			if _, err := marshalRequest(&imports[i%len(imports)].Request); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // countingSealer is xorSealer that remembers every plain value it sealed.
@@ -510,5 +512,219 @@ func TestRequestsWhileLockedAreEmptyNotACrash(t *testing.T) {
 	}
 	if n := s.BookingRequestCounts()[RequestNew]; n != 0 {
 		t.Fatalf("counts while locked: %d", n)
+	}
+}
+
+// TestImportBookingRequestsReadBackAfterReopen imports batches as the mail
+// import writes them (duplicates included), reopens the store and reads
+// everything back: every field of every request, the stored values
+// (json.Marshal's bytes, sealed), the key records, the raw emails, the IDs
+// (1, 2, … in batch order, and the bucket's sequence), the Message-IDs
+// known and the sync position; plaintext and encrypted.
+func TestImportBookingRequestsReadBackAfterReopen(t *testing.T) {
+	for _, encrypted := range []bool{false, true} {
+		name := "plaintext"
+		if encrypted {
+			name = "encrypted"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			open := func() *Store {
+				t.Helper()
+				if !encrypted {
+					s, err := Open(dir, Options{Plaintext: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				}
+				s, err := Open(dir, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.State() == StateNeedsSetup {
+					_, err = s.Setup(adminName, adminPass)
+				} else {
+					_, err = s.Unlock(adminName, adminPass)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			const n, size = 300, 64
+			in := importBenchRequests(n)
+			s := open()
+			var saved []BookingRequest
+			for off := 0; off < n; off += size {
+				batch := in[off:min(off+size, n)]
+				if off > 0 { // the last of the previous batch, and one of this batch twice: skipped
+					batch = append(slices.Clone(batch), in[off-1], in[off])
+				}
+				got, err := s.ImportBookingRequests(batch, MailSyncPosition{Folder: "INBOX", UIDValidity: 7, LastUID: uint32(min(off+size, n))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				saved = append(saved, got...)
+			}
+			if len(saved) != n {
+				t.Fatalf("saved %d requests, want %d", len(saved), n)
+			}
+			s.Close()
+
+			s = open()
+			defer s.Close()
+			for i, r := range saved {
+				want := in[i].Request
+				want.ID, want.Version, want.ImportedAt, want.UpdatedAt = uint64(i+1), 1, r.ImportedAt, r.UpdatedAt
+				want.MessageID = normalizeMessageID(want.MessageID)
+				if want.Status == "" {
+					want.Status = RequestNew
+				}
+				if r.ImportedAt.IsZero() || !r.UpdatedAt.Equal(r.ImportedAt) {
+					t.Errorf("request %d: imported %v, updated %v", i, r.ImportedAt, r.UpdatedAt)
+				}
+				wantJSON, _ := json.Marshal(want)
+				if savedJSON, _ := json.Marshal(r); !bytes.Equal(savedJSON, wantJSON) {
+					t.Fatalf("request %d as returned:\n%s\nwant\n%s", i, savedJSON, wantJSON)
+				}
+				got, err := s.BookingRequest(want.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if gotJSON, _ := json.Marshal(got); !bytes.Equal(gotJSON, wantJSON) {
+					t.Fatalf("request %d read back:\n%s\nwant\n%s", i, gotJSON, wantJSON)
+				}
+				if got.Received.Compare(want.Received) != 0 || got.Requested.Compare(want.Requested) != 0 || !slices.Equal(got.Problems, want.Problems) {
+					t.Errorf("request %d read back %+v, want %+v", i, got, want)
+				}
+				raw, err := s.BookingRequestRaw(want.ID)
+				if err != nil || !bytes.Equal(raw, in[i].Raw) {
+					t.Fatalf("request %d: raw email read back %d bytes (%v), want %d", i, len(raw), err, len(in[i].Raw))
+				}
+				if !s.HasMessageID(want.MessageID) {
+					t.Errorf("request %d: HasMessageID(%s) false after reopening", i, want.MessageID)
+				}
+			}
+			// The values as stored: json.Marshal's bytes, sealed.
+			err := s.db.View(func(tx *bolt.Tx) error {
+				for i, r := range saved {
+					unseal := func(b []byte, what string) []byte {
+						t.Helper()
+						if b == nil {
+							t.Fatalf("request %d: no %s", i, what)
+						}
+						plain, err := s.sealer.Unseal(b)
+						if err != nil {
+							t.Fatalf("request %d: %s: %v", i, what, err)
+						}
+						if encrypted && bytes.Equal(plain, b) {
+							t.Fatalf("request %d: the %s is not sealed", i, what)
+						}
+						return plain
+					}
+					k := itob(r.ID)
+					wantJSON, _ := json.Marshal(r)
+					if got := unseal(tx.Bucket(bucketRequests).Get(k), "request"); !bytes.Equal(got, wantJSON) {
+						t.Fatalf("request %d stored as\n%s\nwant json.Marshal's\n%s", i, got, wantJSON)
+					}
+					wantKey, _ := json.Marshal(requestKey{MessageID: r.MessageID, Status: r.Status})
+					if got := unseal(tx.Bucket(bucketRequestKeys).Get(k), "key record"); !bytes.Equal(got, wantKey) {
+						t.Fatalf("request %d key record %s, want %s", i, got, wantKey)
+					}
+					if got := unseal(tx.Bucket(bucketRequestRaw).Get(k), "raw email"); !bytes.Equal(got, in[i].Raw) {
+						t.Fatalf("request %d: raw email stored differs", i)
+					}
+				}
+				for _, b := range [][]byte{bucketRequests, bucketRequestRaw, bucketRequestKeys} {
+					if got := tx.Bucket(b).Stats().KeyN; got != n {
+						t.Errorf("bucket %s holds %d keys, want %d", b, got, n)
+					}
+				}
+				if seq := tx.Bucket(bucketRequests).Sequence(); seq != n {
+					t.Errorf("requests' sequence %d, want %d", seq, n)
+				}
+				if seq := tx.Bucket(bucketRequestRaw).Sequence() + tx.Bucket(bucketRequestKeys).Sequence(); seq != 0 {
+					t.Errorf("request_raw and request_keys have a sequence (%d): only requests has one", seq)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, last, err := s.MailSyncState("INBOX"); v != 7 || last != n || err != nil {
+				t.Errorf("sync position %d/%d (%v), want 7/%d", v, last, err, n)
+			}
+			counts := s.BookingRequestCounts()
+			if counts[RequestNew]+counts[RequestNeedsReview] != n || counts[RequestNeedsReview] == 0 {
+				t.Errorf("counts after reopening %v", counts)
+			}
+			if encrypted {
+				file, err := os.ReadFile(filepath.Join(dir, FileName))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, needle := range []string{"Bartholomew", "acuclinic", "Preferred date", "Blue Cross"} {
+					if bytes.Contains(file, []byte(needle)) {
+						t.Errorf("the encrypted file holds %q in the clear", needle)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestImportDoesNotRemapTheFile: with the file mapped 1 GB ahead
+// (initialMmapSize), a write that grows a new store by megabytes never maps
+// it again, so it does not wait for a read transaction still open (bbolt
+// remaps only when no read transaction holds the old mapping).
+func TestImportDoesNotRemapTheFile(t *testing.T) {
+	if initialMmapSize == 0 {
+		t.Skip("bbolt's default mapping on this system")
+	}
+	s := openTestStore(t, Options{Plaintext: true})
+	read, err := s.db.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ImportBookingRequests(importBenchRequests(500), MailSyncPosition{Folder: "INBOX", UIDValidity: 1, LastUID: 500})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		read.Rollback()
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		read.Rollback() // lets a remapping write finish
+		<-done
+		t.Fatal("the import waited for a read transaction: the file was mapped again")
+	}
+	var size int64
+	s.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+	if size < 2<<20 {
+		t.Errorf("the data is %d bytes: the import did not grow it past bbolt's first mappings", size)
+	}
+}
+
+// TestOpenWhereTheMappingIsRefused: where the system will not map
+// initialMmapSize (here 200 TB, more than a 64-bit process's address
+// space), the store opens with bbolt's default mapping and works.
+func TestOpenWhereTheMappingIsRefused(t *testing.T) {
+	if initialMmapSize == 0 {
+		t.Skip("bbolt's default mapping on this system")
+	}
+	saved, tb := initialMmapSize, uint64(1)<<40
+	initialMmapSize = int(200 * tb) // only run where int has 64 bits
+	defer func() { initialMmapSize = saved }()
+	s := openTestStore(t, Options{Plaintext: true})
+	if _, err := s.ImportBookingRequests(importBenchRequests(200), MailSyncPosition{Folder: "INBOX", UIDValidity: 1, LastUID: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.BookingRequestCounts(); got[RequestNew]+got[RequestNeedsReview] != 200 {
+		t.Errorf("counts %v, want 200 requests", got)
 	}
 }
