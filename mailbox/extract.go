@@ -1148,13 +1148,25 @@ var formDomains = []string{"jotform.com", "typeform.com", "formspree.io", "wufoo
 	"squarespace.com", "squarespace-mail.com", "cognitoforms.com", "123formbuilder.com",
 	"netlify.com", "formstack.com", "hubspot.com", "webflow.com", "forms.gle"}
 
+// domainIn reports whether addr's domain (after its first "@") is one of
+// domains (lower case) or a subdomain of one, in any case. A request asks
+// this of the same few addresses a dozen times, so an ASCII address is
+// compared in place, without lower-casing a copy or joining "." and each
+// domain. strings.ToLower maps some non-ASCII letters to ASCII ones (the
+// Kelvin sign to "k"), so other addresses are lower-cased first.
+// TestDomainInMatchesSlowPath checks both ways against the plain one.
 func domainIn(addr string, domains []string) bool {
-	_, d, ok := strings.Cut(strings.ToLower(addr), "@")
-	if !ok {
+	hasSuffix := hasSuffixFold
+	if !isASCII(addr) {
+		addr, hasSuffix = strings.ToLower(addr), strings.HasSuffix
+	}
+	at := strings.IndexByte(addr, '@')
+	if at < 0 {
 		return false
 	}
+	d := addr[at+1:]
 	for _, s := range domains {
-		if d == s || strings.HasSuffix(d, "."+s) {
+		if hasSuffix(d, s) && (len(d) == len(s) || d[len(d)-len(s)-1] == '.') {
 			return true
 		}
 	}

@@ -227,3 +227,52 @@ func TestSimpleAddressMatchesNetMail(t *testing.T) {
 		}
 	}
 }
+
+// domainInPlain is domainIn as it was first written: the address
+// lower-cased, then each domain and "."+domain compared.
+func domainInPlain(addr string, domains []string) bool {
+	_, d, ok := strings.Cut(strings.ToLower(addr), "@")
+	if !ok {
+		return false
+	}
+	for _, s := range domains {
+		if d == s || strings.HasSuffix(d, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDomainInMatchesSlowPath checks domainIn against domainInPlain on
+// generated addresses: the listed domains in any case, as subdomains and
+// near misses, several "@", and letters that lower-case to ASCII.
+func TestDomainInMatchesSlowPath(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	var words []string
+	for _, d := range append(append([]string{}, schedulingDomains...), formDomains...) {
+		words = append(words, d, strings.TrimSuffix(d, ".com"), d[1:], "x"+d)
+	}
+	words = append(words, "@", "@", ".", ".", "com", "me", "calendly", "example", "a", "-", "\u212a", "ſ", "İ", "é",
+		"\xff", "CALENDLY", "ᴄ", "")
+	in := 0
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(6), words, []string{"", "", "", ".", "@"})
+		for _, list := range [][]string{schedulingDomains, formDomains} {
+			got, want := domainIn(s, list), domainInPlain(s, list)
+			if got != want {
+				t.Fatalf("domainIn(%q) = %v, the plain way %v", s, got, want)
+			}
+			if got {
+				in++
+			}
+		}
+	}
+	if in < 1000 {
+		t.Errorf("only %d generated addresses are in a list", in)
+	}
+	for _, s := range []string{"a@calendly.com", "A@MAIL.CALENDLY.COM", "a@bookſy.com", "a@boo\u212asy.com", "a@x@calendly.com"} {
+		if got, want := domainIn(s, schedulingDomains), domainInPlain(s, schedulingDomains); got != want {
+			t.Errorf("domainIn(%q) = %v, the plain way %v", s, got, want)
+		}
+	}
+}
