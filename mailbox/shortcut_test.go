@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	ical "github.com/emersion/go-ical"
 
 	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
@@ -273,6 +276,36 @@ func TestDomainInMatchesSlowPath(t *testing.T) {
 	for _, s := range []string{"a@calendly.com", "A@MAIL.CALENDLY.COM", "a@bookſy.com", "a@boo\u212asy.com", "a@x@calendly.com"} {
 		if got, want := domainIn(s, schedulingDomains), domainInPlain(s, schedulingDomains); got != want {
 			t.Errorf("domainIn(%q) = %v, the plain way %v", s, got, want)
+		}
+	}
+}
+
+// TestStartTimeMatchesDateTime checks startTime against go-ical's
+// Prop.DateTime on generated DTSTART properties: values of every length
+// DateTime tells apart, VALUE parameters, known and unknown TZIDs.
+func TestStartTimeMatchesDateTime(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	values := []string{"20261207T100000", "20261207T100000Z", "20261207", "20261307T100000", "20261207T250000",
+		"2026-12-07T10:00", "20261207T1000", "", "x", "20261207t100000", "20260308T023000", "20261101T013000"}
+	zones := []string{"", "America/Los_Angeles", "Europe/Madrid", "Asia/Ho_Chi_Minh", "UTC", "Local", "utc",
+		"Pacific Standard Time", "Nowhere/City", "../etc/passwd", "America/New_York"}
+	types := []string{"", "", "DATE-TIME", "DATE", "TEXT", "date-time"}
+	locs := []*time.Location{time.UTC, nil, time.FixedZone("X", 3600)}
+	for i := 0; i < 5000; i++ {
+		prop := ical.NewProp(ical.PropDateTimeStart)
+		prop.Value = values[rng.Intn(len(values))]
+		if z := zones[rng.Intn(len(zones))]; z != "" {
+			prop.Params.Set(ical.ParamTimezoneID, z)
+		}
+		if v := types[rng.Intn(len(types))]; v != "" {
+			prop.Params.Set(ical.ParamValue, v)
+		}
+		loc := locs[rng.Intn(len(locs))]
+		got, gotErr := startTime(prop, loc)
+		want, wantErr := prop.DateTime(loc)
+		if !got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String() ||
+			fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("%s %v in %v: startTime %v, %v; DateTime %v, %v", prop.Value, prop.Params, loc, got, gotErr, want, wantErr)
 		}
 	}
 }
