@@ -309,3 +309,40 @@ func TestStartTimeMatchesDateTime(t *testing.T) {
 		}
 	}
 }
+
+// TestIsReplyAttributionMatchesRegexp checks isReplyAttribution against
+// replyAttribution on generated lines: attributions in each language,
+// middles of 3, 4, 200 and 201 characters in several scripts, near misses.
+func TestIsReplyAttributionMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"On", "on", "ON", "oN", "el", "le", "am", "vào", "wrote:", "WROTE:", "Wrote", "wrote", "wrote :",
+		"escribió:", "a écrit", "a écrit :", "schrieb:", "đã viết:", "пишет:", "Mon, 1 Dec 2026", "Ann <a@b.c>", "x", "é",
+		"预约", "\xff", "\r", "\n", "\t", " ", ":", "-----", "original message", "_____", "__________", "ſ", "\u212a",
+		strings.Repeat("a", 195), strings.Repeat("é", 196), strings.Repeat("b", 197), "Onwrote:", "on wrote:"}
+	seps := []string{" ", " ", "", "  ", "\t", ", ", "\n", "\u00a0"}
+	matched := 0
+	for i := 0; i < 60000; i++ {
+		s := randomText(rng, 1+rng.Intn(6), words, seps)
+		if rng.Intn(2) == 0 {
+			s = strings.TrimSpace(s)
+		}
+		got, want := isReplyAttribution(s), replyAttribution.MatchString(s)
+		if got != want {
+			t.Fatalf("isReplyAttribution(%q) = %v, replyAttribution says %v", s, got, want)
+		}
+		if got {
+			matched++
+		}
+	}
+	for n := 0; n < 205; n++ {
+		for _, c := range []string{"a", "é", "预", "\xff", "\r"} {
+			s := "On " + strings.Repeat(c, n) + "wrote:"
+			if got, want := isReplyAttribution(s), replyAttribution.MatchString(s); got != want {
+				t.Fatalf("isReplyAttribution(%q) = %v, replyAttribution says %v", s, got, want)
+			}
+		}
+	}
+	if matched < 500 {
+		t.Errorf("only %d generated lines are attributions", matched)
+	}
+}
