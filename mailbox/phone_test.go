@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/mail"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,5 +203,95 @@ func TestValidUSMatchesPhonenumbers(t *testing.T) {
 		if got, want := validUS(phonenumbers.GetNationalSignificantNumber(n)), phonenumbers.IsValidNumberForRegion(n, "US"); got != want {
 			t.Errorf("validUS(%s) = %v, IsValidNumberForRegion = %v", nsn, got, want)
 		}
+	}
+}
+
+// samePhoneNumber reports whether two parsed numbers have the same fields.
+func samePhoneNumber(a, b *phonenumbers.PhoneNumber) bool {
+	return a.GetCountryCode() == b.GetCountryCode() && a.GetNationalNumber() == b.GetNationalNumber() &&
+		(a.ItalianLeadingZero == nil) == (b.ItalianLeadingZero == nil) && a.GetItalianLeadingZero() == b.GetItalianLeadingZero() &&
+		(a.NumberOfLeadingZeros == nil) == (b.NumberOfLeadingZeros == nil) && a.GetNumberOfLeadingZeros() == b.GetNumberOfLeadingZeros() &&
+		a.Extension == nil && b.Extension == nil && a.RawInput == nil && b.RawInput == nil &&
+		a.CountryCodeSource == nil && b.CountryCodeSource == nil && a.PreferredDomesticCarrierCode == nil &&
+		b.PreferredDomesticCarrierCode == nil
+}
+
+// TestIntlNumberMatchesParse checks intlNumber against phonenumbers.Parse
+// for every country code phonenumbers knows: national numbers of every
+// length from 0 to 18 digits, starting with every pair of digits and with
+// the country's national prefix, written with the separators findPhone
+// accepts and with others, and the numbers a prefix is stripped from.
+func TestIntlNumberMatchesParse(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	digits := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteByte(byte('0' + rng.Intn(10)))
+		}
+		return b.String()
+	}
+	seps := []string{"", "", "", " ", "-", ".", "(", ")", "–", " - ", "\t", "/", "x", "#", ",", "\u2011", "+", "*"}
+	write := func(ds string) string {
+		var b strings.Builder
+		for _, c := range ds {
+			if rng.Intn(3) == 0 {
+				b.WriteString(seps[rng.Intn(len(seps))])
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixes := map[int][]string{}
+	for _, md := range coll.GetMetadata() {
+		cc := int(md.GetCountryCode())
+		prefixes[cc] = append(prefixes[cc], md.GetNationalPrefix(), md.GetNationalPrefixForParsing())
+	}
+	fast, slow := 0, 0
+	check := func(s string) {
+		got, ok := intlNumber(s)
+		if !ok {
+			slow++
+			return
+		}
+		fast++
+		for _, region := range []string{"US", "GB", "", "ZZ"} {
+			want, err := phonenumbers.Parse(s, region)
+			if err != nil || !samePhoneNumber(got, want) {
+				t.Fatalf("intlNumber(%q) = %v; phonenumbers.Parse(%q, %q) = %v, %v", s, got, s, region, want, err)
+			}
+		}
+	}
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		c := strconv.Itoa(cc)
+		for lead := 0; lead < 100; lead++ {
+			for k := 0; k < 3; k++ {
+				check("+" + c + " " + fmt.Sprintf("%02d", lead) + digits(rng.Intn(16)))
+			}
+		}
+		for n := 0; n <= 18; n++ {
+			for k := 0; k < 4; k++ {
+				check("+" + write(c+digits(n)))
+			}
+		}
+		for _, p := range prefixes[cc] {
+			if p == "" || strings.ContainsAny(p, "()[]|?*\\{") {
+				continue
+			}
+			for k := 0; k < 6; k++ {
+				check("+" + c + " " + p + digits(4+rng.Intn(10)))
+			}
+		}
+	}
+	for _, s := range []string{"+7 916 123-45-67", "+34 612 345 678", "+84 912 345 678", "+7 8916 123 45 67", "+39 06 1234 5678",
+		"+39 0000 1234", "+44 (0) 20 7946 0958", "+44 20 7946 0958", "+49 30 12345678", "+800 1234 5678", "+882 1234 5678"} {
+		check(s)
+	}
+	t.Logf("%d numbers took the shortcut, %d Parse's way", fast, slow)
+	if fast < 50000 {
+		t.Errorf("only %d numbers took the shortcut", fast)
 	}
 }
