@@ -295,3 +295,76 @@ func TestIntlNumberMatchesParse(t *testing.T) {
 		t.Errorf("only %d numbers took the shortcut", fast)
 	}
 }
+
+// TestIsValidPhoneMatchesPhonenumbers checks isValidPhone against
+// phonenumbers.IsValidNumber for every country code: each region's example
+// numbers of every type, those with a digit changed, dropped or added,
+// random national numbers of 2 to 17 digits, and numbers with leading zeros.
+func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	check := func(n *phonenumbers.PhoneNumber) {
+		if got, want := isValidPhone(n), phonenumbers.IsValidNumber(n); got != want {
+			t.Fatalf("isValidPhone(+%d %s) = %v, IsValidNumber = %v", n.GetCountryCode(), phonenumbers.GetNationalSignificantNumber(n), got, want)
+		}
+	}
+	number := func(cc int, nsn string) *phonenumbers.PhoneNumber {
+		n, err := phonenumbers.Parse("+"+strconv.Itoa(cc)+nsn, "ZZ")
+		if err != nil {
+			c, nn := int32(cc), uint64(0)
+			nn, _ = strconv.ParseUint(nsn, 10, 64)
+			return &phonenumbers.PhoneNumber{CountryCode: &c, NationalNumber: &nn}
+		}
+		return n
+	}
+	valid := 0
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		var examples []string
+		for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+			for _, typ := range types {
+				var ex *phonenumbers.PhoneNumber
+				if region == "001" {
+					ex = phonenumbers.GetExampleNumberForNonGeoEntity(cc)
+				} else {
+					ex = phonenumbers.GetExampleNumberForType(region, typ)
+				}
+				if ex != nil {
+					examples = append(examples, phonenumbers.GetNationalSignificantNumber(ex))
+				}
+			}
+		}
+		for _, ex := range examples {
+			check(number(cc, ex))
+			if isValidPhone(number(cc, ex)) {
+				valid++
+			}
+			for k := 0; k < 20; k++ {
+				b := []byte(ex)
+				i := rng.Intn(len(b))
+				switch rng.Intn(3) {
+				case 0:
+					b[i] = byte('0' + rng.Intn(10))
+				case 1:
+					b = append(b[:i], b[i+1:]...)
+				default:
+					b = append(b[:i], append([]byte{byte('0' + rng.Intn(10))}, b[i:]...)...)
+				}
+				if len(b) > 0 {
+					check(number(cc, string(b)))
+				}
+			}
+		}
+		for k := 0; k < 100; k++ {
+			var b strings.Builder
+			for n := 2 + rng.Intn(16); n > 0; n-- {
+				b.WriteByte(byte('0' + rng.Intn(10)))
+			}
+			check(number(cc, b.String()))
+		}
+	}
+	if valid < 1000 {
+		t.Errorf("only %d example numbers are valid", valid)
+	}
+}
