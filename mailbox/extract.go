@@ -1116,21 +1116,32 @@ func findDate(s, region string) (time.Time, bool) {
 		return t, true
 	}
 	atoi := func(v string) int { n, _ := strconv.Atoi(v); return n }
-	if m := hanDate.FindStringSubmatch(s); m != nil {
-		return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
-	}
-	if m := isoDate.FindStringSubmatch(s); m != nil {
-		return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
-	}
-	if m := monthFirst.FindStringSubmatch(s); m != nil {
-		if mon, ok := months[strings.ToLower(m[1])]; ok {
-			return mk(atoi(m[3]), int(mon), atoi(m[2]))
+	// Only the patterns that can match are run (see datePatternsMayMatch).
+	han, iso, year, numeric := datePatternsMayMatch(s)
+	if han {
+		if m := hanDate.FindStringSubmatch(s); m != nil {
+			return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
 		}
 	}
-	if m := dayFirst.FindStringSubmatch(s); m != nil {
-		if mon, ok := months[strings.ToLower(m[2])]; ok {
-			return mk(atoi(m[3]), int(mon), atoi(m[1]))
+	if iso {
+		if m := isoDate.FindStringSubmatch(s); m != nil {
+			return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
 		}
+	}
+	if year {
+		if m := monthFirst.FindStringSubmatch(s); m != nil {
+			if mon, ok := months[strings.ToLower(m[1])]; ok {
+				return mk(atoi(m[3]), int(mon), atoi(m[2]))
+			}
+		}
+		if m := dayFirst.FindStringSubmatch(s); m != nil {
+			if mon, ok := months[strings.ToLower(m[2])]; ok {
+				return mk(atoi(m[3]), int(mon), atoi(m[1]))
+			}
+		}
+	}
+	if !numeric {
+		return time.Time{}, false
 	}
 	if m := numericDate.FindStringSubmatch(s); m != nil {
 		a, b, y := atoi(m[1]), atoi(m[2]), atoi(m[3])
@@ -1149,12 +1160,50 @@ func findDate(s, region string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// datePatternsMayMatch is a cheap test of which date patterns may match s
+// (each regexp scans the whole text, trying every position): hanDate needs
+// four digits and "年", isoDate four digits and one of "-/.", monthFirst and
+// dayFirst four digits, numericDate a digit and one of "/.-" and a digit.
+// (\d is ASCII in Go's regexps, even case-insensitive.) A pattern it rules
+// out cannot match; TestDatePatternsMayMatch checks that on generated text.
+func datePatternsMayMatch(s string) (han, iso, year, numeric bool) {
+	run := 0 // ASCII digits just before s[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			run++
+			if run >= 4 {
+				year = true
+			}
+			continue
+		}
+		if run > 0 && (c == '-' || c == '/' || c == '.') {
+			if run >= 4 {
+				iso = true
+			}
+			if i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
+				numeric = true
+			}
+		}
+		run = 0
+	}
+	han = year && strings.Contains(s, "年")
+	return han, iso, year, numeric
+}
+
 // findClock finds a time of day in s.
 func findClock(s string) (hour, minute int, ok bool) {
-	// Blank out dates so their numbers are not read as times.
-	s = isoDate.ReplaceAllString(s, " ")
-	s = numericDate.ReplaceAllString(s, " ")
-	s = hanDate.ReplaceAllString(s, " ")
+	// Blank out dates so their numbers are not read as times. A pattern
+	// that cannot match would leave s as it is.
+	if _, iso, _, _ := datePatternsMayMatch(s); iso {
+		s = isoDate.ReplaceAllString(s, " ")
+	}
+	if _, _, _, numeric := datePatternsMayMatch(s); numeric {
+		s = numericDate.ReplaceAllString(s, " ")
+	}
+	if han, _, _, _ := datePatternsMayMatch(s); han {
+		s = hanDate.ReplaceAllString(s, " ")
+	}
 	m := clockTime.FindStringSubmatch(s)
 	if m == nil {
 		return 0, 0, false

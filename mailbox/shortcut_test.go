@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -344,5 +345,54 @@ func TestIsReplyAttributionMatchesRegexp(t *testing.T) {
 	}
 	if matched < 500 {
 		t.Errorf("only %d generated lines are attributions", matched)
+	}
+}
+
+// TestDatePatternsMayMatch checks that a date pattern datePatternsMayMatch
+// rules out does not match, on generated dates, times and near misses.
+func TestDatePatternsMayMatch(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"1", "12", "123", "2026", "20261", "05", "7", "1970", "99", "年", "月", "日", "-", "/", ".", ":", "h",
+		"March", "de", "marzo", "st", "nd", "Dec", "dic.", "pm", "a.m.", "٣", "２", "２０２６", "点", "时", "下午", "é", "\xff", "Kelvin"}
+	seps := []string{"", "", "", " ", "  ", ", ", "\t", "\n", "-", "/", "."}
+	counts := make([]int, 5)
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(8), words, seps)
+		if i%2 == 0 {
+			// A date's shape, each part drawn from words.
+			nums := []string{"1", "12", "123", "2026", "20261", "05", "7", "1970", "99", "٣", "２０２６", "x", "12th", "3rd"}
+			names := []string{"March", "marzo", "Dec.", "dic", "de", "xy", "Décembre", "декабря", "3"}
+			num := func() string { return nums[rng.Intn(len(nums))] }
+			name := func() string { return names[rng.Intn(len(names))] }
+			sep := func() string { return []string{"-", "/", ".", " ", "", "-", "/", "."}[rng.Intn(8)] }
+			switch rng.Intn(4) {
+			case 0:
+				s = num() + "年" + num() + "月" + num() + "日"
+			case 1:
+				s = num() + sep() + num() + sep() + num()
+			case 2:
+				s = name() + " " + num() + []string{"", ",", " "}[rng.Intn(3)] + " " + num()
+			default:
+				s = num() + " de " + name() + " de " + num()
+			}
+			s = randomText(rng, rng.Intn(3), words, seps) + s + randomText(rng, rng.Intn(3), words, seps)
+		}
+		han, iso, year, numeric := datePatternsMayMatch(s)
+		for j, c := range []struct {
+			re *regexp.Regexp
+			ok bool
+		}{{hanDate, han}, {isoDate, iso}, {monthFirst, year}, {dayFirst, year}, {numericDate, numeric}} {
+			if c.re.MatchString(s) {
+				counts[j]++
+				if !c.ok {
+					t.Fatalf("%q: datePatternsMayMatch rules out %v, which matches", s, c.re)
+				}
+			}
+		}
+	}
+	for j, n := range counts {
+		if n < 100 {
+			t.Errorf("pattern %d matched only %d generated texts", j, n)
+		}
 	}
 }
