@@ -396,3 +396,25 @@ func TestDatePatternsMayMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFieldsMatchesFields checks textBuf.writeFields and hasNonSpace
+// against strings.Fields on generated text with ASCII and Unicode spaces
+// and invalid bytes.
+func TestWriteFieldsMatchesFields(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"a", "Ana", "é", "预约", "\xff", "\xe4\xb8", "\u00a0", "\u0085", "\u2003", "\u3000", "\v", "\f",
+		"\r", "\n", "\t", " ", "  ", "&nbsp;", "\u200b", ""}
+	for i := 0; i < 50000; i++ {
+		s := randomText(rng, rng.Intn(8), words, []string{"", "", " ", "\n", "\u00a0"})
+		want := strings.Join(strings.Fields(s), " ")
+		var b textBuf
+		b.WriteString("x")
+		b.writeFields([]byte(s))
+		if got := b.String(); got != "x"+want {
+			t.Fatalf("writeFields(%q) wrote %q, want %q", s, got[1:], want)
+		}
+		if got := hasNonSpace([]byte(s)); got != (want != "") {
+			t.Fatalf("hasNonSpace(%q) = %v", s, got)
+		}
+	}
+}
