@@ -2,7 +2,9 @@ package mailbox
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -777,10 +779,20 @@ func isValidPhone(n *phonenumbers.PhoneNumber) bool {
 }
 
 // phoneDesc is one number type of a region: its possible lengths and its
-// pattern, anchored as phonenumbers anchors it.
+// pattern, anchored as phonenumbers anchors it, and the same pattern as a
+// digitDFA when it can be one.
 type phoneDesc struct {
 	lengths []int32
 	re      *regexp.Regexp
+	dfa     *digitDFA
+}
+
+func newPhoneDesc(d *phonenumbers.PhoneNumberDesc) phoneDesc {
+	if d == nil {
+		return phoneDesc{}
+	}
+	p := d.GetNationalNumberPattern()
+	return phoneDesc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + p + ")$"), dfa: newDigitDFA(p)}
 }
 
 // matches is phonenumbers' isNumberMatchingDesc.
@@ -791,7 +803,132 @@ func (d phoneDesc) matches(nsn string) bool {
 	if len(d.lengths) > 0 && !slices.Contains(d.lengths, int32(len(nsn))) {
 		return false
 	}
+	if d.dfa != nil {
+		if m, ok := d.dfa.match(nsn); ok {
+			return m
+		}
+	}
 	return d.re.MatchString(nsn)
+}
+
+// digitDFA is a deterministic automaton over the digits 0-9 accepting
+// exactly the digit strings a regular expression matches whole (as
+// "^(?:pattern)$"). Go's regexp runs phonenumbers' long patterns (661
+// bytes for US fixed lines) with its backtracker, a microsecond or more per
+// number and pattern; a national number is digits only, so its match is
+// one table step a digit. newDigitDFA builds the automaton by subset
+// construction from the regexp's own compiled program.
+// TestDigitDFAMatchesRegexp checks it for every pattern of every region.
+type digitDFA struct {
+	next   [][10]int32 // next[state][digit]; -1: no match can follow
+	accept []bool
+}
+
+// maxDFAStates bounds an automaton; a pattern needing more keeps its regexp.
+const maxDFAStates = 4096
+
+// newDigitDFA returns pattern's digitDFA, or nil if it has none: it does
+// not parse, needs more than maxDFAStates states, or uses an assertion
+// (^, $, \b…), which this construction does not read.
+func newDigitDFA(pattern string) *digitDFA {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return nil
+	}
+	// closure adds pc and the instructions reachable from it without
+	// reading a rune to set; false if an assertion is among them.
+	var closure func(set map[uint32]bool, pc uint32) bool
+	closure = func(set map[uint32]bool, pc uint32) bool {
+		if set[pc] {
+			return true
+		}
+		set[pc] = true
+		inst := &prog.Inst[pc]
+		switch inst.Op {
+		case syntax.InstAlt, syntax.InstAltMatch:
+			return closure(set, inst.Out) && closure(set, inst.Arg)
+		case syntax.InstCapture, syntax.InstNop:
+			return closure(set, inst.Out)
+		case syntax.InstEmptyWidth:
+			return false
+		}
+		return true // a rune, a match, a failure
+	}
+	key := func(set map[uint32]bool) string {
+		pcs := make([]int, 0, len(set))
+		for pc := range set {
+			pcs = append(pcs, int(pc))
+		}
+		slices.Sort(pcs)
+		return fmt.Sprint(pcs)
+	}
+	a := &digitDFA{}
+	ids := map[string]int32{}
+	var sets []map[uint32]bool
+	add := func(set map[uint32]bool) int32 {
+		k := key(set)
+		if id, ok := ids[k]; ok {
+			return id
+		}
+		id := int32(len(sets))
+		ids[k] = id
+		sets = append(sets, set)
+		accept := false
+		for pc := range set {
+			accept = accept || prog.Inst[pc].Op == syntax.InstMatch
+		}
+		a.next = append(a.next, [10]int32{})
+		a.accept = append(a.accept, accept)
+		return id
+	}
+	start := map[uint32]bool{}
+	if !closure(start, uint32(prog.Start)) {
+		return nil
+	}
+	add(start)
+	for s := 0; s < len(sets); s++ {
+		if len(sets) > maxDFAStates {
+			return nil
+		}
+		for d := 0; d < 10; d++ {
+			next := map[uint32]bool{}
+			for pc := range sets[s] {
+				inst := &prog.Inst[pc]
+				switch inst.Op {
+				case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+					if inst.MatchRune(rune('0'+d)) && !closure(next, inst.Out) {
+						return nil
+					}
+				}
+			}
+			if len(next) == 0 {
+				a.next[s][d] = -1
+				continue
+			}
+			a.next[s][d] = add(next)
+		}
+	}
+	return a
+}
+
+// match reports whether the automaton accepts s; ok is false if s is not
+// all digits.
+func (a *digitDFA) match(s string) (matched, ok bool) {
+	state := int32(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return false, false
+		}
+		if state = a.next[state][c]; state < 0 {
+			return false, true
+		}
+	}
+	return a.accept[state], true
 }
 
 // phoneRules are one region's patterns, compiled.
@@ -851,12 +988,7 @@ func rulesFor(cc int, region string) *phoneRules {
 	if md == nil {
 		return nil
 	}
-	desc := func(d *phonenumbers.PhoneNumberDesc) phoneDesc {
-		if d == nil {
-			return phoneDesc{}
-		}
-		return phoneDesc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$")}
-	}
+	desc := newPhoneDesc
 	r := &phoneRules{region: region, countryCode: md.GetCountryCode(), general: desc(md.GetGeneralDesc())}
 	if ld := md.GetLeadingDigits(); ld != "" {
 		r.leading = regexp.MustCompile("^(?:" + ld + ")")

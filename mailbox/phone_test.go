@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/mail"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -366,5 +367,82 @@ func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
 	}
 	if valid < 1000 {
 		t.Errorf("only %d example numbers are valid", valid)
+	}
+}
+
+// TestDigitDFAMatchesRegexp checks digitDFA against the regexp it is built
+// from for every number pattern of every region: all digit strings of up
+// to 4 digits, each pattern's example number with every digit changed and
+// with digits dropped and added, and random strings of up to 17 digits.
+func TestDigitDFAMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var short []string
+	for n, w := 0, 1; n <= 4; n, w = n+1, w*10 {
+		for i := 0; i < w; i++ {
+			short = append(short, fmt.Sprintf("%0*d", n, i)[:n])
+		}
+	}
+	built, total, matched := 0, 0, 0
+	for _, md := range coll.GetMetadata() {
+		for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetGeneralDesc(), md.GetPremiumRate(), md.GetTollFree(),
+			md.GetSharedCost(), md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
+			md.GetFixedLine(), md.GetMobile()} {
+			if d == nil {
+				continue
+			}
+			total++
+			p := d.GetNationalNumberPattern()
+			dfa := newDigitDFA(p)
+			if dfa == nil {
+				continue
+			}
+			built++
+			re := regexp.MustCompile("^(?:" + p + ")$")
+			check := func(s string) {
+				got, ok := dfa.match(s)
+				if !ok {
+					t.Fatalf("%s %q: digits not read", md.GetId(), s)
+				}
+				if want := re.MatchString(s); got != want {
+					t.Fatalf("%s pattern %q on %q: automaton %v, regexp %v", md.GetId(), p, s, got, want)
+				}
+				if got {
+					matched++
+				}
+			}
+			for _, s := range short {
+				check(s)
+			}
+			if ex := d.GetExampleNumber(); ex != "" {
+				check(ex)
+				for i := range ex {
+					for c := byte('0'); c <= '9'; c++ {
+						b := []byte(ex)
+						b[i] = c
+						check(string(b))
+						check(ex[:i] + string(c) + ex[i:])
+					}
+					check(ex[:i] + ex[i+1:])
+				}
+			}
+			for k := 0; k < 100; k++ {
+				b := make([]byte, 1+rng.Intn(17))
+				for i := range b {
+					b[i] = byte('0' + rng.Intn(10))
+				}
+				check(string(b))
+			}
+		}
+	}
+	t.Logf("%d of %d patterns as automata; %d matches", built, total, matched)
+	if built < total*9/10 || matched < 10000 {
+		t.Errorf("%d of %d patterns as automata, %d matches", built, total, matched)
+	}
+	if _, ok := (&digitDFA{next: [][10]int32{{}}, accept: []bool{false}}).match("12a"); ok {
+		t.Error("a non-digit was read")
 	}
 }
