@@ -750,7 +750,7 @@ func nanpDigits(s, region string) (uint64, bool) {
 func isValidPhone(n *phonenumbers.PhoneNumber) bool {
 	cc := int(n.GetCountryCode())
 	regions := phonenumbers.GetRegionCodesForCountryCode(cc)
-	nsn := phonenumbers.GetNationalSignificantNumber(n)
+	nsn := nationalSignificantNumber(n)
 	var rules *phoneRules
 	valid := false // known to be valid for the region found
 	if len(regions) == 1 {
@@ -776,6 +776,15 @@ func isValidPhone(n *phonenumbers.PhoneNumber) bool {
 		return false
 	}
 	return valid || rules.valid(nsn)
+}
+
+// nationalSignificantNumber is phonenumbers.GetNationalSignificantNumber,
+// without its builder for a number with no leading zeros (nearly all).
+func nationalSignificantNumber(n *phonenumbers.PhoneNumber) string {
+	if n.GetItalianLeadingZero() && n.GetNumberOfLeadingZeros() > 0 {
+		return phonenumbers.GetNationalSignificantNumber(n)
+	}
+	return strconv.FormatUint(n.GetNationalNumber(), 10)
 }
 
 // phoneDesc is one number type of a region: its possible lengths and its
@@ -1044,6 +1053,13 @@ var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|перес�
 // findForwarded finds a forwarded original in text and its sender.
 // lower is text lower-cased.
 func findForwarded(text, lower, subject string) (forwardedBlock, bool) {
+	// forwardMarker matches only a line of dashes around words, or "Begin
+	// forwarded message:" ("forwarded" has no letter with a case variant
+	// outside ASCII): a text with neither "--" nor "forwarded" has none,
+	// and two searches rule that out sooner than the triggers' eight.
+	if !strings.Contains(text, "--") && !strings.Contains(lower, "forwarded") {
+		return forwardedBlock{}, false
+	}
 	if !containsAny(lower, forwardTriggers) {
 		return forwardedBlock{}, false
 	}
@@ -1548,6 +1564,10 @@ func domainIn(addr string, domains []string) bool {
 	}
 	d := addr[at+1:]
 	for _, s := range domains {
+		// The first byte tells most domains apart before comparing all.
+		if len(d) < len(s) || d[len(d)-len(s)]|0x20 != s[0] {
+			continue
+		}
 		if hasSuffix(d, s) && (len(d) == len(s) || d[len(d)-len(s)-1] == '.') {
 			return true
 		}

@@ -304,6 +304,9 @@ func TestIntlNumberMatchesParse(t *testing.T) {
 func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	check := func(n *phonenumbers.PhoneNumber) {
+		if got, want := nationalSignificantNumber(n), phonenumbers.GetNationalSignificantNumber(n); got != want {
+			t.Fatalf("nationalSignificantNumber(%v) = %s, want %s", n, got, want)
+		}
 		if got, want := isValidPhone(n), phonenumbers.IsValidNumber(n); got != want {
 			t.Fatalf("isValidPhone(+%d %s) = %v, IsValidNumber = %v", n.GetCountryCode(), phonenumbers.GetNationalSignificantNumber(n), got, want)
 		}
@@ -367,6 +370,12 @@ func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
 	}
 	if valid < 1000 {
 		t.Errorf("only %d example numbers are valid", valid)
+	}
+	for _, zeros := range []*int32{nil, new(int32(0)), new(int32(1)), new(int32(2)), new(int32(-1)), new(int32(40))} {
+		for _, italian := range []*bool{nil, new(false), new(true)} {
+			cc, nn := int32(39), uint64(612345678)
+			check(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn, ItalianLeadingZero: italian, NumberOfLeadingZeros: zeros})
+		}
 	}
 }
 

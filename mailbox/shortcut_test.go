@@ -418,3 +418,42 @@ func TestWriteFieldsMatchesFields(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardMarkerNeedsDashesOrForwarded checks what findForwarded's
+// first test assumes: forwardMarker does not match a text with neither
+// "--" nor, lower-cased, "forwarded".
+func TestForwardMarkerNeedsDashesOrForwarded(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"-", "--", "---", "—", "Forwarded", "FORWARDED", "forwarded", "forward", "message", "meſſage",
+		"Begin", "begin", "Message:", "message:", ":", "original", "Mensaje", "reenviado", "пересылаемое", "сообщение",
+		"перенаправленное", "转发的邮件", "Weitergeleitete", "Nachricht", "transféré", ">", "x", "\u212a", "ſ"}
+	seps := []string{" ", " ", "", "\n", "\t", "\r\n", " -", "- "}
+	matched := 0
+	for i := 0; i < 60000; i++ {
+		s := randomText(rng, 1+rng.Intn(7), words, seps)
+		if i%2 == 0 {
+			// A marker's shape, each part drawn from near misses.
+			pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+			dash := func() string { return pick("-", "--", "---", "—", "- -", "") }
+			line := pick("", " ", ">", "> ", "\t") + dash() + pick("", " ", "  ") +
+				pick("forwarded message", "Forwarded Message", "FORWARDED meſſage", "original message", "Original Meſſage",
+					"mensaje reenviado", "message transféré", "пересылаемое сообщение", "转发的邮件",
+					"weitergeleitete nachricht", "перенаправленное сообщение") + pick("", " ", "  ") + dash() + pick("", " ", "\t")
+			if rng.Intn(4) == 0 {
+				line = pick("", ">") + pick("begin forwarded message:", "Begin Forwarded Message:", "BEGIN FORWARDED MEſſAGE:",
+					"begin forwarded message", "Begin forward message:")
+			}
+			s = randomText(rng, rng.Intn(3), words, seps) + "\n" + line + "\n" + randomText(rng, rng.Intn(3), words, seps)
+		}
+		if !forwardMarker.MatchString(s) {
+			continue
+		}
+		matched++
+		if !strings.Contains(s, "--") && !strings.Contains(strings.ToLower(s), "forwarded") {
+			t.Fatalf("forwardMarker matches %q, with neither -- nor forwarded", s)
+		}
+	}
+	if matched < 200 {
+		t.Errorf("only %d generated texts hold a marker", matched)
+	}
+}
