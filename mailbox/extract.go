@@ -197,10 +197,9 @@ func (p *parser) extract(body string) extracted {
 		x.fwdEmail = firstAddress(p.embedded, "From")
 		x.fwdName = addressName(p.embedded, "From")
 	}
-	text = stripQuoted(text)
+	text, lines := stripQuoted(text)
 	x.extractionText = text
 
-	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
 		line := strings.TrimSpace(capString(lines[i], maxLineScan))
 		if line == "" {
@@ -241,7 +240,7 @@ func (p *parser) extract(body string) extracted {
 			var more []string
 			for j := i + 1; j < len(lines); j++ {
 				next := strings.TrimSpace(lines[j])
-				if isLabelLine(next) || strings.HasPrefix(next, "--") || closingLine.MatchString(next) {
+				if isLabelLine(next) || strings.HasPrefix(next, "--") || isClosingLine(next) {
 					break
 				}
 				more = append(more, next)
@@ -460,10 +459,46 @@ func cleanName(s string) string {
 	return capString(s, 200)
 }
 
+// closingWords are closingLine's ASCII closings.
+var closingWords = map[string]bool{"thanks": true, "thank you": true, "many thanks": true, "regards": true,
+	"best": true, "best regards": true, "kind regards": true, "warm regards": true, "sincerely": true,
+	"cheers": true, "thanks again": true, "gracias": true, "muchas gracias": true, "saludos": true,
+	"atentamente": true, "un saludo": true, "cordialement": true, "merci": true}
+
+// isClosingLine is closingLine.MatchString(s), without the regexp for an
+// ASCII line (signatureNameOf asks it of many lines): the line is one
+// closing, in any case, then only spaces and ",.!". No closing ends in one
+// of those, so the closing is the line without its trailing run of them.
+// An ASCII line cannot match a non-ASCII closing, and its letters fold
+// only to ASCII ones; other lines take the regexp.
+// TestIsClosingLineMatchesRegexp checks them against each other.
+func isClosingLine(s string) bool {
+	if !isASCII(s) {
+		return closingLine.MatchString(s)
+	}
+	end := len(s)
+	for end > 0 && (isRegexpSpace(s[end-1]) || s[end-1] == ',' || s[end-1] == '.' || s[end-1] == '!') {
+		end--
+	}
+	if end > len("muchas gracias") {
+		return false // longer than every closing
+	}
+	var buf [len("muchas gracias")]byte
+	b := buf[:end]
+	for i := range b {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return closingWords[string(b)]
+}
+
 // signatureNameOf finds a name on the line after a closing ("Thanks,").
 func signatureNameOf(lines []string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
-		if t := strings.TrimSpace(lines[i]); len(t) < 4 || len(t) > 40 || !startsLikeWord(t) || !closingLine.MatchString(t) {
+		if t := strings.TrimSpace(lines[i]); len(t) < 4 || len(t) > 40 || !startsLikeWord(t) || !isClosingLine(t) {
 			continue
 		}
 		for j := i + 1; j < len(lines) && j <= i+2; j++ {
@@ -1169,9 +1204,10 @@ func hasSuffixFold(s, suffix string) bool {
 }
 
 // stripQuoted removes quoted reply history: lines starting with ">" and
-// everything after an "On … wrote:" attribution.
-func stripQuoted(text string) string {
-	lines := strings.Split(text, "\n")
+// everything after an "On … wrote:" attribution. It returns the text left
+// and its lines (strings.Split(kept, "\n"), which it has at hand).
+func stripQuoted(text string) (kept string, lines []string) {
+	lines = strings.Split(text, "\n")
 	var out []string // the lines kept, once one is not
 	cut := false
 	for i, l := range lines {
@@ -1203,9 +1239,12 @@ func stripQuoted(text string) string {
 		}
 	}
 	if !cut {
-		return text // nothing quoted: the same text, without joining it again
+		return text, lines // nothing quoted: the same text, without joining it again
 	}
-	return strings.Join(out, "\n")
+	if len(out) == 0 {
+		return "", []string{""}
+	}
+	return strings.Join(out, "\n"), out // no line holds a "\n"
 }
 
 // Dates.

@@ -457,3 +457,48 @@ func TestForwardMarkerNeedsDashesOrForwarded(t *testing.T) {
 		t.Errorf("only %d generated texts hold a marker", matched)
 	}
 }
+
+// TestIsClosingLineMatchesRegexp checks isClosingLine against closingLine
+// on generated lines: every closing in any case with trailing spaces and
+// punctuation, near misses, and lines with non-ASCII letters.
+func TestIsClosingLineMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"thanks", "thank", "you", "many", "regards", "best", "kind", "warm", "sincerely", "cheers", "again",
+		"gracias", "muchas", "saludos", "atentamente", "un", "saludo", "cordialement", "merci", "cảm ơn", "xin", "trân trọng",
+		"спасибо", "с уважением", "谢谢", "此致", "thankſ", "\u212aind", "x", ",", ".", "!", "?", "-", "é", "\xff", ""}
+	seps := []string{" ", " ", "", "  ", "\t", ",", ".", "!", "\n", "\v", "\r", ", ", "!!"}
+	matched := 0
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(3), words, seps)
+		got, want := isClosingLine(s), closingLine.MatchString(s)
+		if got != want {
+			t.Fatalf("isClosingLine(%q) = %v, closingLine says %v", s, got, want)
+		}
+		if got {
+			matched++
+		}
+	}
+	for w := range closingWords {
+		if !isClosingLine(strings.ToUpper(w)+" ,.!") || !closingLine.MatchString(w) {
+			t.Errorf("%q is not read as a closing", w)
+		}
+	}
+	if matched < 2000 {
+		t.Errorf("only %d generated lines are closings", matched)
+	}
+}
+
+// TestStripQuotedLines checks that the lines stripQuoted returns are
+// strings.Split of the text it returns, on generated replies.
+func TestStripQuotedLines(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Hi", "> quoted", ">", "On Mon, 1 Dec 2026 Ann <a@b.c> wrote:", "On Mon, 1 Dec 2026", "wrote:", "", " ",
+		"-----Original Message-----", "text", "\r", "Ann пишет:"}
+	for i := 0; i < 20000; i++ {
+		s := randomText(rng, rng.Intn(8), words, []string{"\n", "\n", " ", ""})
+		kept, lines := stripQuoted(s)
+		if want := strings.Split(kept, "\n"); !slices.Equal(lines, want) {
+			t.Fatalf("stripQuoted(%q) = %q, lines %q; want %q", s, kept, lines, want)
+		}
+	}
+}
