@@ -1646,8 +1646,12 @@ func isAutomatedLocal(local string) bool {
 	if !isASCII(local) {
 		return automatedLocal.MatchString(local)
 	}
+	if local == "" {
+		return false
+	}
 	for _, w := range automatedLocalWords {
-		if !hasPrefixFold(local, w) {
+		// The first byte tells most words apart before comparing all.
+		if local[0]|0x20 != w[0] || !hasPrefixFold(local, w) {
 			continue
 		}
 		rest := local[len(w):]
