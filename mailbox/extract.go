@@ -2,7 +2,7 @@ package mailbox
 
 import (
 	"bytes"
-	"fmt"
+	"encoding/binary"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -883,54 +883,61 @@ func newDigitDFA(pattern string) *digitDFA {
 	if err != nil {
 		return nil
 	}
-	// closure adds pc and the instructions reachable from it without
-	// reading a rune to set; false if an assertion is among them.
-	var closure func(set map[uint32]bool, pc uint32) bool
-	closure = func(set map[uint32]bool, pc uint32) bool {
-		if set[pc] {
-			return true
+	// A state is the sorted set of instructions the program may be at.
+	// closure adds pc and those reachable from it without reading a rune
+	// to set (seen marks them, by generation); false if an assertion is
+	// among them.
+	seen := make([]int, len(prog.Inst))
+	gen := 0
+	var closure func(set []uint32, pc uint32) ([]uint32, bool)
+	closure = func(set []uint32, pc uint32) ([]uint32, bool) {
+		if seen[pc] == gen {
+			return set, true
 		}
-		set[pc] = true
+		seen[pc] = gen
+		set = append(set, pc)
 		inst := &prog.Inst[pc]
 		switch inst.Op {
 		case syntax.InstAlt, syntax.InstAltMatch:
-			return closure(set, inst.Out) && closure(set, inst.Arg)
+			set, ok := closure(set, inst.Out)
+			if !ok {
+				return nil, false
+			}
+			return closure(set, inst.Arg)
 		case syntax.InstCapture, syntax.InstNop:
 			return closure(set, inst.Out)
 		case syntax.InstEmptyWidth:
-			return false
+			return nil, false
 		}
-		return true // a rune, a match, a failure
-	}
-	key := func(set map[uint32]bool) string {
-		pcs := make([]int, 0, len(set))
-		for pc := range set {
-			pcs = append(pcs, int(pc))
-		}
-		slices.Sort(pcs)
-		return fmt.Sprint(pcs)
+		return set, true // a rune, a match, a failure
 	}
 	a := &digitDFA{}
 	ids := map[string]int32{}
-	var sets []map[uint32]bool
-	add := func(set map[uint32]bool) int32 {
-		k := key(set)
-		if id, ok := ids[k]; ok {
+	var sets [][]uint32
+	var keyBuf []byte
+	add := func(set []uint32) int32 {
+		slices.Sort(set)
+		keyBuf = keyBuf[:0]
+		for _, pc := range set {
+			keyBuf = binary.LittleEndian.AppendUint32(keyBuf, pc)
+		}
+		if id, ok := ids[string(keyBuf)]; ok {
 			return id
 		}
 		id := int32(len(sets))
-		ids[k] = id
+		ids[string(keyBuf)] = id
 		sets = append(sets, set)
 		accept := false
-		for pc := range set {
+		for _, pc := range set {
 			accept = accept || prog.Inst[pc].Op == syntax.InstMatch
 		}
 		a.next = append(a.next, [10]int32{})
 		a.accept = append(a.accept, accept)
 		return id
 	}
-	start := map[uint32]bool{}
-	if !closure(start, uint32(prog.Start)) {
+	gen++
+	start, ok := closure(nil, uint32(prog.Start))
+	if !ok {
 		return nil
 	}
 	add(start)
@@ -939,13 +946,16 @@ func newDigitDFA(pattern string) *digitDFA {
 			return nil
 		}
 		for d := 0; d < 10; d++ {
-			next := map[uint32]bool{}
-			for pc := range sets[s] {
+			gen++
+			var next []uint32
+			for _, pc := range sets[s] {
 				inst := &prog.Inst[pc]
 				switch inst.Op {
 				case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
-					if inst.MatchRune(rune('0'+d)) && !closure(next, inst.Out) {
-						return nil
+					if inst.MatchRune(rune('0' + d)) {
+						if next, ok = closure(next, inst.Out); !ok {
+							return nil
+						}
 					}
 				}
 			}
