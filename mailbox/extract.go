@@ -265,7 +265,7 @@ func (p *parser) extract(body string) extracted {
 		case fieldFamily:
 			setOnce(&x.family, cleanName(value))
 		case fieldEmail:
-			if m := emailPattern.FindString(value); m != "" {
+			if m := findEmail(value); m != "" {
 				setOnce(&x.email, strings.ToLower(m))
 			}
 		case fieldPhone:
@@ -315,7 +315,7 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	if x.email == "" && strings.IndexByte(text, '@') >= 0 {
-		if m := emailPattern.FindString(text); m != "" {
+		if m := findEmail(text); m != "" {
 			x.freeEmail = strings.ToLower(m)
 		}
 	}
@@ -336,6 +336,55 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	return x
+}
+
+// findEmail is emailPattern.FindString(s), without the regexp: the
+// pattern has no literal prefix, so the regexp engine tries it at every
+// byte of the text. A match's local part is the whole run of local
+// characters before an "@" (none of them is "@"), so the leftmost match
+// belongs to the first "@" after a non-empty run that has a domain:
+// domain characters, then "." and two or more letters; the greedy domain
+// part takes up to the last such "." in the run of domain characters, and
+// the letters as many as follow it. The classes are ASCII, so bytes are
+// read, not runes. TestFindEmailMatchesRegexp checks it.
+func findEmail(s string) string {
+	for at := strings.IndexByte(s, '@'); at >= 0; {
+		start := at
+		for start > 0 && isEmailLocalByte(s[start-1]) {
+			start--
+		}
+		end := at + 1
+		for end < len(s) && isEmailDomainByte(s[end]) {
+			end++
+		}
+		if start < at {
+			// The last "." with at least one domain byte before it and two
+			// letters after it.
+			for dot := end - 1; dot > at+1; dot-- {
+				if s[dot] != '.' {
+					continue
+				}
+				letters := dot + 1
+				for letters < end && isASCIILetter(s[letters]) {
+					letters++
+				}
+				if letters-dot-1 >= 2 {
+					return s[start:letters]
+				}
+			}
+		}
+		next := strings.IndexByte(s[at+1:], '@')
+		if next < 0 {
+			break
+		}
+		at += 1 + next
+	}
+	return ""
+}
+
+func isEmailDomainByte(c byte) bool { return isASCIIAlnum(c) || c == '.' || c == '-' }
+func isEmailLocalByte(c byte) bool {
+	return isEmailDomainByte(c) || c == '_' || c == '%' || c == '+'
 }
 
 // relativeDayAt is relativeDay anchored at the start of the text.

@@ -502,3 +502,33 @@ func TestStripQuotedLines(t *testing.T) {
 		}
 	}
 }
+
+// TestFindEmailMatchesRegexp checks findEmail against
+// emailPattern.FindString on generated text full of addresses, near
+// misses and characters outside the pattern's classes.
+func TestFindEmailMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"ann", "Ann.Lee", "a_b", "a%b", "a+tag", "-", ".", "..", "@", "@", "@@", "example", "com", "co", "c", "uk",
+		"x1", "1", "b-c", "é", "\xff", "预约", "<", ">", "(", ")", ",", ";", ":", "\n", "_", "%", "+", "ORG", "c0m", ""}
+	seps := []string{"", "", "", ".", " ", "@", "-"}
+	found := 0
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(9), words, seps)
+		if i%2 == 0 {
+			// An address's shape, each part drawn from words.
+			part := func() string { return words[rng.Intn(len(words))] }
+			s = randomText(rng, rng.Intn(3), words, seps) + part() + part() + "@" + part() + part() + "." + part() +
+				randomText(rng, rng.Intn(3), words, seps)
+		}
+		got, want := findEmail(s), emailPattern.FindString(s)
+		if got != want {
+			t.Fatalf("findEmail(%q) = %q, emailPattern finds %q", s, got, want)
+		}
+		if got != "" {
+			found++
+		}
+	}
+	if found < 2000 {
+		t.Errorf("only %d generated texts hold an address", found)
+	}
+}
