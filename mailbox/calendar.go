@@ -3,6 +3,9 @@ package mailbox
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	ical "github.com/emersion/go-ical"
 )
@@ -26,7 +29,7 @@ func (p *parser) readCalendar(text string, x *extracted) {
 		x.calSummary = capString(strings.TrimSpace(s), 2000)
 	}
 	if prop := ev.Props.Get(ical.PropDateTimeStart); prop != nil && x.calStart.IsZero() {
-		t, err := prop.DateTime(p.opts.Location)
+		t, err := startTime(prop, p.opts.Location)
 		if err != nil {
 			// An unknown TZID (e.g. a Windows zone name): read the wall-clock
 			// time where the clinic is and say so.
@@ -91,4 +94,45 @@ func decodeCalendar(text string) (cal *ical.Calendar, err error) {
 		}
 	}()
 	return ical.NewDecoder(strings.NewReader(text)).Decode()
+}
+
+// startTime is prop.DateTime(loc), with the time zones TZID parameters
+// name loaded once. DateTime calls time.LoadLocation, which opens and
+// parses a zoneinfo file (20 µs), for every date-time in local time
+// ("20061207T100000", 15 characters) that has a TZID; such a value is read
+// here the same way with the zone from zoneCache. Every other value (a
+// date, UTC, no TZID) takes DateTime's own way.
+// TestStartTimeMatchesDateTime checks them against each other.
+func startTime(prop *ical.Prop, loc *time.Location) (time.Time, error) {
+	const localDateTime = "20060102T150405"
+	tzid := prop.Params.Get(ical.ParamTimezoneID)
+	if vt := prop.ValueType(); tzid == "" || len(prop.Value) != len(localDateTime) ||
+		vt != ical.ValueDefault && vt != ical.ValueDateTime {
+		return prop.DateTime(loc)
+	}
+	zone, err := loadZone(tzid)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.ParseInLocation(localDateTime, prop.Value, zone)
+}
+
+// zoneCache holds the zones loadZone loaded, by name: at most
+// maxCachedZones of them, as the names come from mail.
+var (
+	zoneCache      sync.Map // string → *time.Location
+	zoneCacheSize  atomic.Int32
+	maxCachedZones = int32(64)
+)
+
+// loadZone is time.LoadLocation, remembering the zones it found.
+func loadZone(name string) (*time.Location, error) {
+	if z, ok := zoneCache.Load(name); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(name)
+	if err == nil && zoneCacheSize.Add(1) <= maxCachedZones {
+		zoneCache.Store(name, z)
+	}
+	return z, err
 }

@@ -2,7 +2,9 @@ package mailbox
 
 import (
 	"bytes"
+	"encoding/binary"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,7 +183,8 @@ func (p *parser) extract(body string) extracted {
 	var x extracted
 	// Booking details sit near the top; scanning a bounded prefix keeps a
 	// megabyte of text from costing seconds of pattern matching.
-	text := capString(body, maxScanBytes)
+	scanned := capString(body, maxScanBytes)
+	text := scanned
 	lowerText := strings.ToLower(text)
 
 	// A forwarded message: the patient is the original sender.
@@ -194,10 +197,9 @@ func (p *parser) extract(body string) extracted {
 		x.fwdEmail = firstAddress(p.embedded, "From")
 		x.fwdName = addressName(p.embedded, "From")
 	}
-	text = stripQuoted(text)
+	text, lines := stripQuoted(text)
 	x.extractionText = text
 
-	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
 		line := strings.TrimSpace(capString(lines[i], maxLineScan))
 		if line == "" {
@@ -238,7 +240,7 @@ func (p *parser) extract(body string) extracted {
 			var more []string
 			for j := i + 1; j < len(lines); j++ {
 				next := strings.TrimSpace(lines[j])
-				if isLabelLine(next) || strings.HasPrefix(next, "--") || closingLine.MatchString(next) {
+				if isLabelLine(next) || strings.HasPrefix(next, "--") || isClosingLine(next) {
 					break
 				}
 				more = append(more, next)
@@ -263,7 +265,7 @@ func (p *parser) extract(body string) extracted {
 		case fieldFamily:
 			setOnce(&x.family, cleanName(value))
 		case fieldEmail:
-			if m := emailPattern.FindString(value); m != "" {
+			if m := findEmail(value); m != "" {
 				setOnce(&x.email, strings.ToLower(m))
 			}
 		case fieldPhone:
@@ -286,11 +288,16 @@ func (p *parser) extract(body string) extracted {
 	// patterns from running over text that cannot match.
 	text = capString(text, maxFreeTextScan)
 	var lower string
-	if isASCII(text) && strings.HasPrefix(body, text) {
-		// Neither a forward nor quoted lines cut the text: it starts the
-		// text lower-cased above, byte for byte.
+	switch {
+	case len(text) == len(scanned) && text == scanned:
+		// Neither a forward, quoted lines nor the cap cut the text: it
+		// was lower-cased above, in any script.
+		lower = lowerText
+	case isASCII(text) && strings.HasPrefix(body, text):
+		// Cut only at the end: it starts the text lower-cased above, byte
+		// for byte.
 		lower = lowerText[:len(text)]
-	} else {
+	default:
 		lower = strings.ToLower(text)
 	}
 	if x.name == "" && x.given == "" && x.family == "" {
@@ -308,7 +315,7 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	if x.email == "" && strings.IndexByte(text, '@') >= 0 {
-		if m := emailPattern.FindString(text); m != "" {
+		if m := findEmail(text); m != "" {
 			x.freeEmail = strings.ToLower(m)
 		}
 	}
@@ -329,6 +336,55 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	return x
+}
+
+// findEmail is emailPattern.FindString(s), without the regexp: the
+// pattern has no literal prefix, so the regexp engine tries it at every
+// byte of the text. A match's local part is the whole run of local
+// characters before an "@" (none of them is "@"), so the leftmost match
+// belongs to the first "@" after a non-empty run that has a domain:
+// domain characters, then "." and two or more letters; the greedy domain
+// part takes up to the last such "." in the run of domain characters, and
+// the letters as many as follow it. The classes are ASCII, so bytes are
+// read, not runes. TestFindEmailMatchesRegexp checks it.
+func findEmail(s string) string {
+	for at := strings.IndexByte(s, '@'); at >= 0; {
+		start := at
+		for start > 0 && isEmailLocalByte(s[start-1]) {
+			start--
+		}
+		end := at + 1
+		for end < len(s) && isEmailDomainByte(s[end]) {
+			end++
+		}
+		if start < at {
+			// The last "." with at least one domain byte before it and two
+			// letters after it.
+			for dot := end - 1; dot > at+1; dot-- {
+				if s[dot] != '.' {
+					continue
+				}
+				letters := dot + 1
+				for letters < end && isASCIILetter(s[letters]) {
+					letters++
+				}
+				if letters-dot-1 >= 2 {
+					return s[start:letters]
+				}
+			}
+		}
+		next := strings.IndexByte(s[at+1:], '@')
+		if next < 0 {
+			break
+		}
+		at += 1 + next
+	}
+	return ""
+}
+
+func isEmailDomainByte(c byte) bool { return isASCIIAlnum(c) || c == '.' || c == '-' }
+func isEmailLocalByte(c byte) bool {
+	return isEmailDomainByte(c) || c == '_' || c == '%' || c == '+'
 }
 
 // relativeDayAt is relativeDay anchored at the start of the text.
@@ -452,10 +508,46 @@ func cleanName(s string) string {
 	return capString(s, 200)
 }
 
+// closingWords are closingLine's ASCII closings.
+var closingWords = map[string]bool{"thanks": true, "thank you": true, "many thanks": true, "regards": true,
+	"best": true, "best regards": true, "kind regards": true, "warm regards": true, "sincerely": true,
+	"cheers": true, "thanks again": true, "gracias": true, "muchas gracias": true, "saludos": true,
+	"atentamente": true, "un saludo": true, "cordialement": true, "merci": true}
+
+// isClosingLine is closingLine.MatchString(s), without the regexp for an
+// ASCII line (signatureNameOf asks it of many lines): the line is one
+// closing, in any case, then only spaces and ",.!". No closing ends in one
+// of those, so the closing is the line without its trailing run of them.
+// An ASCII line cannot match a non-ASCII closing, and its letters fold
+// only to ASCII ones; other lines take the regexp.
+// TestIsClosingLineMatchesRegexp checks them against each other.
+func isClosingLine(s string) bool {
+	if !isASCII(s) {
+		return closingLine.MatchString(s)
+	}
+	end := len(s)
+	for end > 0 && (isRegexpSpace(s[end-1]) || s[end-1] == ',' || s[end-1] == '.' || s[end-1] == '!') {
+		end--
+	}
+	if end > len("muchas gracias") {
+		return false // longer than every closing
+	}
+	var buf [len("muchas gracias")]byte
+	b := buf[:end]
+	for i := range b {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return closingWords[string(b)]
+}
+
 // signatureNameOf finds a name on the line after a closing ("Thanks,").
 func signatureNameOf(lines []string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
-		if t := strings.TrimSpace(lines[i]); len(t) < 4 || len(t) > 40 || !startsLikeWord(t) || !closingLine.MatchString(t) {
+		if t := strings.TrimSpace(lines[i]); len(t) < 4 || len(t) > 40 || !startsLikeWord(t) || !isClosingLine(t) {
 			continue
 		}
 		for j := i + 1; j < len(lines) && j <= i+2; j++ {
@@ -571,7 +663,120 @@ func parsePhone(s, region string) (*phonenumbers.PhoneNumber, error) {
 		cc, nn := int32(1), nsn
 		return &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}, nil
 	}
+	if n, ok := intlNumber(s); ok {
+		return n, nil
+	}
 	return phonenumbers.Parse(s, region)
+}
+
+// intlNumber is phonenumbers.Parse(s, any region) for a number written
+// with its country code: "+", then digits and the separators findPhone
+// accepts (spaces, "().-", en dashes), ending in a digit. Parse spends
+// 25–55 µs on one, two thirds of it searching for an extension, which such
+// a number cannot hold (every way of writing one needs a letter or one of
+// "#,;~"). What Parse then does with it is short: the first 1 to 3 digits
+// that phonenumbers knows as a country code are the country code, the
+// rest the national number, and a national prefix is stripped from that
+// only if the country's prefix pattern matches its start. A number whose
+// prefix pattern matches, or that Parse would refuse, takes Parse's way.
+// TestIntlNumberMatchesParse checks it against Parse for every country.
+func intlNumber(s string) (*phonenumbers.PhoneNumber, bool) {
+	if len(s) < 2 || len(s) > 250 || s[0] != '+' || s[len(s)-1] < '0' || s[len(s)-1] > '9' {
+		return nil, false
+	}
+	var buf [20]byte
+	digits := buf[:0]
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if len(digits) == len(buf) {
+				return nil, false
+			}
+			digits = append(digits, c)
+		case c == ' ' || c == '(' || c == ')' || c == '.' || c == '-':
+		case strings.HasPrefix(s[i:], "–"):
+			i += len("–") - 1
+		default:
+			return nil, false
+		}
+	}
+	if len(digits) < 3 || digits[0] == '0' {
+		return nil, false
+	}
+	for n := 1; n <= 3 && n < len(digits); n++ {
+		cc, _ := strconv.Atoi(string(digits[:n]))
+		regions := phonenumbers.GetRegionCodesForCountryCode(cc)
+		if len(regions) == 0 {
+			continue
+		}
+		national := digits[n:]
+		prefix, ok := nationalPrefixes().forCountry(cc, regions[0])
+		if !ok || len(national) < 2 || len(national) > 17 || prefix != nil && prefix.Match(national) {
+			return nil, false
+		}
+		nn, err := strconv.ParseUint(string(national), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		cc32 := int32(cc)
+		num := &phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}
+		if national[0] == '0' {
+			// Parse's setItalianLeadingZerosForPhoneNumber: the zeros
+			// before the last digit.
+			yes, zeros := true, 1
+			for zeros < len(national)-1 && national[zeros] == '0' {
+				zeros++
+			}
+			num.ItalianLeadingZero = &yes
+			if zeros != 1 {
+				z := int32(zeros)
+				num.NumberOfLeadingZeros = &z
+			}
+		}
+		return num, true
+	}
+	return nil, false
+}
+
+// prefixPatterns holds each country's national-prefix-for-parsing pattern,
+// anchored at the start as phonenumbers anchors it, compiled once; nil for
+// a country without one.
+type prefixPatterns struct {
+	byRegion map[string]*regexp.Regexp
+	nonGeo   map[int]*regexp.Regexp // country codes of region "001"
+}
+
+var nationalPrefixes = sync.OnceValue(func() prefixPatterns {
+	pp := prefixPatterns{byRegion: map[string]*regexp.Regexp{}, nonGeo: map[int]*regexp.Regexp{}}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return pp
+	}
+	for _, md := range coll.GetMetadata() {
+		var re *regexp.Regexp
+		if p := md.GetNationalPrefixForParsing(); p != "" {
+			re = regexp.MustCompile("^(?:" + p + ")")
+		}
+		if md.GetId() == "001" {
+			pp.nonGeo[int(md.GetCountryCode())] = re
+		} else {
+			pp.byRegion[md.GetId()] = re
+		}
+	}
+	return pp
+})
+
+// forCountry returns the prefix pattern Parse uses for a number of country
+// code cc, whose main region is region; false if phonenumbers has no
+// metadata for it.
+func (pp prefixPatterns) forCountry(cc int, region string) (*regexp.Regexp, bool) {
+	if region == "001" {
+		re, ok := pp.nonGeo[cc]
+		return re, ok
+	}
+	re, ok := pp.byRegion[region]
+	return re, ok
 }
 
 // nanpDigits returns the national number of a North American number
@@ -618,26 +823,69 @@ func nanpDigits(s, region string) (uint64, bool) {
 	return n, digits == want
 }
 
-// isValidPhone is phonenumbers.IsValidNumber, quicker for numbers of the
-// US. IsValidNumber first finds the number's region, trying each region of
-// its country code in turn, the main one (US for +1) first, by matching
-// every number type's pattern; then it matches them all again for that
-// region. A number valid for the main region is therefore valid: one pass
-// says so, and validUS makes that pass with phonenumbers' own US patterns
-// compiled once (IsValidNumberForRegion builds each pattern's string again
-// on every call). Anything else takes IsValidNumber's own way.
+// isValidPhone is phonenumbers.IsValidNumber with each region's patterns
+// compiled once. IsValidNumber builds every pattern's string again, and
+// looks it up in a cache by that string, on every call (5–9 µs a number):
+// it finds the number's region among those of its country code (by the
+// region's leading digits, or failing those by its number types), then
+// tests the number against that region's general pattern and its types.
+// This does the same with phoneRules. TestParsePhoneShortcut and
+// TestIsValidPhoneMatchesPhonenumbers check it against IsValidNumber.
 func isValidPhone(n *phonenumbers.PhoneNumber) bool {
-	if n.GetCountryCode() == 1 && validUS(phonenumbers.GetNationalSignificantNumber(n)) {
-		return true
+	cc := int(n.GetCountryCode())
+	regions := phonenumbers.GetRegionCodesForCountryCode(cc)
+	nsn := nationalSignificantNumber(n)
+	var rules *phoneRules
+	valid := false // known to be valid for the region found
+	if len(regions) == 1 {
+		rules = rulesFor(cc, regions[0])
+	} else {
+		for _, region := range regions {
+			r := rulesFor(cc, region)
+			if r == nil {
+				continue
+			}
+			if r.leading != nil {
+				if r.leading.MatchString(nsn) {
+					rules = r
+					break
+				}
+			} else if r.valid(nsn) {
+				rules, valid = r, true
+				break
+			}
+		}
 	}
-	return phonenumbers.IsValidNumber(n)
+	if rules == nil || rules.region != "001" && int(rules.countryCode) != cc {
+		return false
+	}
+	return valid || rules.valid(nsn)
+}
+
+// nationalSignificantNumber is phonenumbers.GetNationalSignificantNumber,
+// without its builder for a number with no leading zeros (nearly all).
+func nationalSignificantNumber(n *phonenumbers.PhoneNumber) string {
+	if n.GetItalianLeadingZero() && n.GetNumberOfLeadingZeros() > 0 {
+		return phonenumbers.GetNationalSignificantNumber(n)
+	}
+	return strconv.FormatUint(n.GetNationalNumber(), 10)
 }
 
 // phoneDesc is one number type of a region: its possible lengths and its
-// pattern, anchored as phonenumbers anchors it.
+// pattern, anchored as phonenumbers anchors it, and the same pattern as a
+// digitDFA when it can be one.
 type phoneDesc struct {
 	lengths []int32
 	re      *regexp.Regexp
+	dfa     *digitDFA
+}
+
+func newPhoneDesc(d *phonenumbers.PhoneNumberDesc) phoneDesc {
+	if d == nil {
+		return phoneDesc{}
+	}
+	p := d.GetNationalNumberPattern()
+	return phoneDesc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + p + ")$"), dfa: newDigitDFA(p)}
 }
 
 // matches is phonenumbers' isNumberMatchingDesc.
@@ -648,54 +896,222 @@ func (d phoneDesc) matches(nsn string) bool {
 	if len(d.lengths) > 0 && !slices.Contains(d.lengths, int32(len(nsn))) {
 		return false
 	}
+	if d.dfa != nil {
+		if m, ok := d.dfa.match(nsn); ok {
+			return m
+		}
+	}
 	return d.re.MatchString(nsn)
 }
 
-var usPhone struct {
-	once    sync.Once
-	general phoneDesc
-	types   []phoneDesc
+// digitDFA is a deterministic automaton over the digits 0-9 accepting
+// exactly the digit strings a regular expression matches whole (as
+// "^(?:pattern)$"). Go's regexp runs phonenumbers' long patterns (661
+// bytes for US fixed lines) with its backtracker, a microsecond or more per
+// number and pattern; a national number is digits only, so its match is
+// one table step a digit. newDigitDFA builds the automaton by subset
+// construction from the regexp's own compiled program.
+// TestDigitDFAMatchesRegexp checks it for every pattern of every region.
+type digitDFA struct {
+	next   [][10]int32 // next[state][digit]; -1: no match can follow
+	accept []bool
 }
 
-// validUS is phonenumbers.IsValidNumberForRegion(n, "US") for the national
-// significant number of a +1 number: it matches the general pattern and
-// one of a number type (phonenumbers' getNumberTypeHelper is not UNKNOWN).
-// TestValidUSMatchesPhonenumbers checks them against each other.
-func validUS(nsn string) bool {
-	usPhone.once.Do(func() {
-		coll, err := phonenumbers.MetadataCollection()
-		if err != nil {
-			return
+// maxDFAStates bounds an automaton; a pattern needing more keeps its regexp.
+const maxDFAStates = 4096
+
+// newDigitDFA returns pattern's digitDFA, or nil if it has none: it does
+// not parse, needs more than maxDFAStates states, or uses an assertion
+// (^, $, \b…), which this construction does not read.
+func newDigitDFA(pattern string) *digitDFA {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return nil
+	}
+	// A state is the sorted set of instructions the program may be at.
+	// closure adds pc and those reachable from it without reading a rune
+	// to set (seen marks them, by generation); false if an assertion is
+	// among them.
+	seen := make([]int, len(prog.Inst))
+	gen := 0
+	var closure func(set []uint32, pc uint32) ([]uint32, bool)
+	closure = func(set []uint32, pc uint32) ([]uint32, bool) {
+		if seen[pc] == gen {
+			return set, true
 		}
-		for _, md := range coll.GetMetadata() {
-			if md.GetId() != "US" {
+		seen[pc] = gen
+		set = append(set, pc)
+		inst := &prog.Inst[pc]
+		switch inst.Op {
+		case syntax.InstAlt, syntax.InstAltMatch:
+			set, ok := closure(set, inst.Out)
+			if !ok {
+				return nil, false
+			}
+			return closure(set, inst.Arg)
+		case syntax.InstCapture, syntax.InstNop:
+			return closure(set, inst.Out)
+		case syntax.InstEmptyWidth:
+			return nil, false
+		}
+		return set, true // a rune, a match, a failure
+	}
+	a := &digitDFA{}
+	ids := map[string]int32{}
+	var sets [][]uint32
+	var keyBuf []byte
+	add := func(set []uint32) int32 {
+		slices.Sort(set)
+		keyBuf = keyBuf[:0]
+		for _, pc := range set {
+			keyBuf = binary.LittleEndian.AppendUint32(keyBuf, pc)
+		}
+		if id, ok := ids[string(keyBuf)]; ok {
+			return id
+		}
+		id := int32(len(sets))
+		ids[string(keyBuf)] = id
+		sets = append(sets, set)
+		accept := false
+		for _, pc := range set {
+			accept = accept || prog.Inst[pc].Op == syntax.InstMatch
+		}
+		a.next = append(a.next, [10]int32{})
+		a.accept = append(a.accept, accept)
+		return id
+	}
+	gen++
+	start, ok := closure(nil, uint32(prog.Start))
+	if !ok {
+		return nil
+	}
+	add(start)
+	for s := 0; s < len(sets); s++ {
+		if len(sets) > maxDFAStates {
+			return nil
+		}
+		for d := 0; d < 10; d++ {
+			gen++
+			var next []uint32
+			for _, pc := range sets[s] {
+				inst := &prog.Inst[pc]
+				switch inst.Op {
+				case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+					if inst.MatchRune(rune('0' + d)) {
+						if next, ok = closure(next, inst.Out); !ok {
+							return nil
+						}
+					}
+				}
+			}
+			if len(next) == 0 {
+				a.next[s][d] = -1
 				continue
 			}
-			desc := func(d *phonenumbers.PhoneNumberDesc) phoneDesc {
-				if d == nil {
-					return phoneDesc{}
-				}
-				return phoneDesc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$")}
-			}
-			usPhone.general = desc(md.GetGeneralDesc())
-			for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
-				md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(), md.GetFixedLine()} {
-				usPhone.types = append(usPhone.types, desc(d))
-			}
-			if !md.GetSameMobileAndFixedLinePattern() {
-				usPhone.types = append(usPhone.types, desc(md.GetMobile()))
-			}
+			a.next[s][d] = add(next)
 		}
-	})
-	if !usPhone.general.matches(nsn) {
+	}
+	return a
+}
+
+// match reports whether the automaton accepts s; ok is false if s is not
+// all digits.
+func (a *digitDFA) match(s string) (matched, ok bool) {
+	state := int32(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return false, false
+		}
+		if state = a.next[state][c]; state < 0 {
+			return false, true
+		}
+	}
+	return a.accept[state], true
+}
+
+// phoneRules are one region's patterns, compiled.
+type phoneRules struct {
+	region      string
+	countryCode int32
+	leading     *regexp.Regexp // the region's leading digits, if it has them
+	general     phoneDesc
+	types       []phoneDesc
+}
+
+// valid is phonenumbers' getNumberTypeHelper(nsn, region) != UNKNOWN:
+// nsn matches the general pattern and that of a number type.
+func (r *phoneRules) valid(nsn string) bool {
+	if !r.general.matches(nsn) {
 		return false
 	}
-	for _, d := range usPhone.types {
+	for _, d := range r.types {
 		if d.matches(nsn) {
 			return true
 		}
 	}
 	return false
+}
+
+var phoneMetadata = sync.OnceValue(func() map[string]*phonenumbers.PhoneMetadata {
+	m := map[string]*phonenumbers.PhoneMetadata{}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return m
+	}
+	for _, md := range coll.GetMetadata() {
+		m[rulesKey(int(md.GetCountryCode()), md.GetId())] = md
+	}
+	return m
+})
+
+// rulesKey names a region's metadata: its code, or for the
+// non-geographical "001" entities, the country code too.
+func rulesKey(cc int, region string) string {
+	if region == "001" {
+		return "001/" + strconv.Itoa(cc)
+	}
+	return region
+}
+
+var phoneRulesCache sync.Map // rulesKey → *phoneRules
+
+// rulesFor returns region's patterns, compiled the first time they are
+// needed; nil if phonenumbers has no metadata for it.
+func rulesFor(cc int, region string) *phoneRules {
+	key := rulesKey(cc, region)
+	if r, ok := phoneRulesCache.Load(key); ok {
+		return r.(*phoneRules)
+	}
+	md := phoneMetadata()[key]
+	if md == nil {
+		return nil
+	}
+	desc := newPhoneDesc
+	r := &phoneRules{region: region, countryCode: md.GetCountryCode(), general: desc(md.GetGeneralDesc())}
+	if ld := md.GetLeadingDigits(); ld != "" {
+		r.leading = regexp.MustCompile("^(?:" + ld + ")")
+	}
+	for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
+		md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(), md.GetFixedLine()} {
+		r.types = append(r.types, desc(d))
+	}
+	if !md.GetSameMobileAndFixedLinePattern() {
+		r.types = append(r.types, desc(md.GetMobile()))
+	}
+	got, _ := phoneRulesCache.LoadOrStore(key, r)
+	return got.(*phoneRules)
+}
+
+// validUS is phonenumbers.IsValidNumberForRegion(n, "US") for the national
+// significant number of a +1 number. TestValidUSMatchesPhonenumbers checks
+// them against each other.
+func validUS(nsn string) bool {
+	return rulesFor(1, "US").valid(nsn)
 }
 
 // NormalizePhone returns the phone number in E.164 form (+15551234567) when
@@ -731,6 +1147,13 @@ var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|перес�
 // findForwarded finds a forwarded original in text and its sender.
 // lower is text lower-cased.
 func findForwarded(text, lower, subject string) (forwardedBlock, bool) {
+	// forwardMarker matches only a line of dashes around words, or "Begin
+	// forwarded message:" ("forwarded" has no letter with a case variant
+	// outside ASCII): a text with neither "--" nor "forwarded" has none,
+	// and two searches rule that out sooner than the triggers' eight.
+	if !strings.Contains(text, "--") && !strings.Contains(lower, "forwarded") {
+		return forwardedBlock{}, false
+	}
 	if !containsAny(lower, forwardTriggers) {
 		return forwardedBlock{}, false
 	}
@@ -807,6 +1230,26 @@ func mayBeAttribution(t string) bool {
 	return false
 }
 
+// isReplyAttribution is replyAttribution.MatchString(t). The commonest attribution, "On … wrote:", is
+// read by hand: the regexp backtracks through ".{4,200}" and every other
+// alternative (40 µs for a Gmail attribution line). A line ending in
+// "wrote:" can only match the first alternative: "on ", then 4 to 200
+// characters other than a line break, then "wrote:" (no letter of these
+// words has a case variant outside ASCII). Other lines take the regexp.
+// TestIsReplyAttributionMatchesRegexp checks them against each other.
+func isReplyAttribution(t string) bool {
+	const on, wrote = "on ", "wrote:"
+	if !hasSuffixFold(t, wrote) {
+		return replyAttribution.MatchString(t)
+	}
+	if len(t) < len(on)+len(wrote) || !hasPrefixFold(t, on) {
+		return false
+	}
+	middle := t[len(on) : len(t)-len(wrote)]
+	n := utf8.RuneCountInString(middle)
+	return n >= 4 && n <= 200 && strings.IndexByte(middle, '\n') < 0
+}
+
 // hasPrefixFold is strings.HasPrefix ignoring ASCII case; prefix is
 // lower-case ASCII.
 func hasPrefixFold(s, prefix string) bool {
@@ -820,14 +1263,15 @@ func hasSuffixFold(s, suffix string) bool {
 }
 
 // stripQuoted removes quoted reply history: lines starting with ">" and
-// everything after an "On … wrote:" attribution.
-func stripQuoted(text string) string {
-	lines := strings.Split(text, "\n")
+// everything after an "On … wrote:" attribution. It returns the text left
+// and its lines (strings.Split(kept, "\n"), which it has at hand).
+func stripQuoted(text string) (kept string, lines []string) {
+	lines = strings.Split(text, "\n")
 	var out []string // the lines kept, once one is not
 	cut := false
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
-		if len(t) < maxLineScan && mayBeAttribution(t) && replyAttribution.MatchString(t) {
+		if len(t) < maxLineScan && mayBeAttribution(t) && isReplyAttribution(t) {
 			if !cut {
 				out = lines[:i]
 			}
@@ -854,9 +1298,12 @@ func stripQuoted(text string) string {
 		}
 	}
 	if !cut {
-		return text // nothing quoted: the same text, without joining it again
+		return text, lines // nothing quoted: the same text, without joining it again
 	}
-	return strings.Join(out, "\n")
+	if len(out) == 0 {
+		return "", []string{""}
+	}
+	return strings.Join(out, "\n"), out // no line holds a "\n"
 }
 
 // Dates.
@@ -915,21 +1362,32 @@ func findDate(s, region string) (time.Time, bool) {
 		return t, true
 	}
 	atoi := func(v string) int { n, _ := strconv.Atoi(v); return n }
-	if m := hanDate.FindStringSubmatch(s); m != nil {
-		return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
-	}
-	if m := isoDate.FindStringSubmatch(s); m != nil {
-		return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
-	}
-	if m := monthFirst.FindStringSubmatch(s); m != nil {
-		if mon, ok := months[strings.ToLower(m[1])]; ok {
-			return mk(atoi(m[3]), int(mon), atoi(m[2]))
+	// Only the patterns that can match are run (see datePatternsMayMatch).
+	han, iso, year, numeric := datePatternsMayMatch(s)
+	if han {
+		if m := hanDate.FindStringSubmatch(s); m != nil {
+			return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
 		}
 	}
-	if m := dayFirst.FindStringSubmatch(s); m != nil {
-		if mon, ok := months[strings.ToLower(m[2])]; ok {
-			return mk(atoi(m[3]), int(mon), atoi(m[1]))
+	if iso {
+		if m := isoDate.FindStringSubmatch(s); m != nil {
+			return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
 		}
+	}
+	if year {
+		if m := monthFirst.FindStringSubmatch(s); m != nil {
+			if mon, ok := months[strings.ToLower(m[1])]; ok {
+				return mk(atoi(m[3]), int(mon), atoi(m[2]))
+			}
+		}
+		if m := dayFirst.FindStringSubmatch(s); m != nil {
+			if mon, ok := months[strings.ToLower(m[2])]; ok {
+				return mk(atoi(m[3]), int(mon), atoi(m[1]))
+			}
+		}
+	}
+	if !numeric {
+		return time.Time{}, false
 	}
 	if m := numericDate.FindStringSubmatch(s); m != nil {
 		a, b, y := atoi(m[1]), atoi(m[2]), atoi(m[3])
@@ -948,12 +1406,50 @@ func findDate(s, region string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// datePatternsMayMatch is a cheap test of which date patterns may match s
+// (each regexp scans the whole text, trying every position): hanDate needs
+// four digits and "年", isoDate four digits and one of "-/.", monthFirst and
+// dayFirst four digits, numericDate a digit and one of "/.-" and a digit.
+// (\d is ASCII in Go's regexps, even case-insensitive.) A pattern it rules
+// out cannot match; TestDatePatternsMayMatch checks that on generated text.
+func datePatternsMayMatch(s string) (han, iso, year, numeric bool) {
+	run := 0 // ASCII digits just before s[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			run++
+			if run >= 4 {
+				year = true
+			}
+			continue
+		}
+		if run > 0 && (c == '-' || c == '/' || c == '.') {
+			if run >= 4 {
+				iso = true
+			}
+			if i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
+				numeric = true
+			}
+		}
+		run = 0
+	}
+	han = year && strings.Contains(s, "年")
+	return han, iso, year, numeric
+}
+
 // findClock finds a time of day in s.
 func findClock(s string) (hour, minute int, ok bool) {
-	// Blank out dates so their numbers are not read as times.
-	s = isoDate.ReplaceAllString(s, " ")
-	s = numericDate.ReplaceAllString(s, " ")
-	s = hanDate.ReplaceAllString(s, " ")
+	// Blank out dates so their numbers are not read as times. A pattern
+	// that cannot match would leave s as it is.
+	if _, iso, _, _ := datePatternsMayMatch(s); iso {
+		s = isoDate.ReplaceAllString(s, " ")
+	}
+	if _, _, _, numeric := datePatternsMayMatch(s); numeric {
+		s = numericDate.ReplaceAllString(s, " ")
+	}
+	if han, _, _, _ := datePatternsMayMatch(s); han {
+		s = hanDate.ReplaceAllString(s, " ")
+	}
 	m := clockTime.FindStringSubmatch(s)
 	if m == nil {
 		return 0, 0, false
@@ -1148,13 +1644,29 @@ var formDomains = []string{"jotform.com", "typeform.com", "formspree.io", "wufoo
 	"squarespace.com", "squarespace-mail.com", "cognitoforms.com", "123formbuilder.com",
 	"netlify.com", "formstack.com", "hubspot.com", "webflow.com", "forms.gle"}
 
+// domainIn reports whether addr's domain (after its first "@") is one of
+// domains (lower case) or a subdomain of one, in any case. A request asks
+// this of the same few addresses a dozen times, so an ASCII address is
+// compared in place, without lower-casing a copy or joining "." and each
+// domain. strings.ToLower maps some non-ASCII letters to ASCII ones (the
+// Kelvin sign to "k"), so other addresses are lower-cased first.
+// TestDomainInMatchesSlowPath checks both ways against the plain one.
 func domainIn(addr string, domains []string) bool {
-	_, d, ok := strings.Cut(strings.ToLower(addr), "@")
-	if !ok {
+	hasSuffix := hasSuffixFold
+	if !isASCII(addr) {
+		addr, hasSuffix = strings.ToLower(addr), strings.HasSuffix
+	}
+	at := strings.IndexByte(addr, '@')
+	if at < 0 {
 		return false
 	}
+	d := addr[at+1:]
 	for _, s := range domains {
-		if d == s || strings.HasSuffix(d, "."+s) {
+		// The first byte tells most domains apart before comparing all.
+		if len(d) < len(s) || d[len(d)-len(s)]|0x20 != s[0] {
+			continue
+		}
+		if hasSuffix(d, s) && (len(d) == len(s) || d[len(d)-len(s)-1] == '.') {
 			return true
 		}
 	}
@@ -1193,8 +1705,12 @@ func isAutomatedLocal(local string) bool {
 	if !isASCII(local) {
 		return automatedLocal.MatchString(local)
 	}
+	if local == "" {
+		return false
+	}
 	for _, w := range automatedLocalWords {
-		if !hasPrefixFold(local, w) {
+		// The first byte tells most words apart before comparing all.
+		if local[0]|0x20 != w[0] || !hasPrefixFold(local, w) {
 			continue
 		}
 		rest := local[len(w):]

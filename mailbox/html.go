@@ -2,6 +2,8 @@ package mailbox
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -29,27 +31,26 @@ func htmlToText(src string, max int) string {
 			if skip > 0 {
 				continue
 			}
-			text := strings.Join(strings.Fields(string(z.Text())), " ")
-			if text == "" {
+			text := z.Text()
+			if !hasNonSpace(text) {
 				// Keep a space between inline words split by markup.
 				if b.Len() > 0 && !b.endsWithSpace() {
 					b.WriteByte(' ')
 				}
 				continue
 			}
-			raw := string(z.Raw())
+			raw := z.Raw()
 			if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\n' || raw[0] == '\t') &&
 				b.Len() > 0 && !b.endsWithSpace() {
 				b.WriteByte(' ')
 			}
-			b.WriteString(text)
+			b.writeFields(text)
 			if last := raw[len(raw)-1]; last == ' ' || last == '\n' || last == '\t' {
 				b.WriteByte(' ')
 			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
-			tag := string(name)
-			switch tag {
+			switch string(name) { // compared, not copied
 			case "script", "style", "head", "title", "noscript", "template":
 				if tt == html.StartTagToken {
 					skip++
@@ -66,7 +67,7 @@ func htmlToText(src string, max int) string {
 			case "li", "dt":
 				b.trimSpace()
 				newline()
-				if tt == html.StartTagToken && tag == "li" {
+				if tt == html.StartTagToken && string(name) == "li" {
 					b.WriteString("- ")
 				}
 			case "dd":
@@ -100,6 +101,60 @@ func (t *textBuf) trimSpace() {
 	for len(t.buf) > 0 && t.buf[len(t.buf)-1] == ' ' {
 		t.buf = t.buf[:len(t.buf)-1]
 	}
+}
+
+// writeFields writes the words of text (as strings.Fields splits it, at
+// runs of white space) with one space between them: what
+// strings.Join(strings.Fields(string(text)), " ") is, without the copies.
+// TestWriteFieldsMatchesFields checks it.
+func (t *textBuf) writeFields(text []byte) {
+	first := true
+	for i := 0; i < len(text); {
+		// Skip the spaces before a word, then copy the word.
+		for i < len(text) {
+			r, size := rune(text[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(text[i:])
+			}
+			if !unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		start := i
+		for i < len(text) {
+			r, size := rune(text[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(text[i:])
+			}
+			if unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		if i > start {
+			if !first {
+				t.buf = append(t.buf, ' ')
+			}
+			t.buf = append(t.buf, text[start:i]...)
+			first = false
+		}
+	}
+}
+
+// hasNonSpace reports whether text has a word, as strings.Fields reads it.
+func hasNonSpace(text []byte) bool {
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(text[i:])
+		}
+		if !unicode.IsSpace(r) {
+			return true
+		}
+		i += size
+	}
+	return false
 }
 
 // tidyText trims each line and collapses runs of blank lines.

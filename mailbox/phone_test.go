@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand"
 	"net/mail"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,5 +204,254 @@ func TestValidUSMatchesPhonenumbers(t *testing.T) {
 		if got, want := validUS(phonenumbers.GetNationalSignificantNumber(n)), phonenumbers.IsValidNumberForRegion(n, "US"); got != want {
 			t.Errorf("validUS(%s) = %v, IsValidNumberForRegion = %v", nsn, got, want)
 		}
+	}
+}
+
+// samePhoneNumber reports whether two parsed numbers have the same fields.
+func samePhoneNumber(a, b *phonenumbers.PhoneNumber) bool {
+	return a.GetCountryCode() == b.GetCountryCode() && a.GetNationalNumber() == b.GetNationalNumber() &&
+		(a.ItalianLeadingZero == nil) == (b.ItalianLeadingZero == nil) && a.GetItalianLeadingZero() == b.GetItalianLeadingZero() &&
+		(a.NumberOfLeadingZeros == nil) == (b.NumberOfLeadingZeros == nil) && a.GetNumberOfLeadingZeros() == b.GetNumberOfLeadingZeros() &&
+		a.Extension == nil && b.Extension == nil && a.RawInput == nil && b.RawInput == nil &&
+		a.CountryCodeSource == nil && b.CountryCodeSource == nil && a.PreferredDomesticCarrierCode == nil &&
+		b.PreferredDomesticCarrierCode == nil
+}
+
+// TestIntlNumberMatchesParse checks intlNumber against phonenumbers.Parse
+// for every country code phonenumbers knows: national numbers of every
+// length from 0 to 18 digits, starting with every pair of digits and with
+// the country's national prefix, written with the separators findPhone
+// accepts and with others, and the numbers a prefix is stripped from.
+func TestIntlNumberMatchesParse(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	digits := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteByte(byte('0' + rng.Intn(10)))
+		}
+		return b.String()
+	}
+	seps := []string{"", "", "", " ", "-", ".", "(", ")", "–", " - ", "\t", "/", "x", "#", ",", "\u2011", "+", "*"}
+	write := func(ds string) string {
+		var b strings.Builder
+		for _, c := range ds {
+			if rng.Intn(3) == 0 {
+				b.WriteString(seps[rng.Intn(len(seps))])
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixes := map[int][]string{}
+	for _, md := range coll.GetMetadata() {
+		cc := int(md.GetCountryCode())
+		prefixes[cc] = append(prefixes[cc], md.GetNationalPrefix(), md.GetNationalPrefixForParsing())
+	}
+	fast, slow := 0, 0
+	check := func(s string) {
+		got, ok := intlNumber(s)
+		if !ok {
+			slow++
+			return
+		}
+		fast++
+		for _, region := range []string{"US", "GB", "", "ZZ"} {
+			want, err := phonenumbers.Parse(s, region)
+			if err != nil || !samePhoneNumber(got, want) {
+				t.Fatalf("intlNumber(%q) = %v; phonenumbers.Parse(%q, %q) = %v, %v", s, got, s, region, want, err)
+			}
+		}
+	}
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		c := strconv.Itoa(cc)
+		for lead := 0; lead < 100; lead++ {
+			for k := 0; k < 3; k++ {
+				check("+" + c + " " + fmt.Sprintf("%02d", lead) + digits(rng.Intn(16)))
+			}
+		}
+		for n := 0; n <= 18; n++ {
+			for k := 0; k < 4; k++ {
+				check("+" + write(c+digits(n)))
+			}
+		}
+		for _, p := range prefixes[cc] {
+			if p == "" || strings.ContainsAny(p, "()[]|?*\\{") {
+				continue
+			}
+			for k := 0; k < 6; k++ {
+				check("+" + c + " " + p + digits(4+rng.Intn(10)))
+			}
+		}
+	}
+	for _, s := range []string{"+7 916 123-45-67", "+34 612 345 678", "+84 912 345 678", "+7 8916 123 45 67", "+39 06 1234 5678",
+		"+39 0000 1234", "+44 (0) 20 7946 0958", "+44 20 7946 0958", "+49 30 12345678", "+800 1234 5678", "+882 1234 5678"} {
+		check(s)
+	}
+	t.Logf("%d numbers took the shortcut, %d Parse's way", fast, slow)
+	if fast < 50000 {
+		t.Errorf("only %d numbers took the shortcut", fast)
+	}
+}
+
+// TestIsValidPhoneMatchesPhonenumbers checks isValidPhone against
+// phonenumbers.IsValidNumber for every country code: each region's example
+// numbers of every type, those with a digit changed, dropped or added,
+// random national numbers of 2 to 17 digits, and numbers with leading zeros.
+func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	check := func(n *phonenumbers.PhoneNumber) {
+		if got, want := nationalSignificantNumber(n), phonenumbers.GetNationalSignificantNumber(n); got != want {
+			t.Fatalf("nationalSignificantNumber(%v) = %s, want %s", n, got, want)
+		}
+		if got, want := isValidPhone(n), phonenumbers.IsValidNumber(n); got != want {
+			t.Fatalf("isValidPhone(+%d %s) = %v, IsValidNumber = %v", n.GetCountryCode(), phonenumbers.GetNationalSignificantNumber(n), got, want)
+		}
+	}
+	number := func(cc int, nsn string) *phonenumbers.PhoneNumber {
+		n, err := phonenumbers.Parse("+"+strconv.Itoa(cc)+nsn, "ZZ")
+		if err != nil {
+			c, nn := int32(cc), uint64(0)
+			nn, _ = strconv.ParseUint(nsn, 10, 64)
+			return &phonenumbers.PhoneNumber{CountryCode: &c, NationalNumber: &nn}
+		}
+		return n
+	}
+	valid := 0
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		var examples []string
+		for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+			for _, typ := range types {
+				var ex *phonenumbers.PhoneNumber
+				if region == "001" {
+					ex = phonenumbers.GetExampleNumberForNonGeoEntity(cc)
+				} else {
+					ex = phonenumbers.GetExampleNumberForType(region, typ)
+				}
+				if ex != nil {
+					examples = append(examples, phonenumbers.GetNationalSignificantNumber(ex))
+				}
+			}
+		}
+		for _, ex := range examples {
+			check(number(cc, ex))
+			if isValidPhone(number(cc, ex)) {
+				valid++
+			}
+			for k := 0; k < 20; k++ {
+				b := []byte(ex)
+				i := rng.Intn(len(b))
+				switch rng.Intn(3) {
+				case 0:
+					b[i] = byte('0' + rng.Intn(10))
+				case 1:
+					b = append(b[:i], b[i+1:]...)
+				default:
+					b = append(b[:i], append([]byte{byte('0' + rng.Intn(10))}, b[i:]...)...)
+				}
+				if len(b) > 0 {
+					check(number(cc, string(b)))
+				}
+			}
+		}
+		for k := 0; k < 100; k++ {
+			var b strings.Builder
+			for n := 2 + rng.Intn(16); n > 0; n-- {
+				b.WriteByte(byte('0' + rng.Intn(10)))
+			}
+			check(number(cc, b.String()))
+		}
+	}
+	if valid < 1000 {
+		t.Errorf("only %d example numbers are valid", valid)
+	}
+	for _, zeros := range []*int32{nil, new(int32(0)), new(int32(1)), new(int32(2)), new(int32(-1)), new(int32(40))} {
+		for _, italian := range []*bool{nil, new(false), new(true)} {
+			cc, nn := int32(39), uint64(612345678)
+			check(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn, ItalianLeadingZero: italian, NumberOfLeadingZeros: zeros})
+		}
+	}
+}
+
+// TestDigitDFAMatchesRegexp checks digitDFA against the regexp it is built
+// from for every number pattern of every region: all digit strings of up
+// to 4 digits, each pattern's example number with every digit changed and
+// with digits dropped and added, and random strings of up to 17 digits.
+func TestDigitDFAMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var short []string
+	for n, w := 0, 1; n <= 4; n, w = n+1, w*10 {
+		for i := 0; i < w; i++ {
+			short = append(short, fmt.Sprintf("%0*d", n, i)[:n])
+		}
+	}
+	built, total, matched := 0, 0, 0
+	for _, md := range coll.GetMetadata() {
+		for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetGeneralDesc(), md.GetPremiumRate(), md.GetTollFree(),
+			md.GetSharedCost(), md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
+			md.GetFixedLine(), md.GetMobile()} {
+			if d == nil {
+				continue
+			}
+			total++
+			p := d.GetNationalNumberPattern()
+			dfa := newDigitDFA(p)
+			if dfa == nil {
+				continue
+			}
+			built++
+			re := regexp.MustCompile("^(?:" + p + ")$")
+			check := func(s string) {
+				got, ok := dfa.match(s)
+				if !ok {
+					t.Fatalf("%s %q: digits not read", md.GetId(), s)
+				}
+				if want := re.MatchString(s); got != want {
+					t.Fatalf("%s pattern %q on %q: automaton %v, regexp %v", md.GetId(), p, s, got, want)
+				}
+				if got {
+					matched++
+				}
+			}
+			for _, s := range short {
+				check(s)
+			}
+			if ex := d.GetExampleNumber(); ex != "" {
+				check(ex)
+				for i := range ex {
+					for c := byte('0'); c <= '9'; c++ {
+						b := []byte(ex)
+						b[i] = c
+						check(string(b))
+						check(ex[:i] + string(c) + ex[i:])
+					}
+					check(ex[:i] + ex[i+1:])
+				}
+			}
+			for k := 0; k < 100; k++ {
+				b := make([]byte, 1+rng.Intn(17))
+				for i := range b {
+					b[i] = byte('0' + rng.Intn(10))
+				}
+				check(string(b))
+			}
+		}
+	}
+	t.Logf("%d of %d patterns as automata; %d matches", built, total, matched)
+	if built < total*9/10 || matched < 10000 {
+		t.Errorf("%d of %d patterns as automata, %d matches", built, total, matched)
+	}
+	if _, ok := (&digitDFA{next: [][10]int32{{}}, accept: []bool{false}}).match("12a"); ok {
+		t.Error("a non-digit was read")
 	}
 }

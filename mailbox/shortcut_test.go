@@ -6,9 +6,13 @@ import (
 	"io"
 	"math/rand"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	ical "github.com/emersion/go-ical"
 
 	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
@@ -225,5 +229,306 @@ func TestSimpleAddressMatchesNetMail(t *testing.T) {
 		if _, _, fast := simpleAddress(v); !fast {
 			t.Errorf("%q does not take the shortcut", v)
 		}
+	}
+}
+
+// domainInPlain is domainIn as it was first written: the address
+// lower-cased, then each domain and "."+domain compared.
+func domainInPlain(addr string, domains []string) bool {
+	_, d, ok := strings.Cut(strings.ToLower(addr), "@")
+	if !ok {
+		return false
+	}
+	for _, s := range domains {
+		if d == s || strings.HasSuffix(d, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDomainInMatchesSlowPath checks domainIn against domainInPlain on
+// generated addresses: the listed domains in any case, as subdomains and
+// near misses, several "@", and letters that lower-case to ASCII.
+func TestDomainInMatchesSlowPath(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	var words []string
+	for _, d := range append(append([]string{}, schedulingDomains...), formDomains...) {
+		words = append(words, d, strings.TrimSuffix(d, ".com"), d[1:], "x"+d)
+	}
+	words = append(words, "@", "@", ".", ".", "com", "me", "calendly", "example", "a", "-", "\u212a", "ſ", "İ", "é",
+		"\xff", "CALENDLY", "ᴄ", "")
+	in := 0
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(6), words, []string{"", "", "", ".", "@"})
+		for _, list := range [][]string{schedulingDomains, formDomains} {
+			got, want := domainIn(s, list), domainInPlain(s, list)
+			if got != want {
+				t.Fatalf("domainIn(%q) = %v, the plain way %v", s, got, want)
+			}
+			if got {
+				in++
+			}
+		}
+	}
+	if in < 1000 {
+		t.Errorf("only %d generated addresses are in a list", in)
+	}
+	for _, s := range []string{"a@calendly.com", "A@MAIL.CALENDLY.COM", "a@bookſy.com", "a@boo\u212asy.com", "a@x@calendly.com"} {
+		if got, want := domainIn(s, schedulingDomains), domainInPlain(s, schedulingDomains); got != want {
+			t.Errorf("domainIn(%q) = %v, the plain way %v", s, got, want)
+		}
+	}
+}
+
+// TestStartTimeMatchesDateTime checks startTime against go-ical's
+// Prop.DateTime on generated DTSTART properties: values of every length
+// DateTime tells apart, VALUE parameters, known and unknown TZIDs.
+func TestStartTimeMatchesDateTime(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	values := []string{"20261207T100000", "20261207T100000Z", "20261207", "20261307T100000", "20261207T250000",
+		"2026-12-07T10:00", "20261207T1000", "", "x", "20261207t100000", "20260308T023000", "20261101T013000"}
+	zones := []string{"", "America/Los_Angeles", "Europe/Madrid", "Asia/Ho_Chi_Minh", "UTC", "Local", "utc",
+		"Pacific Standard Time", "Nowhere/City", "../etc/passwd", "America/New_York"}
+	types := []string{"", "", "DATE-TIME", "DATE", "TEXT", "date-time"}
+	locs := []*time.Location{time.UTC, nil, time.FixedZone("X", 3600)}
+	for i := 0; i < 5000; i++ {
+		prop := ical.NewProp(ical.PropDateTimeStart)
+		prop.Value = values[rng.Intn(len(values))]
+		if z := zones[rng.Intn(len(zones))]; z != "" {
+			prop.Params.Set(ical.ParamTimezoneID, z)
+		}
+		if v := types[rng.Intn(len(types))]; v != "" {
+			prop.Params.Set(ical.ParamValue, v)
+		}
+		loc := locs[rng.Intn(len(locs))]
+		got, gotErr := startTime(prop, loc)
+		want, wantErr := prop.DateTime(loc)
+		if !got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String() ||
+			fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("%s %v in %v: startTime %v, %v; DateTime %v, %v", prop.Value, prop.Params, loc, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestIsReplyAttributionMatchesRegexp checks isReplyAttribution against
+// replyAttribution on generated lines: attributions in each language,
+// middles of 3, 4, 200 and 201 characters in several scripts, near misses.
+func TestIsReplyAttributionMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"On", "on", "ON", "oN", "el", "le", "am", "vào", "wrote:", "WROTE:", "Wrote", "wrote", "wrote :",
+		"escribió:", "a écrit", "a écrit :", "schrieb:", "đã viết:", "пишет:", "Mon, 1 Dec 2026", "Ann <a@b.c>", "x", "é",
+		"预约", "\xff", "\r", "\n", "\t", " ", ":", "-----", "original message", "_____", "__________", "ſ", "\u212a",
+		strings.Repeat("a", 195), strings.Repeat("é", 196), strings.Repeat("b", 197), "Onwrote:", "on wrote:"}
+	seps := []string{" ", " ", "", "  ", "\t", ", ", "\n", "\u00a0"}
+	matched := 0
+	for i := 0; i < 60000; i++ {
+		s := randomText(rng, 1+rng.Intn(6), words, seps)
+		if rng.Intn(2) == 0 {
+			s = strings.TrimSpace(s)
+		}
+		got, want := isReplyAttribution(s), replyAttribution.MatchString(s)
+		if got != want {
+			t.Fatalf("isReplyAttribution(%q) = %v, replyAttribution says %v", s, got, want)
+		}
+		if got {
+			matched++
+		}
+	}
+	for n := 0; n < 205; n++ {
+		for _, c := range []string{"a", "é", "预", "\xff", "\r"} {
+			s := "On " + strings.Repeat(c, n) + "wrote:"
+			if got, want := isReplyAttribution(s), replyAttribution.MatchString(s); got != want {
+				t.Fatalf("isReplyAttribution(%q) = %v, replyAttribution says %v", s, got, want)
+			}
+		}
+	}
+	if matched < 500 {
+		t.Errorf("only %d generated lines are attributions", matched)
+	}
+}
+
+// TestDatePatternsMayMatch checks that a date pattern datePatternsMayMatch
+// rules out does not match, on generated dates, times and near misses.
+func TestDatePatternsMayMatch(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"1", "12", "123", "2026", "20261", "05", "7", "1970", "99", "年", "月", "日", "-", "/", ".", ":", "h",
+		"March", "de", "marzo", "st", "nd", "Dec", "dic.", "pm", "a.m.", "٣", "２", "２０２６", "点", "时", "下午", "é", "\xff", "Kelvin"}
+	seps := []string{"", "", "", " ", "  ", ", ", "\t", "\n", "-", "/", "."}
+	counts := make([]int, 5)
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(8), words, seps)
+		if i%2 == 0 {
+			// A date's shape, each part drawn from words.
+			nums := []string{"1", "12", "123", "2026", "20261", "05", "7", "1970", "99", "٣", "２０２６", "x", "12th", "3rd"}
+			names := []string{"March", "marzo", "Dec.", "dic", "de", "xy", "Décembre", "декабря", "3"}
+			num := func() string { return nums[rng.Intn(len(nums))] }
+			name := func() string { return names[rng.Intn(len(names))] }
+			sep := func() string { return []string{"-", "/", ".", " ", "", "-", "/", "."}[rng.Intn(8)] }
+			switch rng.Intn(4) {
+			case 0:
+				s = num() + "年" + num() + "月" + num() + "日"
+			case 1:
+				s = num() + sep() + num() + sep() + num()
+			case 2:
+				s = name() + " " + num() + []string{"", ",", " "}[rng.Intn(3)] + " " + num()
+			default:
+				s = num() + " de " + name() + " de " + num()
+			}
+			s = randomText(rng, rng.Intn(3), words, seps) + s + randomText(rng, rng.Intn(3), words, seps)
+		}
+		han, iso, year, numeric := datePatternsMayMatch(s)
+		for j, c := range []struct {
+			re *regexp.Regexp
+			ok bool
+		}{{hanDate, han}, {isoDate, iso}, {monthFirst, year}, {dayFirst, year}, {numericDate, numeric}} {
+			if c.re.MatchString(s) {
+				counts[j]++
+				if !c.ok {
+					t.Fatalf("%q: datePatternsMayMatch rules out %v, which matches", s, c.re)
+				}
+			}
+		}
+	}
+	for j, n := range counts {
+		if n < 100 {
+			t.Errorf("pattern %d matched only %d generated texts", j, n)
+		}
+	}
+}
+
+// TestWriteFieldsMatchesFields checks textBuf.writeFields and hasNonSpace
+// against strings.Fields on generated text with ASCII and Unicode spaces
+// and invalid bytes.
+func TestWriteFieldsMatchesFields(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"a", "Ana", "é", "预约", "\xff", "\xe4\xb8", "\u00a0", "\u0085", "\u2003", "\u3000", "\v", "\f",
+		"\r", "\n", "\t", " ", "  ", "&nbsp;", "\u200b", ""}
+	for i := 0; i < 50000; i++ {
+		s := randomText(rng, rng.Intn(8), words, []string{"", "", " ", "\n", "\u00a0"})
+		want := strings.Join(strings.Fields(s), " ")
+		var b textBuf
+		b.WriteString("x")
+		b.writeFields([]byte(s))
+		if got := b.String(); got != "x"+want {
+			t.Fatalf("writeFields(%q) wrote %q, want %q", s, got[1:], want)
+		}
+		if got := hasNonSpace([]byte(s)); got != (want != "") {
+			t.Fatalf("hasNonSpace(%q) = %v", s, got)
+		}
+	}
+}
+
+// TestForwardMarkerNeedsDashesOrForwarded checks what findForwarded's
+// first test assumes: forwardMarker does not match a text with neither
+// "--" nor, lower-cased, "forwarded".
+func TestForwardMarkerNeedsDashesOrForwarded(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"-", "--", "---", "—", "Forwarded", "FORWARDED", "forwarded", "forward", "message", "meſſage",
+		"Begin", "begin", "Message:", "message:", ":", "original", "Mensaje", "reenviado", "пересылаемое", "сообщение",
+		"перенаправленное", "转发的邮件", "Weitergeleitete", "Nachricht", "transféré", ">", "x", "\u212a", "ſ"}
+	seps := []string{" ", " ", "", "\n", "\t", "\r\n", " -", "- "}
+	matched := 0
+	for i := 0; i < 60000; i++ {
+		s := randomText(rng, 1+rng.Intn(7), words, seps)
+		if i%2 == 0 {
+			// A marker's shape, each part drawn from near misses.
+			pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+			dash := func() string { return pick("-", "--", "---", "—", "- -", "") }
+			line := pick("", " ", ">", "> ", "\t") + dash() + pick("", " ", "  ") +
+				pick("forwarded message", "Forwarded Message", "FORWARDED meſſage", "original message", "Original Meſſage",
+					"mensaje reenviado", "message transféré", "пересылаемое сообщение", "转发的邮件",
+					"weitergeleitete nachricht", "перенаправленное сообщение") + pick("", " ", "  ") + dash() + pick("", " ", "\t")
+			if rng.Intn(4) == 0 {
+				line = pick("", ">") + pick("begin forwarded message:", "Begin Forwarded Message:", "BEGIN FORWARDED MEſſAGE:",
+					"begin forwarded message", "Begin forward message:")
+			}
+			s = randomText(rng, rng.Intn(3), words, seps) + "\n" + line + "\n" + randomText(rng, rng.Intn(3), words, seps)
+		}
+		if !forwardMarker.MatchString(s) {
+			continue
+		}
+		matched++
+		if !strings.Contains(s, "--") && !strings.Contains(strings.ToLower(s), "forwarded") {
+			t.Fatalf("forwardMarker matches %q, with neither -- nor forwarded", s)
+		}
+	}
+	if matched < 200 {
+		t.Errorf("only %d generated texts hold a marker", matched)
+	}
+}
+
+// TestIsClosingLineMatchesRegexp checks isClosingLine against closingLine
+// on generated lines: every closing in any case with trailing spaces and
+// punctuation, near misses, and lines with non-ASCII letters.
+func TestIsClosingLineMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"thanks", "thank", "you", "many", "regards", "best", "kind", "warm", "sincerely", "cheers", "again",
+		"gracias", "muchas", "saludos", "atentamente", "un", "saludo", "cordialement", "merci", "cảm ơn", "xin", "trân trọng",
+		"спасибо", "с уважением", "谢谢", "此致", "thankſ", "\u212aind", "x", ",", ".", "!", "?", "-", "é", "\xff", ""}
+	seps := []string{" ", " ", "", "  ", "\t", ",", ".", "!", "\n", "\v", "\r", ", ", "!!"}
+	matched := 0
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(3), words, seps)
+		got, want := isClosingLine(s), closingLine.MatchString(s)
+		if got != want {
+			t.Fatalf("isClosingLine(%q) = %v, closingLine says %v", s, got, want)
+		}
+		if got {
+			matched++
+		}
+	}
+	for w := range closingWords {
+		if !isClosingLine(strings.ToUpper(w)+" ,.!") || !closingLine.MatchString(w) {
+			t.Errorf("%q is not read as a closing", w)
+		}
+	}
+	if matched < 2000 {
+		t.Errorf("only %d generated lines are closings", matched)
+	}
+}
+
+// TestStripQuotedLines checks that the lines stripQuoted returns are
+// strings.Split of the text it returns, on generated replies.
+func TestStripQuotedLines(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Hi", "> quoted", ">", "On Mon, 1 Dec 2026 Ann <a@b.c> wrote:", "On Mon, 1 Dec 2026", "wrote:", "", " ",
+		"-----Original Message-----", "text", "\r", "Ann пишет:"}
+	for i := 0; i < 20000; i++ {
+		s := randomText(rng, rng.Intn(8), words, []string{"\n", "\n", " ", ""})
+		kept, lines := stripQuoted(s)
+		if want := strings.Split(kept, "\n"); !slices.Equal(lines, want) {
+			t.Fatalf("stripQuoted(%q) = %q, lines %q; want %q", s, kept, lines, want)
+		}
+	}
+}
+
+// TestFindEmailMatchesRegexp checks findEmail against
+// emailPattern.FindString on generated text full of addresses, near
+// misses and characters outside the pattern's classes.
+func TestFindEmailMatchesRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"ann", "Ann.Lee", "a_b", "a%b", "a+tag", "-", ".", "..", "@", "@", "@@", "example", "com", "co", "c", "uk",
+		"x1", "1", "b-c", "é", "\xff", "预约", "<", ">", "(", ")", ",", ";", ":", "\n", "_", "%", "+", "ORG", "c0m", ""}
+	seps := []string{"", "", "", ".", " ", "@", "-"}
+	found := 0
+	for i := 0; i < 100000; i++ {
+		s := randomText(rng, 1+rng.Intn(9), words, seps)
+		if i%2 == 0 {
+			// An address's shape, each part drawn from words.
+			part := func() string { return words[rng.Intn(len(words))] }
+			s = randomText(rng, rng.Intn(3), words, seps) + part() + part() + "@" + part() + part() + "." + part() +
+				randomText(rng, rng.Intn(3), words, seps)
+		}
+		got, want := findEmail(s), emailPattern.FindString(s)
+		if got != want {
+			t.Fatalf("findEmail(%q) = %q, emailPattern finds %q", s, got, want)
+		}
+		if got != "" {
+			found++
+		}
+	}
+	if found < 2000 {
+		t.Errorf("only %d generated texts hold an address", found)
 	}
 }
