@@ -170,7 +170,7 @@ func (p *parser) problem(format string, args ...any) {
 }
 
 func (p *parser) parse(raw []byte) {
-	e, err := readMessage(raw)
+	e, body, fast, err := readMessageBody(raw)
 	if e == nil {
 		p.problem("The message's header could not be read, so the sender and subject are unknown.")
 		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
@@ -185,8 +185,25 @@ func (p *parser) parse(raw []byte) {
 	}
 	h := gomail.Header{Header: e.Header}
 	p.readHeader(&h)
+	if fast && walkShortcuts {
+		if deepest, ok := nestedTooDeeply(e.Header.Header, body); ok {
+			// What walk does: it goes down the first parts, notes the
+			// decoding error message.New gives the part past the depth
+			// limit (multiparts, the parts above it, have none) and
+			// stops there.
+			p.parts = maxMIMEDepth + 2
+			_, err := message.New(message.Header{Header: deepest}, strings.NewReader(""))
+			p.noteEntityError(err)
+			p.tooDeep()
+			return
+		}
+	}
 	p.walk(e, 0)
 }
+
+// walkShortcuts lets tests turn off the walk's shortcuts
+// (nestedTooDeeply) to compare with the plain walk.
+var walkShortcuts = true
 
 // topHeaderFields are the only fields of a message's own header that
 // ParseRequest reads (readHeader, headerDate, headerMessageID, walk, and
@@ -208,27 +225,59 @@ var topHeaderFields = []string{"From", "Reply-To", "Subject", "Date", "Message-I
 // refuse, or near its size limit, is left to go-message itself.
 // TestReadMessageMatchesGoMessage compares the two.
 func readMessage(raw []byte) (*message.Entity, error) {
+	e, _, _, err := readMessageBody(raw)
+	return e, err
+}
+
+// readMessageBody is readMessage, also giving the raw body (the bytes
+// after the header) when the header was read here (fast).
+func readMessageBody(raw []byte) (e *message.Entity, body []byte, fast bool, err error) {
 	h, body, ok := readTopHeader(raw)
 	if !ok {
-		return message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		e, err = message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		return e, nil, false, err
 	}
-	return message.New(message.Header{Header: h}, bytes.NewReader(body))
+	e, err = message.New(message.Header{Header: h}, bytes.NewReader(body))
+	return e, body, true, err
 }
 
 // readTopHeader reads the header of raw for readMessage: the wanted fields
 // and the body after the header. ok is false when go-message must read it.
 func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
-	if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') {
-		return h, nil, false // ReadHeader's "malformed initial line"
-	}
 	var spans [16][2]int // the wanted fields: start and end in raw
 	kept := spans[:0]
+	end, _, ok := scanHeader(raw, func(key []byte, start, end int) {
+		for _, f := range topHeaderFields {
+			if len(key) == len(f) && strings.EqualFold(string(key), f) {
+				kept = append(kept, [2]int{start, end})
+				return
+			}
+		}
+	})
+	if !ok {
+		return h, nil, false
+	}
+	for k := len(kept) - 1; k >= 0; k-- {
+		h.AddRaw(crlfLines(raw[kept[k][0]:kept[k][1]]))
+	}
+	return h, raw[end:], true
+}
+
+// scanHeader finds the fields of the header at the start of raw as
+// textproto.ReadHeader finds them (see readMessage) and calls field with
+// each one's key and where its lines start and end in raw. body is where
+// the body starts, and blank says whether a blank line ended the header
+// (not the end of raw). ok is false when ReadHeader would refuse the
+// header, or it nears go-message's size limit.
+func scanHeader(raw []byte, field func(key []byte, start, end int)) (body int, blank, ok bool) {
+	if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') {
+		return 0, false, false // ReadHeader's "malformed initial line"
+	}
 	i := 0
 	for i < len(raw) {
 		line, next := headerLine(raw, i)
 		if len(line) == 0 {
-			i = next // the blank line ending the header
-			break
+			return next, true, true // the blank line ending the header
 		}
 		start := i
 		i = next
@@ -236,29 +285,21 @@ func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
 			_, i = headerLine(raw, i)
 		}
 		if i > maxHeaderBytes/2 {
-			return h, nil, false // go-message's size limit is near
+			return 0, false, false // go-message's size limit is near
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return h, nil, false // no colon on the field's first line
+			return 0, false, false // no colon on the field's first line
 		}
 		key := bytes.Trim(line[:colon], " \t")
 		for _, c := range key {
 			if c < 33 || c > 126 {
-				return h, nil, false // ReadHeader's "malformed MIME header key"
+				return 0, false, false // ReadHeader's "malformed MIME header key"
 			}
 		}
-		for _, f := range topHeaderFields {
-			if len(key) == len(f) && strings.EqualFold(string(key), f) {
-				kept = append(kept, [2]int{start, i})
-				break
-			}
-		}
+		field(key, start, i)
 	}
-	for k := len(kept) - 1; k >= 0; k-- {
-		h.AddRaw(crlfLines(raw[kept[k][0]:kept[k][1]]))
-	}
-	return h, raw[i:], true
+	return i, false, true
 }
 
 // headerLine returns the line of raw starting at i without its LF or CRLF
@@ -499,8 +540,7 @@ func (p *parser) walk(e *message.Entity, depth int) {
 		return
 	}
 	if depth > maxMIMEDepth {
-		p.problem("The message is nested too deeply; the innermost parts were not read.")
-		p.stopped = true
+		p.tooDeep()
 		return
 	}
 	mediaType, params, ctErr := e.Header.ContentType()
@@ -559,6 +599,158 @@ func (p *parser) walk(e *message.Entity, depth int) {
 		// Images, PDFs and the like: the multipart reader discards their
 		// bytes as it moves on, without keeping them.
 	}
+}
+
+// tooDeep notes that walk went past the depth limit: nothing more is read.
+func (p *parser) tooDeep() {
+	p.problem("The message is nested too deeply; the innermost parts were not read.")
+	p.stopped = true
+}
+
+// nestedTooDeeply reports whether walk would stop at the depth limit
+// before reading any part: whether the message, of header h and raw body
+// body, nests maxMIMEDepth+1 multiparts, each the first part of the one
+// around it. deepest is then the header of the part found below them,
+// whose decoding error walk notes before it stops. Messages made to wear
+// parsers out look so (hostile-nested.eml: 200 levels), and go-message
+// reads each level through the part readers of all the levels around
+// it, each scanning the same bytes again for its own boundary, with a
+// 4 KiB buffer per level: about half of such a message's parse time, for
+// a walk that reads nothing.
+//
+// Each level is read here as go-message's MultipartReader.NextPart reads
+// its first part (textproto): lines of preamble up to the first
+// delimiter line ("--" and the boundary, spaces or tabs, CRLF or LF),
+// then the part's header up to its blank line, with scanHeader, which
+// reads as textproto.ReadHeader does (see readMessage). A part's body
+// ends where a delimiter of its multipart starts (partReader: "--" and
+// the boundary after a LF, followed by a space, tab, CR, LF, '-' or the
+// end of the data), and a part reader holds back the last bytes it has,
+// up to the length of "\r\n--" and the boundary, until it knows they are
+// not a delimiter. So no level's boundary may start a delimiter in its
+// first part's body, up to the end of the deepest header and a margin
+// of len(boundary)+5 bytes for each level: then each level's reader
+// hands on every byte the next level reads.
+//
+// Anything else (a preamble line starting with the boundary, a line of
+// over 1000 bytes, a header scanHeader leaves to go-message, a part
+// above the limit that is not a multipart, a boundary that is missing,
+// over 200 bytes or RFC 2047-encoded, too little data after the deepest
+// header) gives ok false, and walk reads the message.
+// TestNestedTooDeeplyMatchesWalk compares the two.
+func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header, ok bool) {
+	for i, n := 0, 0; n < maxMIMEDepth; n++ {
+		j := bytes.Index(body[i:], []byte("\n--"))
+		if j < 0 {
+			return h, false // fewer delimiter lines than levels (the first may start body)
+		}
+		i += j + 3
+	}
+	var dashes [maxMIMEDepth + 1]string // "--" and each level's boundary
+	var starts [maxMIMEDepth + 1]int    // where the body of each level's first part starts
+	mh := message.Header{Header: h}
+	contentType := mh.Get("Content-Type")
+	pos, margin := 0, 0
+	for d := range dashes {
+		// The boundary, as message.New and Entity.MultipartReader read it
+		// (parseHeaderWithParams also decodes encoded words, "=?").
+		mediaType, params, err := mime.ParseMediaType(contentType)
+		boundary := params["boundary"]
+		if err != nil || !strings.HasPrefix(mediaType, "multipart/") || boundary == "" ||
+			len(boundary) > 200 || strings.Contains(boundary, "=?") {
+			return h, false
+		}
+		dash := "--" + boundary
+		for {
+			nl := bytes.IndexByte(body[pos:], '\n')
+			if nl < 0 || nl > 1000 {
+				return h, false // no delimiter line, or a line near bufio's size
+			}
+			line := body[pos : pos+nl+1]
+			pos += nl + 1
+			if bytes.HasPrefix(line, []byte(dash)) {
+				rest := bytes.TrimLeft(line[len(dash):], " \t")
+				if len(rest) == 1 || len(rest) == 2 && rest[0] == '\r' {
+					break // the delimiter line
+				}
+				return h, false // a closing delimiter, a longer boundary, ...
+			}
+		}
+		// The part's header: only its Content-Type is needed, until the
+		// deepest one.
+		contentType = ""
+		n, blank, ok := scanHeader(body[pos:], func(key []byte, start, end int) {
+			if contentType == "" && len(key) == len("Content-Type") && strings.EqualFold(string(key), "Content-Type") {
+				contentType = fieldValue(body[pos+start : pos+end])
+			}
+		})
+		if !ok || !blank {
+			return h, false
+		}
+		if d == maxMIMEDepth {
+			h, _, _ = readTopHeader(body[pos:])
+		}
+		pos += n
+		dashes[d], starts[d] = dash, pos
+		margin += len(dash) + 5
+	}
+	end := pos + margin
+	if end > len(body) {
+		return h, false
+	}
+	for d, dash := range dashes {
+		if hasDelimiter(body[:end], starts[d], dash) {
+			return h, false
+		}
+	}
+	return h, true
+}
+
+// fieldValue is a header field's value as textproto.Header.Get gives it
+// (trimAroundNewlines): after the colon, each line without its CR and
+// the spaces and tabs around it, the non-empty ones joined by spaces.
+func fieldValue(field []byte) string {
+	_, v, _ := bytes.Cut(field, []byte(":"))
+	var buf [128]byte
+	b := buf[:0]
+	for len(v) > 0 {
+		line := v
+		if i := bytes.IndexByte(v, '\n'); i >= 0 {
+			line, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		line = bytes.Trim(bytes.TrimSuffix(line, []byte("\r")), " \t")
+		if len(line) == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, line...)
+	}
+	return string(b)
+}
+
+// hasDelimiter reports whether b, from start, holds dash where a
+// go-message part reader could take it for a delimiter: after a LF (or at
+// the start of the part's body, which follows one), and followed by a
+// space, tab, CR, LF, '-' or the end of b.
+func hasDelimiter(b []byte, start int, dash string) bool {
+	for i := start; i < len(b); {
+		j := bytes.Index(b[i:], []byte(dash))
+		if j < 0 {
+			return false
+		}
+		k := i + j
+		if b[k-1] == '\n' { // a part's body starts after a LF (its header's blank line)
+			if e := k + len(dash); e == len(b) || strings.IndexByte(" \t\r\n-", b[e]) >= 0 {
+				return true
+			}
+		}
+		i = k + 1
+	}
+	return false
 }
 
 // readText reads a decoded text part up to the part cap.
