@@ -131,8 +131,9 @@ func ParseRequest(raw []byte, opts ParseOptions) (req Request) {
 	}()
 	p := &parser{opts: opts}
 	p.parse(raw)
+	req = p.finish()
 	p.release()
-	return p.finish()
+	return req
 }
 
 // parser holds what has been read of one message so far.
@@ -836,17 +837,33 @@ func textWithoutCR(b []byte) string {
 	if i < 0 {
 		return string(b)
 	}
-	// Move each byte down over the CRs of CRLFs dropped so far; a CR not
-	// followed by LF stays, as ReplaceAll leaves it.
-	w := i
-	for r := i; r < len(b); r++ {
-		if b[r] == '\r' && r+1 < len(b) && b[r+1] == '\n' {
-			continue
+	// Move each line down over the CRs of the CRLFs dropped so far; a CR
+	// not followed by LF stays, as ReplaceAll leaves it.
+	w, r := i, i+1 // b[i] is the first CR dropped
+	for {
+		j := bytes.Index(b[r:], []byte("\r\n"))
+		if j < 0 {
+			w += copy(b[w:], b[r:])
+			return string(b[:w])
 		}
-		b[w] = b[r]
-		w++
+		w += copy(b[w:], b[r:r+j])
+		r += j + 1
 	}
-	return string(b[:w])
+}
+
+// rawText is the undecoded body as text, at most MaxPartBytes of it:
+// strings.ReplaceAll(validText(capBytes(p.rawBody, p.opts.MaxPartBytes)),
+// "\r\n", "\n"), made with textWithoutCR in a copy in the scratch
+// buffer. ReplaceAll looks for every CRLF twice (to count them, then to
+// replace them), and the raw body of a multipart message has one on
+// every line of its boundaries and part headers.
+func (p *parser) rawText() string {
+	if p.scratch == nil {
+		p.scratch = scratchPool.Get().(*[]byte)
+	}
+	b := append((*p.scratch)[:0], capBytes(p.rawBody, p.opts.MaxPartBytes)...)
+	*p.scratch = b
+	return textWithoutCR(b)
 }
 
 // finish turns the collected text into the extracted request.
@@ -870,7 +887,7 @@ func (p *parser) finish() Request {
 		body = plain
 	}
 	if strings.TrimSpace(body) == "" && len(p.cals) == 0 && len(bytes.TrimSpace(p.rawBody)) > 0 {
-		body = strings.TrimSpace(strings.ReplaceAll(validText(capBytes(p.rawBody, p.opts.MaxPartBytes)), "\r\n", "\n"))
+		body = strings.TrimSpace(p.rawText())
 		p.problem("The message's text could not be decoded; it is shown as it arrived.")
 		fromRaw = true
 	}
@@ -904,33 +921,55 @@ func (p *parser) finish() Request {
 // withoutMIMEScaffolding drops from an undecoded multipart body the lines
 // that are only its structure: boundary delimiters ("--b12", "--b12--")
 // and part headers (Content-*, MIME-Version, with their continuation
-// lines). Text in the parts stays, in order.
+// lines). Text in the parts stays, in order. The lines kept are copied
+// in runs, into a string of the right size: in a deeply nested message
+// (200 levels are 13 KB) nearly every line is dropped, and most of those
+// kept are the blank lines after part headers.
 func withoutMIMEScaffolding(body string) string {
-	var b strings.Builder
+	var stack [32][2]int
+	runs := stack[:0] // the lines kept: runs of whole lines of body, with their LFs
+	size := 0
 	inHeader := false
-	for len(body) > 0 {
-		line := body
-		if i := strings.IndexByte(body, '\n'); i >= 0 {
-			line, body = body[:i], body[i+1:]
-		} else {
-			body = ""
+	for i := 0; i < len(body); {
+		end, next := len(body), len(body)
+		if j := strings.IndexByte(body[i:], '\n'); j >= 0 {
+			end, next = i+j, i+j+1
 		}
-		t := strings.TrimRight(line, " \t\r")
+		t := body[i:end]
+		for len(t) > 0 && (t[len(t)-1] == ' ' || t[len(t)-1] == '\t' || t[len(t)-1] == '\r') {
+			t = t[:len(t)-1]
+		}
+		keep := false
 		switch {
 		case inHeader && t != "" && (t[0] == ' ' || t[0] == '\t'):
-			continue // a part header's continuation
+			// a part header's continuation
 		case isBoundaryLine(t):
 			inHeader = true // part headers follow a delimiter
-			continue
 		case inHeader && (hasPrefixFold(t, "content-") || hasPrefixFold(t, "mime-version:")):
-			continue
-		case t == "":
-			inHeader = false
+		default:
+			inHeader, keep = false, true
 		}
-		if inHeader {
-			inHeader = false
+		if keep {
+			if n := len(runs); n > 0 && runs[n-1][1] == i {
+				runs[n-1][1] = next
+			} else {
+				runs = append(runs, [2]int{i, next})
+			}
+			size += next - i
 		}
-		b.WriteString(line)
+		i = next
+	}
+	if size == 0 {
+		return ""
+	}
+	// A kept last line without a LF gets one, as every line kept has.
+	lastLF := runs[len(runs)-1][1] < len(body) || body[len(body)-1] == '\n'
+	var b strings.Builder
+	b.Grow(size + 1)
+	for _, r := range runs {
+		b.WriteString(body[r[0]:r[1]])
+	}
+	if !lastLF {
 		b.WriteByte('\n')
 	}
 	return b.String()

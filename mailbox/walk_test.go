@@ -217,3 +217,84 @@ func tookShortcut(raw []byte) bool {
 	_, ok := nestedTooDeeply(e.Header.Header, body)
 	return ok
 }
+
+// withoutMIMEScaffoldingLineByLine is withoutMIMEScaffolding as it was
+// first written, line by line into a growing builder: the reference for
+// TestWithoutMIMEScaffoldingMatchesLineByLine.
+func withoutMIMEScaffoldingLineByLine(body string) string {
+	var b strings.Builder
+	inHeader := false
+	for len(body) > 0 {
+		line := body
+		if i := strings.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = ""
+		}
+		t := strings.TrimRight(line, " \t\r")
+		switch {
+		case inHeader && t != "" && (t[0] == ' ' || t[0] == '\t'):
+			continue // a part header's continuation
+		case isBoundaryLine(t):
+			inHeader = true // part headers follow a delimiter
+			continue
+		case inHeader && (hasPrefixFold(t, "content-") || hasPrefixFold(t, "mime-version:")):
+			continue
+		case t == "":
+			inHeader = false
+		}
+		if inHeader {
+			inHeader = false
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func TestWithoutMIMEScaffoldingMatchesLineByLine(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	lines := []string{"--b1", "--b1--", "--=_Part.1", "--a b", "--", "---", "-- ", "--" + strings.Repeat("x", 80),
+		"Content-Type: text/plain", "content-transfer-encoding: 7bit", "CONTENT-", "MIME-Version: 1.0", "mime-version",
+		" boundary=x", "\tcont", "", " ", "\t", "\r", "Phone: 503-555-0177", "Name: Ann", "text", "é", "\xff",
+		"Content-Type: multipart/mixed;"}
+	ends := []string{"\n", "\n", "\r\n", "\r\n", " \n", "\t\r\n", "\r\r\n"}
+	for i := 0; i < 30000; i++ {
+		var b strings.Builder
+		for n := rng.Intn(12); n > 0; n-- {
+			b.WriteString(lines[rng.Intn(len(lines))] + ends[rng.Intn(len(ends))])
+		}
+		if rng.Intn(3) == 0 {
+			b.WriteString(lines[rng.Intn(len(lines))]) // a last line without a LF
+		}
+		in := b.String()
+		if got, want := withoutMIMEScaffolding(in), withoutMIMEScaffoldingLineByLine(in); got != want {
+			t.Fatalf("withoutMIMEScaffolding(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+	in := string(readFixture(t, "hostile-nested.eml"))
+	if got, want := withoutMIMEScaffolding(in), withoutMIMEScaffoldingLineByLine(in); got != want {
+		t.Fatalf("hostile-nested.eml: %q, want %q", got, want)
+	}
+}
+
+// TestRawTextMatchesReplaceAll checks rawText against what it stands for,
+// and that it leaves the message alone.
+func TestRawTextMatchesReplaceAll(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"a", "é", "\r", "\n", "\r\n", "\r\r\n", "\x00", "\xff", "\xe4\xb8", "--b1", " "}
+	p := &parser{}
+	defer p.release()
+	for i := 0; i < 20000; i++ {
+		raw := []byte(randomText(rng, rng.Intn(40), words, []string{""}))
+		orig := string(raw)
+		p.rawBody, p.opts.MaxPartBytes = raw, 1+rng.Intn(60)
+		want := strings.ReplaceAll(validText(capBytes(raw, p.opts.MaxPartBytes)), "\r\n", "\n")
+		if got := p.rawText(); got != want {
+			t.Fatalf("rawText of %q (cap %d) = %q, want %q", raw, p.opts.MaxPartBytes, got, want)
+		}
+		if string(raw) != orig {
+			t.Fatalf("rawText changed the message: %q, was %q", raw, orig)
+		}
+	}
+}
