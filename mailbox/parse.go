@@ -636,22 +636,21 @@ func (p *parser) tooDeep() {
 // header) gives ok false, and walk reads the message.
 // TestNestedTooDeeplyMatchesWalk compares the two.
 func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header, ok bool) {
-	for i, n := 0, 0; n < maxMIMEDepth; n++ {
-		j := bytes.Index(body[i:], []byte("\n--"))
-		if j < 0 {
-			return h, false // fewer delimiter lines than levels (the first may start body)
-		}
-		i += j + 3
-	}
 	var dashes [maxMIMEDepth + 1]string // "--" and each level's boundary
 	var starts [maxMIMEDepth + 1]int    // where the body of each level's first part starts
-	mh := message.Header{Header: h}
-	contentType := mh.Get("Content-Type")
+	var buf [128]byte
+	contentType := append(buf[:0], h.Get("Content-Type")...)
+	if !isMultipartType(contentType) || !isMultipartType(firstPartType(buf[len(contentType):len(contentType)], body)) {
+		return h, false // nearly all messages
+	}
 	pos, margin := 0, 0
 	for d := range dashes {
+		if !isMultipartType(contentType) {
+			return h, false
+		}
 		// The boundary, as message.New and Entity.MultipartReader read it
 		// (parseHeaderWithParams also decodes encoded words, "=?").
-		mediaType, params, err := mime.ParseMediaType(contentType)
+		mediaType, params, err := mime.ParseMediaType(string(contentType))
 		boundary := params["boundary"]
 		if err != nil || !strings.HasPrefix(mediaType, "multipart/") || boundary == "" ||
 			len(boundary) > 200 || strings.Contains(boundary, "=?") {
@@ -675,10 +674,11 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 		}
 		// The part's header: only its Content-Type is needed, until the
 		// deepest one.
-		contentType = ""
+		contentType = contentType[:0]
+		found := false
 		n, blank, ok := scanHeader(body[pos:], func(key []byte, start, end int) {
-			if contentType == "" && len(key) == len("Content-Type") && strings.EqualFold(string(key), "Content-Type") {
-				contentType = fieldValue(body[pos+start : pos+end])
+			if !found && isContentType(key) {
+				contentType, found = fieldValue(contentType, body[pos+start:pos+end]), true
 			}
 		})
 		if !ok || !blank {
@@ -703,13 +703,49 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	return h, true
 }
 
-// fieldValue is a header field's value as textproto.Header.Get gives it
-// (trimAroundNewlines): after the colon, each line without its CR and
-// the spaces and tabs around it, the non-empty ones joined by spaces.
-func fieldValue(field []byte) string {
+// firstPartType appends to b a quick guess at the Content-Type of the
+// first part of a multipart body: that in the header after its first
+// line starting with "--" (the delimiter line, unless a line of the
+// preamble starts so). It lets nestedTooDeeply turn away the multiparts
+// whose first part is not one (nearly all) before parsing a boundary;
+// the levels are then checked as go-message reads them.
+func firstPartType(b, body []byte) []byte {
+	for pos := 0; pos < len(body); {
+		nl := bytes.IndexByte(body[pos:], '\n')
+		if nl < 0 {
+			break
+		}
+		line := body[pos : pos+nl]
+		pos += nl + 1
+		if bytes.HasPrefix(line, []byte("--")) {
+			found := false
+			scanHeader(body[pos:], func(key []byte, start, end int) {
+				if !found && isContentType(key) {
+					b, found = fieldValue(b, body[pos+start:pos+end]), true
+				}
+			})
+			break
+		}
+	}
+	return b
+}
+
+// isContentType reports a Content-Type header key.
+func isContentType(key []byte) bool {
+	return len(key) == len("Content-Type") && strings.EqualFold(string(key), "Content-Type")
+}
+
+// isMultipartType reports a Content-Type value starting "multipart/".
+func isMultipartType(v []byte) bool {
+	return len(v) >= 10 && bytes.EqualFold(v[:10], []byte("multipart/"))
+}
+
+// fieldValue appends to b a header field's value as textproto.Header.Get
+// gives it (trimAroundNewlines): after the colon, each line without its
+// CR and the spaces and tabs around it, the non-empty ones joined by
+// spaces.
+func fieldValue(b, field []byte) []byte {
 	_, v, _ := bytes.Cut(field, []byte(":"))
-	var buf [128]byte
-	b := buf[:0]
 	for len(v) > 0 {
 		line := v
 		if i := bytes.IndexByte(v, '\n'); i >= 0 {
@@ -726,7 +762,7 @@ func fieldValue(field []byte) string {
 		}
 		b = append(b, line...)
 	}
-	return string(b)
+	return b
 }
 
 // hasDelimiter reports whether b, from start, holds dash where a

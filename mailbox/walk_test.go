@@ -298,3 +298,30 @@ func TestRawTextMatchesReplaceAll(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldValueMatchesGoMessage checks fieldValue against the value
+// textproto gives a field, folded, with CRs, spaces and tabs anywhere.
+func TestFieldValueMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"multipart/mixed;", "boundary=\"b1\"", "a", "é", " ", "  ", "\t", "\r", ":", ";", "\xff"}
+	eols := []string{"\r\n", "\n", "\r\r\n"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		b.WriteString([]string{"Content-Type:", "content-type :", "Content-Type:  "}[rng.Intn(3)])
+		for n := rng.Intn(4); n >= 0; n-- {
+			b.WriteString(randomText(rng, rng.Intn(4), words, []string{"", " "}))
+			b.WriteString(eols[rng.Intn(len(eols))])
+			if n > 0 {
+				b.WriteString([]string{" ", "\t", "  "}[rng.Intn(3)]) // a continuation line
+			}
+		}
+		field := b.String()
+		h, _, ok := readTopHeader([]byte(field + "\r\n"))
+		if !ok {
+			continue
+		}
+		if got, want := string(fieldValue(nil, []byte(field))), h.Get("Content-Type"); got != want {
+			t.Fatalf("fieldValue(%q) = %q, textproto %q", field, got, want)
+		}
+	}
+}
