@@ -540,10 +540,7 @@ func (p *parser) walk(e *message.Entity, depth int) {
 		p.tooDeep()
 		return
 	}
-	mediaType, params, ctErr := e.Header.ContentType()
-	if ctErr != nil && mediaType == "" {
-		mediaType = "text/plain"
-	}
+	mediaType, charset := partType(&e.Header)
 	if mr := e.MultipartReader(); mr != nil {
 		for {
 			part, err := mr.NextPart()
@@ -567,7 +564,7 @@ func (p *parser) walk(e *message.Entity, depth int) {
 	attachment := strings.EqualFold(disposition, "attachment")
 	switch {
 	case mediaType == "text/calendar" || mediaType == "application/ics":
-		if s, ok := p.readText(e, params); ok {
+		if s, ok := p.readText(e, charset); ok {
 			p.cals = append(p.cals, s)
 		}
 	case mediaType == "message/rfc822" || mediaType == "message/global":
@@ -585,17 +582,67 @@ func (p *parser) walk(e *message.Entity, depth int) {
 	case attachment:
 		// Attachments (including text files) are not read.
 	case mediaType == "text/html":
-		if s, ok := p.readText(e, params); ok {
+		if s, ok := p.readText(e, charset); ok {
 			p.html = append(p.html, s)
 		}
 	case mediaType == "text/plain" || mediaType == "text/enriched" || mediaType == "" || strings.HasPrefix(mediaType, "text/"):
-		if s, ok := p.readText(e, params); ok {
+		if s, ok := p.readText(e, charset); ok {
 			p.plain = append(p.plain, s)
 		}
 	default:
 		// Images, PDFs and the like: the multipart reader discards their
 		// bytes as it moves on, without keeping them.
 	}
+}
+
+// partType is the media type and charset parameter walk reads from a
+// part's Content-Type (h.ContentType(), text/plain when that fails and
+// gives none). The usual values ("text/plain; charset=utf-8") are read
+// here: go-message's ContentType builds a map of the parameters, and
+// message.New has already done so once for the same part.
+func partType(h *message.Header) (mediaType, charset string) {
+	if mediaType, charset, ok := simpleContentType(h.Get("Content-Type")); ok {
+		return mediaType, charset
+	}
+	mediaType, params, err := h.ContentType()
+	if err != nil && mediaType == "" {
+		mediaType = "text/plain"
+	}
+	return mediaType, params["charset"]
+}
+
+// simpleContentType reads a Content-Type value of the form
+// "type/subtype", optionally followed by "; charset=value" or
+// "; charset=\"value\"" (no space or one after the ';'), with a type and
+// subtype in lower case, as mime.ParseMediaType reads it. Any other value
+// gives ok false. TestPartTypeMatchesContentType compares them.
+func simpleContentType(v string) (mediaType, charset string, ok bool) {
+	mediaType, params, hasParams := strings.Cut(v, ";")
+	slash := strings.IndexByte(mediaType, '/')
+	if slash <= 0 || slash == len(mediaType)-1 {
+		return "", "", false
+	}
+	for i := 0; i < len(mediaType); i++ {
+		if c := mediaType[i]; i != slash && !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '+') {
+			return "", "", false
+		}
+	}
+	if !hasParams {
+		return mediaType, "", true
+	}
+	charset, ok = strings.CutPrefix(strings.TrimPrefix(params, " "), "charset=")
+	if len(charset) >= 2 && charset[0] == '"' && charset[len(charset)-1] == '"' {
+		charset = charset[1 : len(charset)-1]
+	}
+	if !ok || charset == "" {
+		return "", "", false
+	}
+	for i := 0; i < len(charset); i++ {
+		if c := charset[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "", "", false
+		}
+	}
+	return mediaType, charset, true
 }
 
 // tooDeep notes that walk went past the depth limit: nothing more is read.
@@ -787,7 +834,7 @@ func hasDelimiter(b []byte, start int, dash string) bool {
 }
 
 // readText reads a decoded text part up to the part cap.
-func (p *parser) readText(e *message.Entity, params map[string]string) (string, bool) {
+func (p *parser) readText(e *message.Entity, charset string) (string, bool) {
 	limit := p.opts.MaxPartBytes
 	if room := maxTotalText - p.textLen; room < limit {
 		limit = room
@@ -805,7 +852,7 @@ func (p *parser) readText(e *message.Entity, params map[string]string) (string, 
 		p.problem("Part of the message is damaged: %s; what could be read is shown.", plainError(err))
 	}
 	if !utf8.Valid(data) {
-		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+		if cs := charset; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 			p.problem("Some text is not valid in its character set (%s); unreadable letters are shown as �.", capString(cs, 40))
 		} else {
 			p.problem("Some text is not valid UTF-8; unreadable letters are shown as �.")

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	message "github.com/emersion/go-message"
 )
 
 // parseBothWays parses raw with the walk's shortcuts and without them.
@@ -323,5 +325,41 @@ func TestFieldValueMatchesGoMessage(t *testing.T) {
 		if got, want := string(fieldValue(nil, []byte(field))), h.Get("Content-Type"); got != want {
 			t.Fatalf("fieldValue(%q) = %q, textproto %q", field, got, want)
 		}
+	}
+}
+
+// TestPartTypeMatchesContentType checks partType against go-message's
+// ContentType on generated Content-Type values, usual and odd.
+func TestPartTypeMatchesContentType(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	types := []string{"text/plain", "text/html", "Text/Plain", "TEXT/HTML", "text/calendar", "application/ics",
+		"message/rfc822", "multipart/alternative", "image/png", "application/vnd.ms-excel", "text/x-vcard",
+		"text+x/a.b", "text", "text/", "/plain", "text /plain", "text/pl ain", "text/plain/x", "tëxt/plain", "",
+		"text/plain;", "a/b(c)", "text/plain\x00"}
+	params := []string{"", "; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", "; charset=\"utf-8\"",
+		"; charset=iso-8859-1", "; charset=windows-1251", "; charset=x_mac.roman", "; charset=", "; charset=\"\"",
+		"; charset=\"utf-8", "; charset=utf-8\"", "; charset=utf 8", "; charset=a:b", "; charset=\"a:b\"",
+		"; charset=\"a b\"", "; charset=\"a\\\"b\"", "; CHARSET=utf-8", "; charset =utf-8", ";  charset=utf-8",
+		"; charset*=utf-8''x", "; charset==?utf-8?q?x?=", "; format=flowed", "; charset=utf-8; format=flowed",
+		"; charset=utf-8;", "; charset=utf-8 ", "; boundary=\"b1\"", "; charset=é", "; charset=utf-8; charset=x"}
+	fast := 0
+	for i := 0; i < 20000; i++ {
+		v := types[rng.Intn(len(types))] + params[rng.Intn(len(params))]
+		var h message.Header
+		h.Set("Content-Type", v)
+		wantType, wantParams, err := h.ContentType()
+		if err != nil && wantType == "" {
+			wantType = "text/plain"
+		}
+		gotType, gotCharset := partType(&h)
+		if gotType != wantType || gotCharset != wantParams["charset"] {
+			t.Fatalf("partType(%q) = %q, %q; ContentType %q, %q", v, gotType, gotCharset, wantType, wantParams["charset"])
+		}
+		if _, _, ok := simpleContentType(h.Get("Content-Type")); ok {
+			fast++
+		}
+	}
+	if fast < 2000 {
+		t.Errorf("only %d of the values were read by simpleContentType", fast)
 	}
 }
