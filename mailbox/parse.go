@@ -131,7 +131,7 @@ func ParseRequest(raw []byte, opts ParseOptions) (req Request) {
 	}()
 	p := &parser{opts: opts}
 	p.parse(raw)
-	req = p.finish()
+	req = p.finish() // may use the scratch buffer too (rawText)
 	p.release()
 	return req
 }
@@ -156,7 +156,8 @@ type parser struct {
 	senderName, replyToName string
 	// raw is the message, once its header could be read (rawBody).
 	raw []byte
-	// scratch is the buffer text parts are read into (readAll).
+	// scratch is the buffer text parts are read into (readAll), and the
+	// raw body made text in (rawText).
 	scratch *[]byte
 }
 
