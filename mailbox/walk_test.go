@@ -1,0 +1,365 @@
+package mailbox
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+
+	message "github.com/emersion/go-message"
+)
+
+// parseBothWays parses raw with the walk's shortcuts and without them.
+func parseBothWays(raw []byte) (fast, slow Request) {
+	fast = ParseRequest(raw, testParseOptions)
+	walkShortcuts = false
+	defer func() { walkShortcuts = true }()
+	slow = ParseRequest(raw, testParseOptions)
+	return fast, slow
+}
+
+// nestedVariant is a message nesting multiparts about as deep as the
+// depth limit, each the first part of the one around it, with the
+// mistakes and near misses that change how go-message reads it: LF and
+// CRLF, boundaries that are prefixes of others or repeat, delimiter lines
+// in preambles, part headers folded, odd or broken, text parts above the
+// limit, unknown charsets and encodings below it, parts unterminated, and
+// messages cut anywhere.
+func nestedVariant(rng *rand.Rand) []byte {
+	eol := []string{"\r\n", "\n"}[rng.Intn(2)]
+	depth := maxMIMEDepth - 3 + rng.Intn(10)
+	if rng.Intn(4) == 0 {
+		depth += rng.Intn(40)
+	}
+	// Most levels are clean; a few (none in a third of the messages)
+	// have one flaw each, at an odd spot of the level.
+	flaws := map[[2]int]int{} // level and spot: flaw
+	for k := rng.Intn(4); k > 0; k-- {
+		flaws[[2]int{rng.Intn(depth + 1), rng.Intn(8)}] = rng.Intn(12)
+	}
+	flaw := func(level, spot int) int {
+		if f, ok := flaws[[2]int{level, spot}]; ok {
+			return f
+		}
+		return -1
+	}
+	nl := func(level int) string {
+		switch flaw(level, 0) {
+		case 0:
+			return "\r\r\n"
+		case 1:
+			return " \r\n"
+		case 2:
+			return []string{"\r\n", "\n"}[rng.Intn(2)]
+		}
+		return eol
+	}
+	boundaries := make([]string, depth)
+	for i := range boundaries {
+		boundaries[i] = fmt.Sprintf("b%d", i)
+		switch flaw(i, 1) {
+		case -1:
+		case 0, 1, 2:
+			if i > 0 {
+				boundaries[i] = boundaries[rng.Intn(i)] // an enclosing level's
+			}
+		default:
+			boundaries[i] = []string{"b", "b1", "b10", "x", "=_Part_1", "a b", "----=_NextPart", "b1-", "b1 ", "é", "", "=?utf-8?q?b?="}[rng.Intn(12)]
+		}
+	}
+	contentType := func(i int) string {
+		b := boundaries[i]
+		sub := []string{"mixed", "alternative", "related", "Mixed"}[rng.Intn(4)]
+		switch flaw(i, 2) {
+		case 0:
+			return "Content-Type: text/plain; charset=utf-8"
+		case 1:
+			return "Content-Type: message/rfc822"
+		case 2:
+			return "Content-Type: multipart/mixed"
+		case 3:
+			return "Content-Type: multipart/mixed; boundary=\"" + b
+		case 4:
+			return "Content-Type: multipart/" + sub + ";" + nl(i) + "\tboundary=\"" + b + "\""
+		case 5:
+			return "Content-Type: Multipart/" + sub + "; boundary=" + b
+		case 6:
+			return "content-type:multipart/" + sub + "; boundary=\"" + b + "\"; charset=x-unknown"
+		case 7:
+			return "Content-Type: multipart/" + sub + "; boundary*=utf-8''" + b
+		case 8:
+			return "Content-Type: multipart/" + sub + "; boundary=\"=?utf-8?q?" + b + "?=\""
+		case 9:
+			return "Content-Type: multipart/" + sub + ";" + nl(i) + nl(i) + "\tboundary=\"" + b + "\""
+		}
+		return "Content-Type: multipart/" + sub + "; boundary=\"" + b + "\""
+	}
+	extraField := func(i, spot int) string {
+		switch flaw(i, spot) {
+		case 0:
+			return "Content-Transfer-Encoding: base64" + nl(i)
+		case 1:
+			return "X-Note: a" + nl(i) + " b" + nl(i)
+		case 2:
+			return "no colon" + nl(i)
+		case 3:
+			return "Bad Key: x" + nl(i)
+		case 4:
+			return "Content-Type: text/plain" + nl(i) // a second one: the first counts
+		case 5:
+			return " folded first line" + nl(i)
+		case 6:
+			return ": no key" + nl(i)
+		}
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("From: Nest Ed <nest.ed@example.com>" + eol + "Subject: nested" + eol + "MIME-Version: 1.0" + eol)
+	for i := 0; i < depth; i++ {
+		b.WriteString(extraField(i, 3))
+		b.WriteString(contentType(i) + nl(i))
+		b.WriteString(extraField(i, 4))
+		if flaw(i, 5) != 0 {
+			b.WriteString(nl(i)) // the blank line ending the header
+		}
+		switch flaw(i, 6) {
+		case 0, 1:
+			b.WriteString("preamble " + fmt.Sprint(i) + nl(i))
+		case 2, 3, 4, 5:
+			b.WriteString("--" + boundaries[rng.Intn(i+1)] + []string{"", "--", "x", " ", "-"}[rng.Intn(5)] + nl(i))
+		case 6:
+			b.WriteString(strings.Repeat("p", []int{990, 1010, 4090, 4100, 5000}[rng.Intn(5)]) + nl(i))
+		case 7:
+			b.WriteString("x--" + boundaries[i] + nl(i))
+		}
+		b.WriteString("--" + boundaries[i] + []string{"", "", "", "", "", " ", "\t "}[rng.Intn(7)] + nl(i))
+		if flaw(i, 7) == 0 {
+			// A text part before the next level.
+			b.WriteString("Content-Type: text/plain" + eol + eol + "Level text: 503-555-0100" + eol + "--" + boundaries[i] + eol)
+		}
+	}
+	switch rng.Intn(6) {
+	case 0:
+		b.WriteString("Content-Type: text/plain; charset=x-unknown" + eol)
+	case 1:
+		b.WriteString("Content-Type: text/plain" + eol + "Content-Transfer-Encoding: x-bogus" + eol)
+	case 2:
+		b.WriteString("Content-Type: text/html; charset=iso-8859-1" + eol)
+	case 3:
+		b.WriteString("Content-Type: multipart/mixed; boundary=inner" + eol)
+	default:
+		b.WriteString("Content-Type: text/plain; charset=utf-8" + eol)
+	}
+	b.WriteString(eol + "Name: Nest Ed" + eol + "Phone: 503-555-0177" + eol)
+	for i := depth - 1; i >= 0; i-- {
+		if rng.Intn(8) == 0 {
+			continue // unterminated
+		}
+		b.WriteString("--" + boundaries[i] + "--" + eol)
+		if rng.Intn(5) == 0 {
+			b.WriteString("epilogue" + eol)
+		}
+	}
+	raw := b.String()
+	switch rng.Intn(8) {
+	case 0:
+		raw = raw[:rng.Intn(len(raw)+1)]
+	case 1:
+		// A delimiter of some level somewhere.
+		i := rng.Intn(len(raw) + 1)
+		raw = raw[:i] + eol + "--" + boundaries[rng.Intn(depth)] + []string{"", "--", " ", "x"}[rng.Intn(4)] + eol + raw[i:]
+	case 2:
+		// Cut near the end of the deepest header.
+		if i := strings.Index(raw, "Name: Nest Ed"); i >= 0 {
+			raw = raw[:max(0, i-20+rng.Intn(60))]
+		}
+	}
+	return []byte(raw)
+}
+
+// TestNestedTooDeeplyMatchesWalk checks that messages nested past the
+// depth limit read the same with nestedTooDeeply as with the plain walk.
+func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	hits := 0
+	const n = 6000
+	for i := 0; i < n; i++ {
+		raw := nestedVariant(rng)
+		if e, body, fast, _ := readMessageBody(raw); fast {
+			if _, ok := nestedTooDeeply(e.Header.Header, body); ok {
+				hits++
+			}
+		}
+		fast, slow := parseBothWays(raw)
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q:\nwith the shortcut    %+v\nwith the plain walk  %+v", raw, fast, slow)
+		}
+	}
+	t.Logf("%d of %d took the shortcut", hits, n)
+	if hits < n/10 || hits > n*9/10 {
+		t.Errorf("%d of %d messages took the shortcut: the test no longer tells", hits, n)
+	}
+	if raw := nestedMessage(200, "Phone: 503-555-0177"); !tookShortcut(raw) {
+		t.Errorf("200 levels do not take the shortcut")
+	}
+	if raw := readFixture(t, "hostile-nested.eml"); !tookShortcut(raw) {
+		t.Errorf("hostile-nested.eml does not take the shortcut")
+	}
+	if raw := nestedMessage(maxMIMEDepth, "Phone: 503-555-0177"); tookShortcut(raw) {
+		t.Errorf("a message as deep as the limit takes the shortcut")
+	}
+}
+
+func tookShortcut(raw []byte) bool {
+	e, body, fast, _ := readMessageBody(raw)
+	if !fast {
+		return false
+	}
+	_, ok := nestedTooDeeply(e.Header.Header, body)
+	return ok
+}
+
+// withoutMIMEScaffoldingLineByLine is withoutMIMEScaffolding as it was
+// first written, line by line into a growing builder: the reference for
+// TestWithoutMIMEScaffoldingMatchesLineByLine.
+func withoutMIMEScaffoldingLineByLine(body string) string {
+	var b strings.Builder
+	inHeader := false
+	for len(body) > 0 {
+		line := body
+		if i := strings.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = ""
+		}
+		t := strings.TrimRight(line, " \t\r")
+		switch {
+		case inHeader && t != "" && (t[0] == ' ' || t[0] == '\t'):
+			continue // a part header's continuation
+		case isBoundaryLine(t):
+			inHeader = true // part headers follow a delimiter
+			continue
+		case inHeader && (hasPrefixFold(t, "content-") || hasPrefixFold(t, "mime-version:")):
+			continue
+		case t == "":
+			inHeader = false
+		}
+		if inHeader {
+			inHeader = false
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func TestWithoutMIMEScaffoldingMatchesLineByLine(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	lines := []string{"--b1", "--b1--", "--=_Part.1", "--a b", "--", "---", "-- ", "--" + strings.Repeat("x", 80),
+		"Content-Type: text/plain", "content-transfer-encoding: 7bit", "CONTENT-", "MIME-Version: 1.0", "mime-version",
+		" boundary=x", "\tcont", "", " ", "\t", "\r", "Phone: 503-555-0177", "Name: Ann", "text", "é", "\xff",
+		"Content-Type: multipart/mixed;"}
+	ends := []string{"\n", "\n", "\r\n", "\r\n", " \n", "\t\r\n", "\r\r\n"}
+	for i := 0; i < 30000; i++ {
+		var b strings.Builder
+		for n := rng.Intn(12); n > 0; n-- {
+			b.WriteString(lines[rng.Intn(len(lines))] + ends[rng.Intn(len(ends))])
+		}
+		if rng.Intn(3) == 0 {
+			b.WriteString(lines[rng.Intn(len(lines))]) // a last line without a LF
+		}
+		in := b.String()
+		if got, want := withoutMIMEScaffolding(in), withoutMIMEScaffoldingLineByLine(in); got != want {
+			t.Fatalf("withoutMIMEScaffolding(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+	in := string(readFixture(t, "hostile-nested.eml"))
+	if got, want := withoutMIMEScaffolding(in), withoutMIMEScaffoldingLineByLine(in); got != want {
+		t.Fatalf("hostile-nested.eml: %q, want %q", got, want)
+	}
+}
+
+// TestRawTextMatchesReplaceAll checks rawText against what it stands for,
+// and that it leaves the message alone.
+func TestRawTextMatchesReplaceAll(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"a", "é", "\r", "\n", "\r\n", "\r\r\n", "\x00", "\xff", "\xe4\xb8", "--b1", " "}
+	p := &parser{}
+	defer p.release()
+	for i := 0; i < 20000; i++ {
+		raw := []byte(randomText(rng, rng.Intn(40), words, []string{""}))
+		orig := string(raw)
+		p.opts.MaxPartBytes = 1 + rng.Intn(60)
+		want := strings.ReplaceAll(validText(capBytes(raw, p.opts.MaxPartBytes)), "\r\n", "\n")
+		if got := p.rawText(raw); got != want {
+			t.Fatalf("rawText of %q (cap %d) = %q, want %q", raw, p.opts.MaxPartBytes, got, want)
+		}
+		if string(raw) != orig {
+			t.Fatalf("rawText changed the message: %q, was %q", raw, orig)
+		}
+	}
+}
+
+// TestFieldValueMatchesGoMessage checks fieldValue against the value
+// textproto gives a field, folded, with CRs, spaces and tabs anywhere.
+func TestFieldValueMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"multipart/mixed;", "boundary=\"b1\"", "a", "é", " ", "  ", "\t", "\r", ":", ";", "\xff"}
+	eols := []string{"\r\n", "\n", "\r\r\n"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		b.WriteString([]string{"Content-Type:", "content-type :", "Content-Type:  "}[rng.Intn(3)])
+		for n := rng.Intn(4); n >= 0; n-- {
+			b.WriteString(randomText(rng, rng.Intn(4), words, []string{"", " "}))
+			b.WriteString(eols[rng.Intn(len(eols))])
+			if n > 0 {
+				b.WriteString([]string{" ", "\t", "  "}[rng.Intn(3)]) // a continuation line
+			}
+		}
+		field := b.String()
+		h, _, ok := readTopHeader([]byte(field + "\r\n"))
+		if !ok {
+			continue
+		}
+		if got, want := string(fieldValue(nil, []byte(field))), h.Get("Content-Type"); got != want {
+			t.Fatalf("fieldValue(%q) = %q, textproto %q", field, got, want)
+		}
+	}
+}
+
+// TestPartTypeMatchesContentType checks partType against go-message's
+// ContentType on generated Content-Type values, usual and odd.
+func TestPartTypeMatchesContentType(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	types := []string{"text/plain", "text/html", "Text/Plain", "TEXT/HTML", "text/calendar", "application/ics",
+		"message/rfc822", "multipart/alternative", "image/png", "application/vnd.ms-excel", "text/x-vcard",
+		"text+x/a.b", "text", "text/", "/plain", "text /plain", "text/pl ain", "text/plain/x", "tëxt/plain", "",
+		"text/plain;", "a/b(c)", "text/plain\x00"}
+	params := []string{"", "; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", "; charset=\"utf-8\"",
+		"; charset=iso-8859-1", "; charset=windows-1251", "; charset=x_mac.roman", "; charset=", "; charset=\"\"",
+		"; charset=\"utf-8", "; charset=utf-8\"", "; charset=utf 8", "; charset=a:b", "; charset=\"a:b\"",
+		"; charset=\"a b\"", "; charset=\"a\\\"b\"", "; CHARSET=utf-8", "; charset =utf-8", ";  charset=utf-8",
+		"; charset*=utf-8''x", "; charset==?utf-8?q?x?=", "; format=flowed", "; charset=utf-8; format=flowed",
+		"; charset=utf-8;", "; charset=utf-8 ", "; boundary=\"b1\"", "; charset=é", "; charset=utf-8; charset=x"}
+	fast := 0
+	for i := 0; i < 20000; i++ {
+		v := types[rng.Intn(len(types))] + params[rng.Intn(len(params))]
+		var h message.Header
+		h.Set("Content-Type", v)
+		wantType, wantParams, err := h.ContentType()
+		if err != nil && wantType == "" {
+			wantType = "text/plain"
+		}
+		gotType, gotCharset := partType(&h)
+		if gotType != wantType || gotCharset != wantParams["charset"] {
+			t.Fatalf("partType(%q) = %q, %q; ContentType %q, %q", v, gotType, gotCharset, wantType, wantParams["charset"])
+		}
+		if _, _, ok := simpleContentType(h.Get("Content-Type")); ok {
+			fast++
+		}
+	}
+	if fast < 2000 {
+		t.Errorf("only %d of the values were read by simpleContentType", fast)
+	}
+}
