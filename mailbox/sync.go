@@ -1049,7 +1049,18 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		return isClosed(it.done) && isClosed(it.dated) && (!it.needDate || isClosed(p.datesDone))
 	}
 	for {
-		it, ok := <-p.items
+		// While waiting for the next message, take back the room of a
+		// batch written meanwhile: the fetcher may be waiting for it.
+		var it *syncItem
+		ok := true
+		select {
+		case it, ok = <-p.items:
+		case err := <-writeDone: // nil, never ready, when no write is under way
+			if err := finishWrite(err); err != nil {
+				return imported, err
+			}
+			continue
+		}
 		if !ok {
 			break
 		}

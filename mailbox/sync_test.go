@@ -832,12 +832,29 @@ func TestHasDateField(t *testing.T) {
 // FETCH command. More of them than the budget holds must not stop the
 // download: the fetcher cannot wait for room only it can free.
 func TestSyncUndatedMessagesBeyondTheBudget(t *testing.T) {
+	// ~40 KB each: the first FETCH command (all but the last lastChunk)
+	// holds more than the budget.
+	n := lastChunk + pipelineBytes/(40<<10) + 50
+	testSyncBeyondTheBudget(t, "", n, 600)
+}
+
+// Messages of ~150 KB: a batch is written once 8 MiB of them wait, and
+// the saver must take back the room of a batch written while it waits for
+// the next message, or the fetcher waits for room for ever.
+func TestSyncLargishMessagesBeyondTheBudget(t *testing.T) {
+	testSyncBeyondTheBudget(t, "Date: Tue, 24 Nov 2026 09:00:00 +0000\r\n", pipelineBytes/(150<<10)+20, 2200)
+}
+
+// testSyncBeyondTheBudget imports n messages of about lines × 68 bytes
+// with dateField in their header, and checks the import ends with all
+// of them, dated.
+func testSyncBeyondTheBudget(t *testing.T, dateField string, n, lines int) {
 	m, a := startTestServer(t, nil)
-	filler := strings.Repeat("I have had low back pain for months and would like an appointment.\r\n", 2200) // ~150 KB
+	filler := strings.Repeat("I have had low back pain for months and would like an appointment.\r\n", lines)
 	var msgs [][]byte
-	for i := 0; i < pipelineBytes/len(filler)+20; i++ {
+	for i := 0; i < n; i++ {
 		msgs = append(msgs, fmt.Appendf(nil, "From: Pat Doe <pat%d@example.com>\r\nSubject: booking %d\r\nMessage-ID: <undated-%d@example.com>\r\n"+
-			"\r\nName: Pat Doe\r\nPhone: 503-555-%04d\r\n%s", i, i, i, i, filler))
+			"%s\r\nName: Pat Doe\r\nPhone: 503-555-%04d\r\n%s", i, i, i, dateField, i, filler))
 	}
 	appendAll(t, m, a, msgs)
 	st := newMemState()
