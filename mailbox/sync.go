@@ -191,6 +191,7 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 		budget:    newByteBudget(pipelineBytes),
 		failed:    make(chan struct{}),
 		datesDone: make(chan struct{}),
+		dated:     make(chan struct{}, 1),
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -319,6 +320,7 @@ type pipeline struct {
 	budget    *byteBudget    // bytes downloaded and not yet written
 	failed    chan struct{}  // closed when the fetcher failed
 	datesDone chan struct{}  // closed when the undated messages have their internal dates
+	dated     chan struct{}  // signalled when a command's messages without a Date field have their dates
 
 	undatedMu sync.Mutex
 	undated   []*syncItem // parsed requests without a date of their own
@@ -506,6 +508,12 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 					for _, it := range undated {
 						p.budget.unpin(it.held)
 						close(it.dated)
+					}
+					if len(undated) > 0 {
+						select {
+						case p.dated <- struct{}{}: // the saver saves them now
+						default: // it will anyway
+						}
 					}
 				}
 				undated = nil
@@ -776,11 +784,13 @@ type byteBudget struct {
 	free    int64 // negative when taken beyond the budget
 	total   int64
 	pinned  int64
+	waiting int           // acquirers waiting for room
+	wait    chan struct{} // signalled when an acquirer starts waiting
 	stopped chan struct{} // closed by close: nobody waits any more
 }
 
 func newByteBudget(n int64) *byteBudget {
-	b := &byteBudget{free: n, total: n, stopped: make(chan struct{})}
+	b := &byteBudget{free: n, total: n, wait: make(chan struct{}, 1), stopped: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
 	return b
 }
@@ -801,8 +811,21 @@ func (b *byteBudget) acquire(n int64) bool {
 			b.free -= n
 			return true
 		}
+		select {
+		case b.wait <- struct{}{}: // the saver writes what waits
+		default:
+		}
+		b.waiting++
 		b.cond.Wait()
+		b.waiting--
 	}
+}
+
+// isWaited reports whether an acquirer waits for room.
+func (b *byteBudget) isWaited() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting > 0
 }
 
 // pin marks n bytes of the room taken as held until the fetcher unpins
@@ -1048,9 +1071,24 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 	ready := func(it *syncItem) bool {
 		return isClosed(it.done) && isClosed(it.dated) && (!it.needDate || isClosed(p.datesDone))
 	}
+	// saveReady saves the messages set aside that are ready now, oldest
+	// first (their dates came after their FETCH command).
+	saveReady := func() error {
+		for len(parked) > 0 && ready(parked[0]) {
+			first := parked[0]
+			parked = parked[1:]
+			if err := saveOne(first); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for {
-		// While waiting for the next message, take back the room of a
-		// batch written meanwhile: the fetcher may be waiting for it.
+		// While waiting for the next message: take back the room of a
+		// batch written meanwhile, save the messages whose dates came, and
+		// when the fetcher waits for room, write what waits (below
+		// minWrite it would not be written till more come, and more
+		// cannot come).
 		var it *syncItem
 		ok := true
 		select {
@@ -1058,6 +1096,18 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 		case err := <-writeDone: // nil, never ready, when no write is under way
 			if err := finishWrite(err); err != nil {
 				return imported, err
+			}
+		case <-p.dated:
+			if err := saveReady(); err != nil {
+				return imported, err
+			}
+		case <-p.budget.wait:
+		}
+		if it == nil && ok {
+			if writeDone == nil && len(pending) > 0 && p.budget.isWaited() {
+				if err := flush(); err != nil {
+					return imported, err
+				}
 			}
 			continue
 		}
@@ -1075,14 +1125,8 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 			parked = append(parked, it)
 			continue
 		}
-		// First the messages set aside that are ready now, oldest first
-		// (their dates came after their FETCH command).
-		for len(parked) > 0 && ready(parked[0]) {
-			first := parked[0]
-			parked = parked[1:]
-			if err := saveOne(first); err != nil {
-				return imported, err
-			}
+		if err := saveReady(); err != nil {
+			return imported, err
 		}
 		if err := saveOne(it); err != nil {
 			return imported, err
