@@ -11,7 +11,7 @@ import (
 // before the collector runs.
 //
 // An import is a burst of short-lived garbage: parsing, decoding and
-// writing 2,000 requests allocates ~75 MB while what stays alive grows by
+// writing 2,000 requests allocates tens of MB while what stays alive grows by
 // a few MB. With the default GOGC=100, a process whose live heap is small
 // collects every few MB: ten collections per 2,000 messages, a quarter of
 // the import's CPU on two cores. During an import the collector instead

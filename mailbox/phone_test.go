@@ -19,13 +19,7 @@ import (
 // many ways and read for several regions.
 func TestParsePhoneShortcut(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	digits := func(n int) string {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			b.WriteByte(byte('0' + rng.Intn(10)))
-		}
-		return b.String()
-	}
+	digits := func(n int) string { return randomDigits(rng, n) }
 	seps := []string{"", " ", "-", ".", "  ", " - ", "–", "\t", "(", ")", "((", ")-(", "..", "-.-", ") ("}
 	sep := func() string { return seps[rng.Intn(len(seps))] }
 	var inputs []string
@@ -224,13 +218,7 @@ func samePhoneNumber(a, b *phonenumbers.PhoneNumber) bool {
 // accepts and with others, and the numbers a prefix is stripped from.
 func TestIntlNumberMatchesParse(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	digits := func(n int) string {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			b.WriteByte(byte('0' + rng.Intn(10)))
-		}
-		return b.String()
-	}
+	digits := func(n int) string { return randomDigits(rng, n) }
 	seps := []string{"", "", "", " ", "-", ".", "(", ")", "–", " - ", "\t", "/", "x", "#", ",", "\u2011", "+", "*"}
 	write := func(ds string) string {
 		var b strings.Builder
@@ -454,4 +442,13 @@ func TestDigitDFAMatchesRegexp(t *testing.T) {
 	if _, ok := (&digitDFA{next: [][10]int32{{}}, accept: []bool{false}}).match("12a"); ok {
 		t.Error("a non-digit was read")
 	}
+}
+
+// randomDigits returns n random decimal digits.
+func randomDigits(rng *rand.Rand, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteByte(byte('0' + rng.Intn(10)))
+	}
+	return b.String()
 }
