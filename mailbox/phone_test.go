@@ -18,6 +18,7 @@ import (
 // phonenumbers.Parse and IsValidNumber give, on many numbers written in
 // many ways and read for several regions.
 func TestParsePhoneShortcut(t *testing.T) {
+	t.Parallel() // long, and it shares nothing with other tests
 	rng := rand.New(rand.NewSource(1))
 	digits := func(n int) string { return randomDigits(rng, n) }
 	seps := []string{"", " ", "-", ".", "  ", " - ", "–", "\t", "(", ")", "((", ")-(", "..", "-.-", ") ("}
@@ -217,6 +218,7 @@ func samePhoneNumber(a, b *phonenumbers.PhoneNumber) bool {
 // the country's national prefix, written with the separators findPhone
 // accepts and with others, and the numbers a prefix is stripped from.
 func TestIntlNumberMatchesParse(t *testing.T) {
+	t.Parallel() // long, and it shares nothing with other tests
 	rng := rand.New(rand.NewSource(1))
 	digits := func(n int) string { return randomDigits(rng, n) }
 	seps := []string{"", "", "", " ", "-", ".", "(", ")", "–", " - ", "\t", "/", "x", "#", ",", "\u2011", "+", "*"}
@@ -290,6 +292,7 @@ func TestIntlNumberMatchesParse(t *testing.T) {
 // numbers of every type, those with a digit changed, dropped or added,
 // random national numbers of 2 to 17 digits, and numbers with leading zeros.
 func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
+	t.Parallel() // long, and it shares nothing with other tests
 	rng := rand.New(rand.NewSource(1))
 	check := func(n *phonenumbers.PhoneNumber) {
 		if got, want := nationalSignificantNumber(n), phonenumbers.GetNationalSignificantNumber(n); got != want {
@@ -372,6 +375,7 @@ func TestIsValidPhoneMatchesPhonenumbers(t *testing.T) {
 // to 4 digits, each pattern's example number with every digit changed and
 // with digits dropped and added, and random strings of up to 17 digits.
 func TestDigitDFAMatchesRegexp(t *testing.T) {
+	t.Parallel() // long, and it shares nothing with other tests
 	rng := rand.New(rand.NewSource(1))
 	coll, err := phonenumbers.MetadataCollection()
 	if err != nil {

@@ -315,6 +315,7 @@ func TestStartTimeMatchesDateTime(t *testing.T) {
 // replyAttribution on generated lines: attributions in each language,
 // middles of 3, 4, 200 and 201 characters in several scripts, near misses.
 func TestIsReplyAttributionMatchesRegexp(t *testing.T) {
+	t.Parallel() // long, and it shares nothing with other tests
 	rng := rand.New(rand.NewSource(1))
 	words := []string{"On", "on", "ON", "oN", "el", "le", "am", "vào", "wrote:", "WROTE:", "Wrote", "wrote", "wrote :",
 		"escribió:", "a écrit", "a écrit :", "schrieb:", "đã viết:", "пишет:", "Mon, 1 Dec 2026", "Ann <a@b.c>", "x", "é",
@@ -351,6 +352,7 @@ func TestIsReplyAttributionMatchesRegexp(t *testing.T) {
 // TestDatePatternsMayMatch checks that a date pattern datePatternsMayMatch
 // rules out does not match, on generated dates, times and near misses.
 func TestDatePatternsMayMatch(t *testing.T) {
+	t.Parallel() // long, and it shares nothing with other tests
 	rng := rand.New(rand.NewSource(1))
 	words := []string{"1", "12", "123", "2026", "20261", "05", "7", "1970", "99", "年", "月", "日", "-", "/", ".", ":", "h",
 		"March", "de", "marzo", "st", "nd", "Dec", "dic.", "pm", "a.m.", "٣", "２", "２０２６", "点", "时", "下午", "é", "\xff", "Kelvin"}
