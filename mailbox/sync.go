@@ -191,7 +191,7 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 		budget:    newByteBudget(pipelineBytes),
 		failed:    make(chan struct{}),
 		datesDone: make(chan struct{}),
-		dated:     make(chan struct{}, 1),
+		datesIn:   make(chan struct{}, 1),
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -320,7 +320,7 @@ type pipeline struct {
 	budget    *byteBudget    // bytes downloaded and not yet written
 	failed    chan struct{}  // closed when the fetcher failed
 	datesDone chan struct{}  // closed when the undated messages have their internal dates
-	dated     chan struct{}  // signalled when a command's messages without a Date field have their dates
+	datesIn   chan struct{}  // signalled when a command's messages without a Date field have their dates
 
 	undatedMu sync.Mutex
 	undated   []*syncItem // parsed requests without a date of their own
@@ -511,7 +511,7 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 					}
 					if len(undated) > 0 {
 						select {
-						case p.dated <- struct{}{}: // the saver saves them now
+						case p.datesIn <- struct{}{}: // the saver saves them now
 						default: // it will anyway
 						}
 					}
@@ -1097,7 +1097,7 @@ func (p *pipeline) save(ctx context.Context, st State, validity uint32, total in
 			if err := finishWrite(err); err != nil {
 				return imported, err
 			}
-		case <-p.dated:
+		case <-p.datesIn:
 			if err := saveReady(); err != nil {
 				return imported, err
 			}
