@@ -33,6 +33,12 @@ type memServer struct {
 // startMemServer listens on 127.0.0.1 on a free port. With tlsConfig set,
 // STARTTLS is offered; plaintext login is allowed (loopback only).
 func startMemServer(username, password string, tlsConfig *tls.Config) (*memServer, error) {
+	return startMemServerCaps(username, password, tlsConfig, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
+}
+
+// startMemServerCaps is startMemServer announcing caps: tests use it to be
+// a server of the older kind.
+func startMemServerCaps(username, password string, tlsConfig *tls.Config, caps imap.CapSet) (*memServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("mailbox: starting the demo mailbox: %w", err)
@@ -48,7 +54,7 @@ func startMemServer(username, password string, tlsConfig *tls.Config) (*memServe
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return m.mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         caps,
 		TLSConfig:    tlsConfig,
 		InsecureAuth: true,
 		Logger:       discardLogger{},

@@ -246,6 +246,31 @@ func TestSyncUIDValidityChangeImportsNoDuplicates(t *testing.T) {
 
 func TestSyncInterruptedContinues(t *testing.T) {
 	m, a := startTestServer(t, nil)
+	testSyncInterruptedContinues(t, m, a)
+}
+
+// A server without ESEARCH (RFC 4731) lists the new messages, and the
+// unmarked ones, with a plain UID SEARCH.
+func TestSyncInterruptedContinuesWithoutESearch(t *testing.T) {
+	m, err := startMemServerCaps(testUser, testPassword, nil, imap.CapSet{imap.CapIMAP4rev1: {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.stop)
+	a := Account{Host: "127.0.0.1", Port: m.addr.Port, Security: SecurityPlain,
+		Username: testUser, Password: testPassword, Timeout: 5 * time.Second}
+	s, err := connect(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.searchAll() != nil {
+		t.Fatalf("the server announces %v: the test needs one without ESEARCH", s.client.Caps())
+	}
+	s.close()
+	testSyncInterruptedContinues(t, m, a)
+}
+
+func testSyncInterruptedContinues(t *testing.T, m *memServer, a Account) {
 	msgs := fixtureMessages(t, 20)
 	appendAll(t, m, a, msgs)
 	st := newMemState()
