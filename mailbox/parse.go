@@ -15,6 +15,7 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	nettextproto "net/textproto"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -218,8 +219,8 @@ var topHeaderFields = []string{"From", "Reply-To", "Subject", "Date", "Message-I
 // fields are found here in raw as textproto.ReadHeader finds them (lines
 // end in LF or CRLF, a line starting with a space or tab continues the
 // field, a blank line or the end ends the header), and those wanted are
-// added with Header.AddRaw, last first, as ReadHeader lists them, each in
-// ReadHeader's form (every line ending in CRLF). A header ReadHeader would
+// added last first, as ReadHeader lists them, each with the value
+// ReadHeader gives it (see readTopHeader). A header ReadHeader would
 // refuse, or near its size limit, is left to go-message itself.
 // TestReadMessageMatchesGoMessage compares the two.
 func readMessage(raw []byte) (*message.Entity, error) {
@@ -241,13 +242,25 @@ func readMessageBody(raw []byte) (e *message.Entity, body []byte, fast bool, err
 
 // readTopHeader reads the header of raw for readMessage: the wanted fields
 // and the body after the header. ok is false when go-message must read it.
+//
+// The fields are added with Header.Add under their canonical keys
+// (topHeaderKeys), each value as Header.Get gives it after AddRaw
+// (fieldValue), all values sharing one string: AddRaw makes a key
+// string, a copy with CRLF line ends (crlfLines) and a value string per
+// field, and canonicalises the key twice, a twelfth of all the parsing
+// time. Only the raw bytes of a field (Header.Raw) differ, and nothing
+// reads them: what go-message and ParseRequest read of this header is its
+// values (Get, Values, ContentType, ...).
 func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
-	var spans [16][2]int // the wanted fields: start and end in raw
+	type span struct{ key, start, end int } // a wanted field: its key (in topHeaderFields) and where it is in raw
+	var spans [16]span
 	kept := spans[:0]
+	size := 0
 	end, _, ok := scanHeader(raw, func(key []byte, start, end int) {
-		for _, f := range topHeaderFields {
+		for k, f := range topHeaderFields {
 			if len(key) == len(f) && strings.EqualFold(string(key), f) {
-				kept = append(kept, [2]int{start, end})
+				kept = append(kept, span{k, start, end})
+				size += end - start
 				return
 			}
 		}
@@ -255,11 +268,61 @@ func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
 	if !ok {
 		return h, nil, false
 	}
+	if len(kept) == 0 {
+		return h, raw[end:], true
+	}
+	// The values, one after the other in one string; ends[i] is where
+	// that of kept[i] ends.
+	var endsBuf [16]int
+	ends := endsBuf[:0]
+	var vals string
+	if size <= 2048 {
+		var buf [2048]byte
+		b := buf[:0]
+		for _, f := range kept {
+			b = fieldValue(b, raw[f.start:f.end])
+			ends = append(ends, len(b))
+		}
+		vals = string(b)
+	} else {
+		// A long header (a 10 KB subject) is written once, into the string.
+		var b strings.Builder
+		b.Grow(size)
+		for _, f := range kept {
+			_, v, _ := bytes.Cut(raw[f.start:f.end], []byte(":"))
+			start := b.Len()
+			for len(v) > 0 {
+				var line []byte
+				if line, v = nextFieldLine(v); len(line) > 0 {
+					if b.Len() > start {
+						b.WriteByte(' ')
+					}
+					b.Write(line)
+				}
+			}
+			ends = append(ends, b.Len())
+		}
+		vals = b.String()
+	}
 	for k := len(kept) - 1; k >= 0; k-- {
-		h.AddRaw(crlfLines(raw[kept[k][0]:kept[k][1]]))
+		start := 0
+		if k > 0 {
+			start = ends[k-1]
+		}
+		h.Add(topHeaderKeys[kept[k].key], vals[start:ends[k]])
 	}
 	return h, raw[end:], true
 }
+
+// topHeaderKeys are topHeaderFields as textproto.CanonicalMIMEHeaderKey
+// writes them, the keys AddRaw files the fields under.
+var topHeaderKeys = func() []string {
+	keys := make([]string, len(topHeaderFields))
+	for i, f := range topHeaderFields {
+		keys[i] = nettextproto.CanonicalMIMEHeaderKey(f)
+	}
+	return keys
+}()
 
 // scanHeader finds the fields of the header at the start of raw as
 // textproto.ReadHeader finds them (see readMessage) and calls field with
@@ -312,24 +375,6 @@ func headerLine(raw []byte, i int) (line []byte, next int) {
 		line = line[:len(line)-1]
 	}
 	return line, i + j + 1
-}
-
-// crlfLines returns a header field's lines, each ending in CRLF, as
-// textproto.ReadHeader keeps a field: field itself when every line already
-// ends so (mail on the wire), else a copy. Nothing changes raw, and the
-// header does not outlive ParseRequest, so sharing raw is safe.
-func crlfLines(field []byte) []byte {
-	if n := len(field); n >= 2 && field[n-2] == '\r' && field[n-1] == '\n' &&
-		bytes.Count(field, []byte("\n")) == bytes.Count(field, []byte("\r\n")) {
-		return field
-	}
-	out := make([]byte, 0, len(field)+4)
-	for i := 0; i < len(field); {
-		line, next := headerLine(field, i)
-		out = append(append(out, line...), '\r', '\n')
-		i = next
-	}
-	return out
 }
 
 func (p *parser) readHeader(h *gomail.Header) {
@@ -698,10 +743,15 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 		}
 		// The boundary, as message.New and Entity.MultipartReader read it
 		// (parseHeaderWithParams also decodes encoded words, "=?").
-		mediaType, params, err := mime.ParseMediaType(string(contentType))
-		boundary := params["boundary"]
-		if err != nil || !strings.HasPrefix(mediaType, "multipart/") || boundary == "" ||
-			len(boundary) > 200 || strings.Contains(boundary, "=?") {
+		boundary, ok := simpleMultipartBoundary(contentType)
+		if !ok {
+			mediaType, params, err := mime.ParseMediaType(string(contentType))
+			boundary = params["boundary"]
+			if err != nil || !strings.HasPrefix(mediaType, "multipart/") {
+				return h, false
+			}
+		}
+		if boundary == "" || len(boundary) > 200 || strings.Contains(boundary, "=?") {
 			return h, false
 		}
 		dash := "--" + boundary
@@ -751,6 +801,58 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	return h, true
 }
 
+// simpleMultipartBoundary reads a Content-Type value of the form
+// "multipart/subtype; boundary=value", the value a token or a quoted
+// string without backslashes, with nothing after it, the type in lower
+// case and no space or one after the ';', as mime.ParseMediaType reads it:
+// the boundary parameter of a multipart media type. Any other value gives
+// ok false (nestedTooDeeply then asks ParseMediaType, which makes a map of
+// the parameters: a tenth of hostile-nested.eml's parse time for its 17
+// levels). TestSimpleMultipartBoundaryMatchesMime compares them.
+func simpleMultipartBoundary(v []byte) (boundary string, ok bool) {
+	rest, ok := bytes.CutPrefix(v, []byte("multipart/"))
+	if !ok {
+		return "", false
+	}
+	semi := bytes.IndexByte(rest, ';')
+	if semi <= 0 {
+		return "", false
+	}
+	for _, c := range rest[:semi] {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '+') {
+			return "", false
+		}
+	}
+	rest = bytes.TrimPrefix(rest[semi+1:], []byte(" "))
+	if rest, ok = bytes.CutPrefix(rest, []byte("boundary=")); !ok || len(rest) == 0 {
+		return "", false
+	}
+	if rest[0] == '"' {
+		if len(rest) < 3 || rest[len(rest)-1] != '"' {
+			return "", false
+		}
+		rest = rest[1 : len(rest)-1]
+		for _, c := range rest {
+			if c < ' ' || c > '~' || c == '"' || c == '\\' {
+				return "", false
+			}
+		}
+		return string(rest), true
+	}
+	for _, c := range rest {
+		if !isMIMETokenByte(c) {
+			return "", false
+		}
+	}
+	return string(rest), true
+}
+
+// isMIMETokenByte is mime's isTokenChar: a US-ASCII character other than
+// space, controls and the tspecials ()<>@,;:\"/[]?=.
+func isMIMETokenByte(c byte) bool {
+	return c > ' ' && c < 0x7f && strings.IndexByte(`()<>@,;:\"/[]?=`, c) < 0
+}
+
 // firstPartType appends to b a quick guess at the Content-Type of the
 // first part of a multipart body: that in the header after its first
 // line starting with "--" (the delimiter line, unless a line of the
@@ -789,28 +891,35 @@ func isMultipartType(v []byte) bool {
 }
 
 // fieldValue appends to b a header field's value as textproto.Header.Get
-// gives it (trimAroundNewlines): after the colon, each line without its
-// CR and the spaces and tabs around it, the non-empty ones joined by
-// spaces.
+// gives it (trimAroundNewlines): after the colon, each line without the
+// CR before its LF and the spaces and tabs around it, the non-empty ones
+// joined by spaces (what b held before is not looked at).
 func fieldValue(b, field []byte) []byte {
 	_, v, _ := bytes.Cut(field, []byte(":"))
+	start := len(b)
 	for len(v) > 0 {
-		line := v
-		if i := bytes.IndexByte(v, '\n'); i >= 0 {
-			line, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		line = bytes.Trim(bytes.TrimSuffix(line, []byte("\r")), " \t")
-		if len(line) == 0 {
+		var line []byte
+		if line, v = nextFieldLine(v); len(line) == 0 {
 			continue
 		}
-		if len(b) > 0 {
+		if len(b) > start {
 			b = append(b, ' ')
 		}
 		b = append(b, line...)
 	}
 	return b
+}
+
+// nextFieldLine returns the first line of a field's value v as fieldValue
+// joins it (without the CR before its LF, and the spaces and tabs around
+// it) and the lines after it.
+func nextFieldLine(v []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(v, '\n'); i >= 0 {
+		line, rest = bytes.TrimSuffix(v[:i], []byte("\r")), v[i+1:]
+	} else {
+		line = v // a last line without LF keeps a CR at its end, as with AddRaw
+	}
+	return bytes.Trim(line, " \t"), rest
 }
 
 // hasDelimiter reports whether b, from start, holds dash where a
@@ -913,22 +1022,32 @@ func textWithoutCR(b []byte) string {
 	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
 		return strings.ReplaceAll(validText(b), "\r\n", "\n")
 	}
-	i := bytes.Index(b, []byte("\r\n"))
-	if i < 0 {
-		return string(b)
-	}
-	// Move each line down over the CRs of the CRLFs dropped so far; a CR
-	// not followed by LF stays, as ReplaceAll leaves it.
-	w, r := i, i+1 // b[i] is the first CR dropped
+	// Move each run of bytes down over the CRs of the CRLFs dropped so
+	// far (r-w of them); a CR not followed by LF stays, as ReplaceAll
+	// leaves it. CRs are found with IndexByte: bytes.Index for "\r\n"
+	// costs more per call, and mail has a CRLF on every short line.
+	w, r, from := 0, 0, 0
 	for {
-		j := bytes.Index(b[r:], []byte("\r\n"))
+		j := bytes.IndexByte(b[from:], '\r')
 		if j < 0 {
-			w += copy(b[w:], b[r:])
-			return string(b[:w])
+			break
 		}
-		w += copy(b[w:], b[r:r+j])
-		r += j + 1
+		k := from + j // b[k] is a CR
+		from = k + 1
+		if k+1 < len(b) && b[k+1] == '\n' {
+			if w != r {
+				copy(b[w:], b[r:k])
+			}
+			w += k - r
+			r = k + 1 // the LF starts the next run
+			from = k + 2
+		}
 	}
+	if w == r {
+		return string(b) // no CRLF
+	}
+	w += copy(b[w:], b[r:])
+	return string(b[:w])
 }
 
 // rawBody is the undecoded body, shown when no part could be read: what
@@ -1079,13 +1198,26 @@ func isBoundaryLine(t string) bool {
 		return false
 	}
 	for i := 2; i < len(t); i++ {
-		c := t[i]
-		if !(isASCIIAlnum(c) || strings.IndexByte("'()+_,-./:=?", c) >= 0) {
+		if !isBchar[t[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// boundaryPunct are the characters other than ASCII letters and digits
+// that isBoundaryLine takes in a boundary.
+const boundaryPunct = "'()+_,-./:=?"
+
+// isBchar is isASCIIAlnum(c) || strings.IndexByte(boundaryPunct, c) >= 0
+// for every byte c: looked up once per byte of every line of an undecoded
+// body (withoutMIMEScaffolding).
+var isBchar = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isASCIIAlnum(byte(c)) || strings.IndexByte(boundaryPunct, byte(c)) >= 0
+	}
+	return t
+}()
 
 // isHTMLStub reports a plain-text alternative that only says to read the
 // HTML version.

@@ -171,11 +171,8 @@ func compareReadMessage(t *testing.T, raw []byte) {
 			if g, w := got.Header.Values(kk), want.Header.Values(kk); !slices.Equal(g, w) {
 				t.Fatalf("%q: %s = %q, go-message %q", raw, kk, g, w)
 			}
-			g, gErr := got.Header.Raw(kk)
-			w, wErr := want.Header.Raw(kk)
-			if !bytes.Equal(g, w) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
-				t.Fatalf("%q: raw %s = %q, go-message %q", raw, kk, g, w)
-			}
+			// Raw is not compared: readTopHeader keeps the values only
+			// (nothing reads a field's raw bytes).
 		}
 	}
 	gb, gErr := io.ReadAll(got.Body)

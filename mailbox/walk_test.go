@@ -3,6 +3,7 @@ package mailbox
 import (
 	"fmt"
 	"math/rand"
+	"mime"
 	"reflect"
 	"strings"
 	"testing"
@@ -361,5 +362,57 @@ func TestPartTypeMatchesContentType(t *testing.T) {
 	}
 	if fast < 2000 {
 		t.Errorf("only %d of the values were read by simpleContentType", fast)
+	}
+}
+
+// TestSimpleMultipartBoundaryMatchesMime checks simpleMultipartBoundary
+// against mime.ParseMediaType on generated Content-Type values, usual and
+// odd: whenever it reads one, ParseMediaType reads a multipart type with
+// the same boundary.
+func TestSimpleMultipartBoundaryMatchesMime(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	types := []string{"multipart/mixed", "multipart/alternative", "multipart/x.y+z-1", "Multipart/Mixed",
+		"multipart/", "multipart", "multipart/mixed/x", "multipart/mi xed", "text/plain", "multipart/mixé", ""}
+	seps := []string{";", "; ", ";  ", " ;", ";\t", "", ";;"}
+	keys := []string{"boundary=", "Boundary=", "boundary =", "boundary= ", "charset=", "boundary"}
+	read := 0
+	words := []string{"b1", "=_Part_1", "----=_NextPart_000_0012", "a b", "a\"b", "a\\b", "a\\\"b", "x;y", "é",
+		"\t", "'()+_,-./:=?", "a@b", "x*", "{}", "\x7f", "", "="}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		// Mostly the usual forms (the first of each list), with odd ones mixed in.
+		pick := func(list []string, usual int) string {
+			if rng.Intn(3) != 0 {
+				return list[rng.Intn(usual)]
+			}
+			return list[rng.Intn(len(list))]
+		}
+		b.WriteString(pick(types, 3))
+		b.WriteString(pick(seps, 2))
+		b.WriteString(pick(keys, 1))
+		value := randomText(rng, 1+rng.Intn(3), words, []string{""})
+		switch rng.Intn(4) {
+		case 0, 1:
+			value = `"` + value + `"`
+		case 2:
+			value = `"` + value
+		}
+		b.WriteString(value)
+		if rng.Intn(5) == 0 {
+			b.WriteString([]string{" ", ";", "; charset=utf-8", "\"", "; boundary=x"}[rng.Intn(5)])
+		}
+		v := b.String()
+		got, ok := simpleMultipartBoundary([]byte(v))
+		if !ok {
+			continue
+		}
+		read++
+		mediaType, params, err := mime.ParseMediaType(v)
+		if err != nil || !strings.HasPrefix(mediaType, "multipart/") || params["boundary"] != got {
+			t.Fatalf("simpleMultipartBoundary(%q) = %q; ParseMediaType %q %q %v", v, got, mediaType, params, err)
+		}
+	}
+	if _, ok := simpleMultipartBoundary([]byte(`multipart/mixed; boundary="b1"`)); !ok || read < 1000 {
+		t.Errorf("the usual form is not read, or too few values were (%d)", read)
 	}
 }
