@@ -289,7 +289,28 @@ func prepareImport(r *BookingRequest, raw []byte) (BookingRequest, error) {
 func (s *Store) importLocked(batch []RequestImport, pos MailSyncPosition) ([]BookingRequest, error) {
 	now := time.Now().UTC()
 	saved := make([]BookingRequest, 0, len(batch))
+	var a importArena
+	defer a.release() // after the transaction: bbolt holds the arena's slices until it commits
+	var plain []byte  // an encrypted store's JSON, sealed into the arena
+	defer func() { clear(plain[:cap(plain)]) }()
+	kr, _ := s.sealer.(*keyring)
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		requests := appendOnly(tx.Bucket(bucketRequests))
+		keys := appendOnly(tx.Bucket(bucketRequestKeys))
+		raws := appendOnly(tx.Bucket(bucketRequestRaw))
+		// seal seals b into the arena: the keyring's values are written
+		// there; any other sealer's come back as it made them (the
+		// identity sealer's is b itself, which the caller keeps).
+		seal := func(b []byte) ([]byte, error) {
+			if kr == nil {
+				return s.sealBytes(b)
+			}
+			out, err := kr.sealTo(a.room(len(b)+sealOverhead), b)
+			if err != nil {
+				return nil, s.sealError(err)
+			}
+			return a.keep(out), nil
+		}
 		for _, in := range batch {
 			q := in.Request
 			if q.ImportedAt.IsZero() {
@@ -301,19 +322,49 @@ func (s *Store) importLocked(batch []RequestImport, pos MailSyncPosition) ([]Boo
 					return err
 				}
 			}
-			id, err := tx.Bucket(bucketRequests).NextSequence()
+			id, err := requests.NextSequence()
 			if err != nil {
 				return err
 			}
 			q.ID = id
-			if err := s.unsafePutRequest(tx, &q); err != nil {
-				return err
+			key := a.key(id)
+			// The request's JSON: into the arena when the sealer may
+			// return it as it is, else into one buffer reused for
+			// every request (cleared after the batch).
+			var j []byte
+			if kr == nil {
+				j, err = appendRequestJSON(a.room(requestJSONSize(&q)), &q)
+				j = a.keep(j)
+			} else {
+				j, err = appendRequestJSON(plain[:0], &q)
+				plain = j
 			}
-			sealed, err := s.sealBytes(in.Raw)
 			if err != nil {
 				return err
 			}
-			if err := appendOnly(tx.Bucket(bucketRequestRaw)).Put(itob(id), sealed); err != nil {
+			sealed, err := seal(j)
+			if err != nil {
+				return err
+			}
+			if err := requests.Put(key, sealed); err != nil {
+				return err
+			}
+			if kr == nil {
+				j = a.keep(appendRequestKeyJSON(a.room(requestKeyJSONSize(q.MessageID, q.Status)), requestKey{MessageID: q.MessageID, Status: q.Status}))
+			} else {
+				j = appendRequestKeyJSON(plain[:0], requestKey{MessageID: q.MessageID, Status: q.Status})
+				plain = j
+			}
+			if sealed, err = seal(j); err != nil {
+				return err
+			}
+			if err := keys.Put(key, sealed); err != nil {
+				return err
+			}
+			if sealed, err = seal(in.Raw); err != nil {
+				return err
+			}
+			if err := raws.Put(key, sealed); err != nil {
 				return err
 			}
 			saved = append(saved, q)
