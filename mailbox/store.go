@@ -41,6 +41,11 @@ type StoreState struct {
 	pos          storage.MailSyncPosition // the position to write with the pending requests
 	posDirty     bool
 	writing      map[string]bool // Message-IDs of the batch being written
+	// spare and spareIDs are a written batch's slice and set, emptied,
+	// for the next batch to fill: a batch of hundreds of requests (about
+	// 500 bytes each) does not grow its slice and set from nothing again.
+	spare    []storage.RequestImport
+	spareIDs map[string]bool
 	// failed is why a batch could not be written. Nothing more is
 	// written in this pass (a later batch would carry the position past
 	// the lost one); the next pass (SyncState) starts over from the disk.
@@ -54,6 +59,9 @@ var (
 
 // flushBytes bounds the memory pending requests may take between flushes.
 const flushBytes = 32 << 20
+
+// maxSpare is the longest written batch whose slice is kept for the next.
+const maxSpare = 1024
 
 // SyncState returns the folder's UIDVALIDITY and last imported UID.
 func (s *StoreState) SyncState(folder string) (uidValidity, lastUID uint32, err error) {
@@ -105,7 +113,13 @@ func (s *StoreState) SaveRequest(r Request, raw []byte) error {
 		return s.failed
 	}
 	if s.pendingIDs == nil {
-		s.pendingIDs = map[string]bool{}
+		s.pendingIDs, s.spareIDs = s.spareIDs, nil
+		if s.pendingIDs == nil {
+			s.pendingIDs = map[string]bool{}
+		}
+	}
+	if s.pending == nil {
+		s.pending, s.spare = s.spare, nil
 	}
 	s.pending = append(s.pending, storage.RequestImport{Request: b, Raw: raw})
 	s.pendingIDs[strings.Trim(strings.TrimSpace(b.MessageID), "<>")] = true
@@ -146,9 +160,17 @@ func (s *StoreState) Flush() error {
 	if len(batch) == 0 && !dirty {
 		return nil
 	}
-	_, err := s.Store.ImportBookingRequests(batch, pos)
+	_, err := s.Store.ImportBookingRequests(batch, pos) // keeps nothing of batch
+	clear(batch)                                        // the raw emails are not held past their write
 	s.mu.Lock()
 	s.writing = nil
+	clear(ids)
+	if s.spare == nil && batch != nil && cap(batch) <= maxSpare {
+		s.spare = batch[:0]
+	}
+	if s.spareIDs == nil && ids != nil {
+		s.spareIDs = ids
+	}
 	if err != nil {
 		s.failed = err
 	}

@@ -125,7 +125,12 @@ func appendRequestKeyJSON(b []byte, k requestKey) []byte {
 
 // marshalRequestKey is json.Marshal(k) without reflection.
 func marshalRequestKey(k requestKey) []byte {
-	return appendRequestKeyJSON(make([]byte, 0, 16+len(k.MessageID)+len(k.Status)+8), k)
+	return appendRequestKeyJSON(make([]byte, 0, requestKeyJSONSize(k.MessageID, k.Status)), k)
+}
+
+// requestKeyJSONSize is a guess at the length of a requestKey's JSON.
+func requestKeyJSONSize(messageID string, status RequestStatus) int {
+	return 16 + len(messageID) + len(status) + 8
 }
 
 func appendOmitEmptyString(b []byte, key, s string) []byte {

@@ -214,7 +214,7 @@ func (s *Store) SaveBookingRequest(r *BookingRequest, raw []byte) error {
 	if dup {
 		return &DuplicateRequestError{Existing: existing}
 	}
-	saved, err := s.importLocked([]RequestImport{{Request: q, Raw: raw}}, MailSyncPosition{})
+	saved, err := s.importLocked([]BookingRequest{q}, [][]byte{raw}, MailSyncPosition{})
 	if err != nil {
 		return err
 	}
@@ -245,28 +245,32 @@ type MailSyncPosition struct {
 // or earlier in the batch, are skipped. It returns the requests saved,
 // with their IDs, in batch order.
 func (s *Store) ImportBookingRequests(batch []RequestImport, pos MailSyncPosition) ([]BookingRequest, error) {
-	todo := make([]RequestImport, 0, len(batch))
-	for _, in := range batch {
-		q, err := prepareImport(&in.Request, in.Raw)
-		if err != nil {
+	reqs := make([]BookingRequest, len(batch)) // copies, set and returned by importLocked
+	raws := make([][]byte, len(batch))
+	for i := range batch {
+		var err error
+		if reqs[i], err = prepareImport(&batch[i].Request, batch[i].Raw); err != nil {
 			return nil, err
 		}
-		todo = append(todo, RequestImport{Request: q, Raw: in.Raw})
+		raws[i] = batch[i].Raw
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	seen := make(map[string]bool, len(todo))
+	seen := make(map[string]bool, len(reqs))
 	s.mu.RLock()
-	fresh := todo[:0]
-	for _, in := range todo {
-		id := in.Request.MessageID
+	n := 0
+	for i := range reqs {
+		id := reqs[i].MessageID
 		if _, dup := s.reqs.byMessageID[id]; !dup && !seen[id] {
 			seen[id] = true
-			fresh = append(fresh, in)
+			if n != i {
+				reqs[n], raws[n] = reqs[i], raws[i]
+			}
+			n++
 		}
 	}
 	s.mu.RUnlock()
-	return s.importLocked(fresh, pos)
+	return s.importLocked(reqs[:n], raws[:n], pos)
 }
 
 // prepareImport copies r with its Message-ID (from raw when it has none)
@@ -284,14 +288,36 @@ func prepareImport(r *BookingRequest, raw []byte) (BookingRequest, error) {
 	return q, validateRequest(&q)
 }
 
-// importLocked writes prepared, new requests and the sync position in one
-// transaction. The caller holds writeMu and has checked for duplicates.
-func (s *Store) importLocked(batch []RequestImport, pos MailSyncPosition) ([]BookingRequest, error) {
+// importLocked writes prepared, new requests, each with its raw email
+// (raws[i]), and the sync position in one transaction, and returns reqs
+// with their IDs, times and versions set in place. The caller holds writeMu
+// and has checked for duplicates; reqs is its own copy.
+func (s *Store) importLocked(reqs []BookingRequest, raws [][]byte, pos MailSyncPosition) ([]BookingRequest, error) {
 	now := time.Now().UTC()
-	saved := make([]BookingRequest, 0, len(batch))
+	var a importArena
+	defer a.release() // after the transaction: bbolt holds the arena's slices until it commits
+	var plain []byte  // an encrypted store's JSON, sealed into the arena
+	defer func() { clear(plain[:cap(plain)]) }()
+	kr, _ := s.sealer.(*keyring)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, in := range batch {
-			q := in.Request
+		requests := appendOnly(tx.Bucket(bucketRequests))
+		keys := appendOnly(tx.Bucket(bucketRequestKeys))
+		rawBucket := appendOnly(tx.Bucket(bucketRequestRaw))
+		// seal seals b into the arena: the keyring's values are written
+		// there; any other sealer's come back as it made them (the
+		// identity sealer's is b itself, which the caller keeps).
+		seal := func(b []byte) ([]byte, error) {
+			if kr == nil {
+				return s.sealBytes(b)
+			}
+			out, err := kr.sealTo(a.room(len(b)+sealOverhead), b)
+			if err != nil {
+				return nil, s.sealError(err)
+			}
+			return a.keep(out), nil
+		}
+		for i := range reqs {
+			q := &reqs[i]
 			if q.ImportedAt.IsZero() {
 				q.ImportedAt = now
 			}
@@ -301,22 +327,51 @@ func (s *Store) importLocked(batch []RequestImport, pos MailSyncPosition) ([]Boo
 					return err
 				}
 			}
-			id, err := tx.Bucket(bucketRequests).NextSequence()
+			id, err := requests.NextSequence()
 			if err != nil {
 				return err
 			}
 			q.ID = id
-			if err := s.unsafePutRequest(tx, &q); err != nil {
-				return err
+			key := a.key(id)
+			// The request's JSON: into the arena when the sealer may
+			// return it as it is, else into one buffer reused for
+			// every request (cleared after the batch).
+			var j []byte
+			if kr == nil {
+				j, err = appendRequestJSON(a.room(requestJSONSize(q)), q)
+				j = a.keep(j)
+			} else {
+				j, err = appendRequestJSON(plain[:0], q)
+				plain = j
 			}
-			sealed, err := s.sealBytes(in.Raw)
 			if err != nil {
 				return err
 			}
-			if err := appendOnly(tx.Bucket(bucketRequestRaw)).Put(itob(id), sealed); err != nil {
+			sealed, err := seal(j)
+			if err != nil {
 				return err
 			}
-			saved = append(saved, q)
+			if err := requests.Put(key, sealed); err != nil {
+				return err
+			}
+			if kr == nil {
+				j = a.keep(appendRequestKeyJSON(a.room(requestKeyJSONSize(q.MessageID, q.Status)), requestKey{MessageID: q.MessageID, Status: q.Status}))
+			} else {
+				j = appendRequestKeyJSON(plain[:0], requestKey{MessageID: q.MessageID, Status: q.Status})
+				plain = j
+			}
+			if sealed, err = seal(j); err != nil {
+				return err
+			}
+			if err := keys.Put(key, sealed); err != nil {
+				return err
+			}
+			if sealed, err = seal(raws[i]); err != nil {
+				return err
+			}
+			if err := rawBucket.Put(key, sealed); err != nil {
+				return err
+			}
 		}
 		if pos.Folder == "" {
 			return nil
@@ -332,11 +387,11 @@ func (s *Store) importLocked(batch []RequestImport, pos MailSyncPosition) ([]Boo
 		return nil, err
 	}
 	s.mu.Lock()
-	for _, q := range saved {
-		s.reqs.put(q.ID, requestKey{MessageID: q.MessageID, Status: q.Status})
+	for i := range reqs {
+		s.reqs.put(reqs[i].ID, requestKey{MessageID: reqs[i].MessageID, Status: reqs[i].Status})
 	}
 	s.mu.Unlock()
-	return saved, nil
+	return reqs, nil
 }
 
 // validateRequest checks what the store relies on.

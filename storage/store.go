@@ -318,12 +318,17 @@ func (s *Store) seal(v any) ([]byte, error) {
 func (s *Store) sealBytes(plain []byte) ([]byte, error) {
 	sealed, err := s.sealer.Seal(plain)
 	if err != nil {
-		if errors.Is(err, ErrLocked) {
-			return nil, err
-		}
-		return nil, &Error{Msg: "cannot seal a record: " + err.Error(), Kind: ErrUnreadable}
+		return nil, s.sealError(err)
 	}
 	return sealed, nil
+}
+
+// sealError is the error of a Seal that failed.
+func (s *Store) sealError(err error) error {
+	if errors.Is(err, ErrLocked) {
+		return err
+	}
+	return &Error{Msg: "cannot seal a record: " + err.Error(), Kind: ErrUnreadable}
 }
 
 // unseal unseals a value read from the database and decodes its JSON into v.
