@@ -503,9 +503,26 @@ func isASCII(s string) bool {
 
 // cleanName tidies a name: one space between words, no surrounding quotes.
 func cleanName(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	if !singleSpaced(s) {
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	s = strings.Trim(s, `"'.,;: `)
 	return capString(s, 200)
+}
+
+// singleSpaced reports an ASCII s that strings.Join(strings.Fields(s), " ")
+// leaves as it is: no whitespace but single spaces between other bytes
+// (a name nearly always is). TestSingleSpacedMatchesFields checks it.
+func singleSpaced(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80 || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
+			return false
+		}
+	}
+	return true
 }
 
 // closingWords are closingLine's ASCII closings.
@@ -1374,7 +1391,7 @@ func findDate(s, region string) (time.Time, bool) {
 			return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
 		}
 	}
-	if year {
+	if year && mayHoldMonthName(s) {
 		if m := monthFirst.FindStringSubmatch(s); m != nil {
 			if mon, ok := months[strings.ToLower(m[1])]; ok {
 				return mk(atoi(m[3]), int(mon), atoi(m[2]))
@@ -1435,6 +1452,25 @@ func datePatternsMayMatch(s string) (han, iso, year, numeric bool) {
 	}
 	han = year && strings.Contains(s, "年")
 	return han, iso, year, numeric
+}
+
+// mayHoldMonthName reports whether s has three bytes in a row that are
+// each an ASCII letter or part of a non-ASCII character: monthFirst and
+// dayFirst need three letters in a row (\p{L}{3,10}), so they cannot match
+// a text without (a numeric date, "05.09.1970", would otherwise run both
+// over all of it). TestDatePatternsMayMatch checks it.
+func mayHoldMonthName(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || isASCIILetter(c) {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // findClock finds a time of day in s.
@@ -1574,7 +1610,7 @@ func (p *parser) decide(x extracted) {
 	// Date of birth.
 	if x.dob != "" {
 		if d, ok := findDate(x.dob, region); ok {
-			r.DateOfBirth = d.Format("2006-01-02")
+			r.DateOfBirth = isoDay(d)
 		} else {
 			p.problem("The date of birth %q could not be read.", capString(x.dob, 40))
 		}
@@ -1617,11 +1653,33 @@ func (p *parser) decide(x extracted) {
 	}
 }
 
+// isoDay is t.Format("2006-01-02") for a year from 0 to 9999 (findDate
+// gives 1900 to 2200), without Format's layout parsing.
+// TestIsoDayMatchesFormat checks it.
+func isoDay(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format("2006-01-02")
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
+}
+
 // splitName splits "Given Family" or "Family, Given"; names in scripts
 // written without spaces are left whole.
 func splitName(name string) (given, family string) {
 	if f, g, ok := strings.Cut(name, ","); ok {
 		return strings.TrimSpace(g), strings.TrimSpace(f)
+	}
+	if singleSpaced(name) {
+		// Its words are those between its spaces, and an ASCII name is
+		// never written family name first.
+		last := strings.LastIndexByte(name, ' ')
+		if last < 0 {
+			return "", ""
+		}
+		return name[:last], name[last+1:]
 	}
 	words := strings.Fields(name)
 	if len(words) < 2 {
@@ -1736,9 +1794,27 @@ var formSubjectWords = []string{"form", "submission", "formulario", "solicitud",
 // name first (Chinese, Japanese, Korean).
 func familyNameFirst(name string) bool {
 	for _, r := range name {
-		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+		if r >= minFamilyFirstRune && unicode.In(r, familyFirstScripts...) {
 			return true
 		}
 	}
 	return false
 }
+
+// familyFirstScripts are the scripts familyNameFirst looks for, and
+// minFamilyFirstRune the lowest rune in any of them: the runes below it
+// (ASCII, Latin, Cyrillic…) are not looked up in the four tables.
+var (
+	familyFirstScripts = []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul}
+	minFamilyFirstRune = func() rune {
+		low := rune(unicode.MaxRune)
+		for _, t := range familyFirstScripts {
+			if len(t.R16) > 0 {
+				low = min(low, rune(t.R16[0].Lo))
+			} else if len(t.R32) > 0 {
+				low = min(low, rune(t.R32[0].Lo))
+			}
+		}
+		return low
+	}()
+)
