@@ -1486,7 +1486,7 @@ func findClock(s string) (hour, minute int, ok bool) {
 	if han, _, _, _ := datePatternsMayMatch(s); han {
 		s = hanDate.ReplaceAllString(s, " ")
 	}
-	m := clockTime.FindStringSubmatch(s)
+	m := findClockTime(s)
 	if m == nil {
 		return 0, 0, false
 	}
@@ -1516,6 +1516,26 @@ func findClock(s string) (hour, minute int, ok bool) {
 	return hour, minute, true
 }
 
+// findClockTime is clockTime.FindStringSubmatch(s), started at the first
+// ASCII digit of s: each of clockTime's alternatives starts its match at
+// one (\d is ASCII), so the regexp would only fail at every byte before it.
+// When that digit follows an ASCII letter, digit or "_", the \b at its
+// start reads differently in the rest than in s, and the whole of s is
+// searched. TestFindClockTimeMatchesRegexp checks it.
+func findClockTime(s string) []string {
+	k := 0
+	for k < len(s) && (s[k] < '0' || s[k] > '9') {
+		k++
+	}
+	if k == len(s) {
+		return nil
+	}
+	if k > 0 && isWordByte(s[k-1]) {
+		return clockTime.FindStringSubmatch(s)
+	}
+	return clockTime.FindStringSubmatch(s[k:])
+}
+
 // parseRequested reads a requested date and time written by a form.
 func parseRequested(s, region string, loc *time.Location) (time.Time, bool) {
 	d, ok := findDate(s, region)
@@ -1540,7 +1560,7 @@ func (p *parser) decide(x extracted) {
 	case x.calendar:
 		r.Source = SourceCalendar
 	case isFormService(r.From) || (fromAutomated && x.labelCount >= 1) ||
-		(x.labelCount >= 2 && containsAny(strings.ToLower(capString(r.Subject, 200)), formSubjectWords)):
+		(x.labelCount >= 2 && subjectNamesForm(capString(r.Subject, 200))):
 		r.Source = SourceWebForm
 	default:
 		r.Source = SourcePatientEmail
@@ -1782,6 +1802,23 @@ func isAutomatedLocal(local string) bool {
 func (p *parser) isOwn(addr string) bool {
 	for _, own := range p.opts.OwnAddresses {
 		if strings.EqualFold(strings.TrimSpace(own), addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectNamesForm is containsAny(strings.ToLower(subject),
+// formSubjectWords), an ASCII subject (at most 200 bytes) lower-cased on the
+// stack. TestSubjectNamesFormMatchesToLower checks it.
+func subjectNamesForm(subject string) bool {
+	if len(subject) > 200 || !isASCII(subject) {
+		return containsAny(strings.ToLower(subject), formSubjectWords)
+	}
+	var buf [200]byte
+	l := lowerASCII(buf[:0], subject)
+	for _, w := range formSubjectWords {
+		if bytes.Contains(l, []byte(w)) {
 			return true
 		}
 	}

@@ -596,3 +596,41 @@ func TestSingleSpacedMatchesFields(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectNamesFormMatchesToLower checks subjectNamesForm and
+// isHTMLStub's ASCII way against strings.ToLower, and findClockTime
+// against clockTime, on generated text.
+func TestSubjectNamesFormMatchesToLower(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Form", "submission", "FORMULARIO", "solicitud", "заявка", "表单", "html", "HTML", "View", "enable",
+		"supPort", "x", "é", "\xff", "İ", "K", "ſ", "fo", "rm", "10", "3", "2:30", "pm", "A.M.", "h", "点", "时", "_", ":", "下午",
+		"10h30", "a1", "２"}
+	seps := []string{"", " ", "  ", ",", ".", "\n", ":", "-"}
+	stubs, forms, clocks := 0, 0, 0
+	for i := 0; i < 30000; i++ {
+		s := randomText(rng, rng.Intn(8), words, seps)
+		l := strings.ToLower(s)
+		if got, want := subjectNamesForm(s), containsAny(l, formSubjectWords); got != want {
+			t.Fatalf("subjectNamesForm(%q) = %v", s, got)
+		} else if got {
+			forms++
+		}
+		want := len(s) <= 200 && strings.Contains(l, "html") &&
+			(strings.Contains(l, "view") || strings.Contains(l, "enable") || strings.Contains(l, "support"))
+		if got := isHTMLStub(s); got != want {
+			t.Fatalf("isHTMLStub(%q) = %v", s, got)
+		} else if got {
+			stubs++
+		}
+		got, wantM := findClockTime(s), clockTime.FindStringSubmatch(s)
+		if !slices.Equal(got, wantM) {
+			t.Fatalf("findClockTime(%q) = %q, clockTime finds %q", s, got, wantM)
+		}
+		if got != nil {
+			clocks++
+		}
+	}
+	if stubs < 500 || forms < 3000 || clocks < 3000 {
+		t.Errorf("only %d stubs, %d form subjects, %d clocks generated", stubs, forms, clocks)
+	}
+}
