@@ -197,7 +197,11 @@ func (p *parser) extract(body string) extracted {
 		x.fwdEmail = firstAddress(p.embedded, "From")
 		x.fwdName = addressName(p.embedded, "From")
 	}
-	text, lines := stripQuoted(text)
+	if p.lines == nil {
+		p.lines = linesPool.Get().(*[]string)
+	}
+	text, lines := stripQuotedInto(*p.lines, text)
+	*p.lines = lines[:0]
 	x.extractionText = text
 
 	for i := 0; i < len(lines); i++ {
@@ -1283,7 +1287,13 @@ func hasSuffixFold(s, suffix string) bool {
 // everything after an "On … wrote:" attribution. It returns the text left
 // and its lines (strings.Split(kept, "\n"), which it has at hand).
 func stripQuoted(text string) (kept string, lines []string) {
-	lines = strings.Split(text, "\n")
+	return stripQuotedInto(nil, text)
+}
+
+// stripQuotedInto is stripQuoted, splitting text into buf (the lines
+// returned may be buf's, or a fresh slice).
+func stripQuotedInto(buf []string, text string) (kept string, lines []string) {
+	lines = splitLines(buf, text)
 	var out []string // the lines kept, once one is not
 	cut := false
 	for i, l := range lines {
@@ -1322,6 +1332,28 @@ func stripQuoted(text string) (kept string, lines []string) {
 	}
 	return strings.Join(out, "\n"), out // no line holds a "\n"
 }
+
+// splitLines is strings.Split(s, "\n"), into buf: ParseRequest splits
+// every text into lines (stripQuoted), a slice of thousands of strings the
+// garbage collector must scan, thrown away once the text is read.
+// TestSplitLinesMatchesSplit checks it.
+func splitLines(buf []string, s string) []string {
+	buf = buf[:0]
+	for {
+		m := strings.IndexByte(s, '\n')
+		if m < 0 {
+			return append(buf, s)
+		}
+		buf = append(buf, s[:m])
+		s = s[m+1:]
+	}
+}
+
+// linesPool holds line slices for splitLines across messages; one grown
+// past maxPooledLines by a huge text is not kept.
+var linesPool = sync.Pool{New: func() any { b := make([]string, 0, 256); return &b }}
+
+const maxPooledLines = 8 << 10
 
 // Dates.
 

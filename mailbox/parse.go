@@ -160,6 +160,8 @@ type parser struct {
 	// scratch is the buffer text parts are read into (readAll), and the
 	// raw body made text in (rawText).
 	scratch *[]byte
+	// lines is the buffer the text is split into lines in (extract).
+	lines *[]string
 }
 
 func (p *parser) problem(format string, args ...any) {
@@ -1013,6 +1015,12 @@ func (p *parser) release() {
 		scratchPool.Put(p.scratch)
 	}
 	p.scratch = nil
+	if p.lines != nil && cap(*p.lines) <= maxPooledLines {
+		clear((*p.lines)[:cap(*p.lines)]) // keeps no text alive
+		*p.lines = (*p.lines)[:0]
+		linesPool.Put(p.lines)
+	}
+	p.lines = nil
 }
 
 // textWithoutCR is strings.ReplaceAll(validText(b), "\r\n", "\n"). When b

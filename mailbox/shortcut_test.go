@@ -634,3 +634,18 @@ func TestSubjectNamesFormMatchesToLower(t *testing.T) {
 		t.Errorf("only %d stubs, %d form subjects, %d clocks generated", stubs, forms, clocks)
 	}
 }
+
+// TestSplitLinesMatchesSplit checks splitLines, into a reused buffer,
+// against strings.Split.
+func TestSplitLinesMatchesSplit(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"", "a", "line", "\r", "\n", "\n\n", "é", "\xff"}
+	var buf []string
+	for i := 0; i < 20000; i++ {
+		s := randomText(rng, rng.Intn(10), words, []string{"", "\n", " "})
+		buf = splitLines(buf, s)
+		if want := strings.Split(s, "\n"); !slices.Equal(buf, want) {
+			t.Fatalf("splitLines(%q) = %q, want %q", s, buf, want)
+		}
+	}
+}
