@@ -607,7 +607,7 @@ func TestSubjectNamesFormMatchesToLower(t *testing.T) {
 		"10h30", "a1", "２"}
 	seps := []string{"", " ", "  ", ",", ".", "\n", ":", "-"}
 	stubs, forms, clocks := 0, 0, 0
-	for i := 0; i < 30000; i++ {
+	for i := 0; i < 10000; i++ {
 		s := randomText(rng, rng.Intn(8), words, seps)
 		l := strings.ToLower(s)
 		if got, want := subjectNamesForm(s), containsAny(l, formSubjectWords); got != want {
@@ -630,8 +630,10 @@ func TestSubjectNamesFormMatchesToLower(t *testing.T) {
 			clocks++
 		}
 	}
-	if stubs < 500 || forms < 3000 || clocks < 3000 {
+	if stubs < 150 || forms < 1000 || clocks < 1000 {
 		t.Errorf("only %d stubs, %d form subjects, %d clocks generated", stubs, forms, clocks)
+	} else if testing.Verbose() {
+		t.Logf("%d stubs, %d form subjects, %d clocks generated", stubs, forms, clocks)
 	}
 }
 
