@@ -197,7 +197,11 @@ func (p *parser) extract(body string) extracted {
 		x.fwdEmail = firstAddress(p.embedded, "From")
 		x.fwdName = addressName(p.embedded, "From")
 	}
-	text, lines := stripQuoted(text)
+	if p.lines == nil {
+		p.lines = linesPool.Get().(*[]string)
+	}
+	text, lines := stripQuotedInto(*p.lines, text)
+	*p.lines = lines[:0]
 	x.extractionText = text
 
 	for i := 0; i < len(lines); i++ {
@@ -503,9 +507,26 @@ func isASCII(s string) bool {
 
 // cleanName tidies a name: one space between words, no surrounding quotes.
 func cleanName(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	if !singleSpaced(s) {
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	s = strings.Trim(s, `"'.,;: `)
 	return capString(s, 200)
+}
+
+// singleSpaced reports an ASCII s that strings.Join(strings.Fields(s), " ")
+// leaves as it is: no whitespace but single spaces between other bytes
+// (a name nearly always is). TestSingleSpacedMatchesFields checks it.
+func singleSpaced(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80 || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
+			return false
+		}
+	}
+	return true
 }
 
 // closingWords are closingLine's ASCII closings.
@@ -1266,7 +1287,13 @@ func hasSuffixFold(s, suffix string) bool {
 // everything after an "On … wrote:" attribution. It returns the text left
 // and its lines (strings.Split(kept, "\n"), which it has at hand).
 func stripQuoted(text string) (kept string, lines []string) {
-	lines = strings.Split(text, "\n")
+	return stripQuotedInto(nil, text)
+}
+
+// stripQuotedInto is stripQuoted, splitting text into buf (the lines
+// returned may be buf's, or a fresh slice).
+func stripQuotedInto(buf []string, text string) (kept string, lines []string) {
+	lines = splitLines(buf, text)
 	var out []string // the lines kept, once one is not
 	cut := false
 	for i, l := range lines {
@@ -1305,6 +1332,28 @@ func stripQuoted(text string) (kept string, lines []string) {
 	}
 	return strings.Join(out, "\n"), out // no line holds a "\n"
 }
+
+// splitLines is strings.Split(s, "\n"), into buf: ParseRequest splits
+// every text into lines (stripQuoted), a slice of thousands of strings the
+// garbage collector must scan, thrown away once the text is read.
+// TestSplitLinesMatchesSplit checks it.
+func splitLines(buf []string, s string) []string {
+	buf = buf[:0]
+	for {
+		m := strings.IndexByte(s, '\n')
+		if m < 0 {
+			return append(buf, s)
+		}
+		buf = append(buf, s[:m])
+		s = s[m+1:]
+	}
+}
+
+// linesPool holds line slices for splitLines across messages; one grown
+// past maxPooledLines by a huge text is not kept.
+var linesPool = sync.Pool{New: func() any { b := make([]string, 0, 256); return &b }}
+
+const maxPooledLines = 8 << 10
 
 // Dates.
 
@@ -1374,7 +1423,7 @@ func findDate(s, region string) (time.Time, bool) {
 			return mk(atoi(m[1]), atoi(m[2]), atoi(m[3]))
 		}
 	}
-	if year {
+	if year && mayHoldMonthName(s) {
 		if m := monthFirst.FindStringSubmatch(s); m != nil {
 			if mon, ok := months[strings.ToLower(m[1])]; ok {
 				return mk(atoi(m[3]), int(mon), atoi(m[2]))
@@ -1437,6 +1486,25 @@ func datePatternsMayMatch(s string) (han, iso, year, numeric bool) {
 	return han, iso, year, numeric
 }
 
+// mayHoldMonthName reports whether s has three bytes in a row that are
+// each an ASCII letter or part of a non-ASCII character: monthFirst and
+// dayFirst need three letters in a row (\p{L}{3,10}), so they cannot match
+// a text without (a numeric date, "05.09.1970", would otherwise run both
+// over all of it). TestDatePatternsMayMatch checks it.
+func mayHoldMonthName(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || isASCIILetter(c) {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
 // findClock finds a time of day in s.
 func findClock(s string) (hour, minute int, ok bool) {
 	// Blank out dates so their numbers are not read as times. A pattern
@@ -1450,7 +1518,7 @@ func findClock(s string) (hour, minute int, ok bool) {
 	if han, _, _, _ := datePatternsMayMatch(s); han {
 		s = hanDate.ReplaceAllString(s, " ")
 	}
-	m := clockTime.FindStringSubmatch(s)
+	m := findClockTime(s)
 	if m == nil {
 		return 0, 0, false
 	}
@@ -1480,6 +1548,26 @@ func findClock(s string) (hour, minute int, ok bool) {
 	return hour, minute, true
 }
 
+// findClockTime is clockTime.FindStringSubmatch(s), started at the first
+// ASCII digit of s: each of clockTime's alternatives starts its match at
+// one (\d is ASCII), so the regexp would only fail at every byte before it.
+// When that digit follows an ASCII letter, digit or "_", the \b at its
+// start reads differently in the rest than in s, and the whole of s is
+// searched. TestFindClockTimeMatchesRegexp checks it.
+func findClockTime(s string) []string {
+	k := 0
+	for k < len(s) && (s[k] < '0' || s[k] > '9') {
+		k++
+	}
+	if k == len(s) {
+		return nil
+	}
+	if k > 0 && isWordByte(s[k-1]) {
+		return clockTime.FindStringSubmatch(s)
+	}
+	return clockTime.FindStringSubmatch(s[k:])
+}
+
 // parseRequested reads a requested date and time written by a form.
 func parseRequested(s, region string, loc *time.Location) (time.Time, bool) {
 	d, ok := findDate(s, region)
@@ -1504,7 +1592,7 @@ func (p *parser) decide(x extracted) {
 	case x.calendar:
 		r.Source = SourceCalendar
 	case isFormService(r.From) || (fromAutomated && x.labelCount >= 1) ||
-		(x.labelCount >= 2 && containsAny(strings.ToLower(capString(r.Subject, 200)), formSubjectWords)):
+		(x.labelCount >= 2 && subjectNamesForm(capString(r.Subject, 200))):
 		r.Source = SourceWebForm
 	default:
 		r.Source = SourcePatientEmail
@@ -1574,7 +1662,7 @@ func (p *parser) decide(x extracted) {
 	// Date of birth.
 	if x.dob != "" {
 		if d, ok := findDate(x.dob, region); ok {
-			r.DateOfBirth = d.Format("2006-01-02")
+			r.DateOfBirth = isoDay(d)
 		} else {
 			p.problem("The date of birth %q could not be read.", capString(x.dob, 40))
 		}
@@ -1617,11 +1705,33 @@ func (p *parser) decide(x extracted) {
 	}
 }
 
+// isoDay is t.Format("2006-01-02") for a year from 0 to 9999 (findDate
+// gives 1900 to 2200), without Format's layout parsing.
+// TestIsoDayMatchesFormat checks it.
+func isoDay(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format("2006-01-02")
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
+}
+
 // splitName splits "Given Family" or "Family, Given"; names in scripts
 // written without spaces are left whole.
 func splitName(name string) (given, family string) {
 	if f, g, ok := strings.Cut(name, ","); ok {
 		return strings.TrimSpace(g), strings.TrimSpace(f)
+	}
+	if singleSpaced(name) {
+		// Its words are those between its spaces, and an ASCII name is
+		// never written family name first.
+		last := strings.LastIndexByte(name, ' ')
+		if last < 0 {
+			return "", ""
+		}
+		return name[:last], name[last+1:]
 	}
 	words := strings.Fields(name)
 	if len(words) < 2 {
@@ -1730,15 +1840,50 @@ func (p *parser) isOwn(addr string) bool {
 	return false
 }
 
+// subjectNamesForm is containsAny(strings.ToLower(subject),
+// formSubjectWords), an ASCII subject (at most 200 bytes) lower-cased on the
+// stack. TestSubjectNamesFormMatchesToLower checks it.
+func subjectNamesForm(subject string) bool {
+	if len(subject) > 200 || !isASCII(subject) {
+		return containsAny(strings.ToLower(subject), formSubjectWords)
+	}
+	var buf [200]byte
+	l := lowerASCII(buf[:0], subject)
+	for _, w := range formSubjectWords {
+		if bytes.Contains(l, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
 var formSubjectWords = []string{"form", "submission", "formulario", "solicitud", "заявка", "表单"}
 
 // familyNameFirst reports a name in a script whose names are written family
 // name first (Chinese, Japanese, Korean).
 func familyNameFirst(name string) bool {
 	for _, r := range name {
-		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+		if r >= minFamilyFirstRune && unicode.In(r, familyFirstScripts...) {
 			return true
 		}
 	}
 	return false
 }
+
+// familyFirstScripts are the scripts familyNameFirst looks for, and
+// minFamilyFirstRune the lowest rune in any of them: the runes below it
+// (ASCII, Latin, Cyrillic…) are not looked up in the four tables.
+var (
+	familyFirstScripts = []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul}
+	minFamilyFirstRune = func() rune {
+		low := rune(unicode.MaxRune)
+		for _, t := range familyFirstScripts {
+			if len(t.R16) > 0 {
+				low = min(low, rune(t.R16[0].Lo))
+			} else if len(t.R32) > 0 {
+				low = min(low, rune(t.R32[0].Lo))
+			}
+		}
+		return low
+	}()
+)

@@ -160,6 +160,8 @@ type parser struct {
 	// scratch is the buffer text parts are read into (readAll), and the
 	// raw body made text in (rawText).
 	scratch *[]byte
+	// lines is the buffer the text is split into lines in (extract).
+	lines *[]string
 }
 
 func (p *parser) problem(format string, args ...any) {
@@ -1013,6 +1015,12 @@ func (p *parser) release() {
 		scratchPool.Put(p.scratch)
 	}
 	p.scratch = nil
+	if p.lines != nil && cap(*p.lines) <= maxPooledLines {
+		clear((*p.lines)[:cap(*p.lines)]) // keeps no text alive
+		*p.lines = (*p.lines)[:0]
+		linesPool.Put(p.lines)
+	}
+	p.lines = nil
 }
 
 // textWithoutCR is strings.ReplaceAll(validText(b), "\r\n", "\n"). When b
@@ -1225,8 +1233,28 @@ func isHTMLStub(s string) bool {
 	if len(s) > 200 {
 		return false
 	}
+	if isASCII(s) {
+		// strings.ToLower of ASCII text, on the stack.
+		var buf [200]byte
+		l := lowerASCII(buf[:0], s)
+		return bytes.Contains(l, []byte("html")) && (bytes.Contains(l, []byte("view")) ||
+			bytes.Contains(l, []byte("enable")) || bytes.Contains(l, []byte("support")))
+	}
 	l := strings.ToLower(s)
 	return strings.Contains(l, "html") && (strings.Contains(l, "view") || strings.Contains(l, "enable") || strings.Contains(l, "support"))
+}
+
+// lowerASCII appends to b the ASCII text s with its upper-case letters
+// lower-cased: strings.ToLower(s), for ASCII s.
+func lowerASCII(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // validText returns b as a valid UTF-8 string without NUL bytes.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	ical "github.com/emersion/go-ical"
 
@@ -380,7 +381,8 @@ func TestDatePatternsMayMatch(t *testing.T) {
 		for j, c := range []struct {
 			re *regexp.Regexp
 			ok bool
-		}{{hanDate, han}, {isoDate, iso}, {monthFirst, year}, {dayFirst, year}, {numericDate, numeric}} {
+		}{{hanDate, han}, {isoDate, iso}, {monthFirst, year && mayHoldMonthName(s)}, {dayFirst, year && mayHoldMonthName(s)},
+			{numericDate, numeric}} {
 			if c.re.MatchString(s) {
 				counts[j]++
 				if !c.ok {
@@ -529,5 +531,123 @@ func TestFindEmailMatchesRegexp(t *testing.T) {
 	}
 	if found < 2000 {
 		t.Errorf("only %d generated texts hold an address", found)
+	}
+}
+
+// TestIsoDayMatchesFormat checks isoDay against time.Format.
+func TestIsoDayMatchesFormat(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 20000; i++ {
+		y := rng.Intn(10200) - 100
+		if i < 400 {
+			y = 1890 + i
+		}
+		d := time.Date(y, time.Month(1+rng.Intn(12)), 1+rng.Intn(31), 0, 0, 0, 0, time.UTC)
+		if got, want := isoDay(d), d.Format("2006-01-02"); got != want {
+			t.Fatalf("isoDay(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestSingleSpacedMatchesFields checks singleSpaced against strings.Fields,
+// splitName and cleanName against their plain forms, and familyNameFirst
+// against the scripts' tables for every rune up to U+FFFF and beyond.
+func TestSingleSpacedMatchesFields(t *testing.T) {
+	splitNamePlain := func(name string) (string, string) {
+		if f, g, ok := strings.Cut(name, ","); ok {
+			return strings.TrimSpace(g), strings.TrimSpace(f)
+		}
+		words := strings.Fields(name)
+		if len(words) < 2 {
+			return "", ""
+		}
+		if familyNameFirst(name) {
+			return strings.Join(words[1:], " "), words[0]
+		}
+		return strings.Join(words[:len(words)-1], " "), words[len(words)-1]
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Ann", "Lee", "a", "O'Neil", "é", "王", "\xff", "\u00a0", "\u0085", "\u2003", "\u3000", "\v", "\f",
+		"\r", "\n", "\t", " ", "  ", ",", ".", "\"", ""}
+	spaced := 0
+	for i := 0; i < 30000; i++ {
+		s := randomText(rng, rng.Intn(6), words, []string{"", " ", " ", " ", "  ", "\t"})
+		fields := strings.Join(strings.Fields(s), " ")
+		if singleSpaced(s) {
+			spaced++
+			if fields != s {
+				t.Fatalf("singleSpaced(%q), but its fields are %q", s, fields)
+			}
+		}
+		g, f := splitName(s)
+		if wg, wf := splitNamePlain(s); g != wg || f != wf {
+			t.Fatalf("splitName(%q) = %q, %q; want %q, %q", s, g, f, wg, wf)
+		}
+		if got, want := cleanName(s), capString(strings.Trim(fields, `"'.,;: `), 200); got != want {
+			t.Fatalf("cleanName(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if spaced < 3000 {
+		t.Errorf("only %d generated names are single-spaced", spaced)
+	}
+	for r := rune(0); r < 0x20000; r++ {
+		if got, want := familyNameFirst(string(r)), unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul); got != want {
+			t.Fatalf("familyNameFirst(%U) = %v", r, got)
+		}
+	}
+}
+
+// TestSubjectNamesFormMatchesToLower checks subjectNamesForm and
+// isHTMLStub's ASCII way against strings.ToLower, and findClockTime
+// against clockTime, on generated text.
+func TestSubjectNamesFormMatchesToLower(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Form", "submission", "FORMULARIO", "solicitud", "заявка", "表单", "html", "HTML", "View", "enable",
+		"supPort", "x", "é", "\xff", "İ", "K", "ſ", "fo", "rm", "10", "3", "2:30", "pm", "A.M.", "h", "点", "时", "_", ":", "下午",
+		"10h30", "a1", "２"}
+	seps := []string{"", " ", "  ", ",", ".", "\n", ":", "-"}
+	stubs, forms, clocks := 0, 0, 0
+	for i := 0; i < 10000; i++ {
+		s := randomText(rng, rng.Intn(8), words, seps)
+		l := strings.ToLower(s)
+		if got, want := subjectNamesForm(s), containsAny(l, formSubjectWords); got != want {
+			t.Fatalf("subjectNamesForm(%q) = %v", s, got)
+		} else if got {
+			forms++
+		}
+		want := len(s) <= 200 && strings.Contains(l, "html") &&
+			(strings.Contains(l, "view") || strings.Contains(l, "enable") || strings.Contains(l, "support"))
+		if got := isHTMLStub(s); got != want {
+			t.Fatalf("isHTMLStub(%q) = %v", s, got)
+		} else if got {
+			stubs++
+		}
+		got, wantM := findClockTime(s), clockTime.FindStringSubmatch(s)
+		if !slices.Equal(got, wantM) {
+			t.Fatalf("findClockTime(%q) = %q, clockTime finds %q", s, got, wantM)
+		}
+		if got != nil {
+			clocks++
+		}
+	}
+	if stubs < 150 || forms < 1000 || clocks < 1000 {
+		t.Errorf("only %d stubs, %d form subjects, %d clocks generated", stubs, forms, clocks)
+	} else if testing.Verbose() {
+		t.Logf("%d stubs, %d form subjects, %d clocks generated", stubs, forms, clocks)
+	}
+}
+
+// TestSplitLinesMatchesSplit checks splitLines, into a reused buffer,
+// against strings.Split.
+func TestSplitLinesMatchesSplit(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"", "a", "line", "\r", "\n", "\n\n", "é", "\xff"}
+	var buf []string
+	for i := 0; i < 20000; i++ {
+		s := randomText(rng, rng.Intn(10), words, []string{"", "\n", " "})
+		buf = splitLines(buf, s)
+		if want := strings.Split(s, "\n"); !slices.Equal(buf, want) {
+			t.Fatalf("splitLines(%q) = %q, want %q", s, buf, want)
+		}
 	}
 }
