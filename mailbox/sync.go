@@ -282,7 +282,7 @@ func (s *session) searchAll() *imap.SearchOptions {
 
 // newMessage is a message listed as new: its UID and, from the envelope
 // (only after a renumbering), its Message-ID and subject. The download
-// adds its size and internal date.
+// adds its size (counted up to LargeMessageBytes+1) and internal date.
 type newMessage struct {
 	uid       imap.UID
 	size      int64
@@ -467,8 +467,16 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 		// Dovecot answers such FETCH commands interleaved, and go-imap's
 		// reader then waits on the command not being read: a deadlock.)
 		chunks := fetchChunks(want)
-		fetchOpts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{
-			{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes}}}}
+		//
+		// Each message's first LargeMessageBytes+1 bytes are asked for:
+		// the literal's length, announced before it, tells a large
+		// message (more than LargeMessageBytes) from the others, whose
+		// body comes whole. Asking RFC822.SIZE instead cost Dovecot ~22
+		// ms of CPU per 2,000 messages, a tenth of the import: where the
+		// file name does not give it (as in mail delivered by other
+		// means), it reads each message to count its lines.
+		fetchOpts := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{
+			{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: opts.LargeMessageBytes + 1}}}}
 		// fetchOne reads one command's messages.
 		fetchOne := func(uids imap.UIDSet) (err error) {
 			cmd := s.client.Fetch(uids, fetchOpts)
@@ -653,9 +661,10 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// readMessage reads one message of the download: UID, size and (unless it is large, or the pass stopped) its body, in room
-// taken from the budget. A body not read is dropped by go-imap when the
-// next item is asked for.
+// readMessage reads one message of the download: its UID, its size (up to
+// LargeMessageBytes+1, from the length of the partial body) and, unless it
+// is large or the pass stopped, its body, in room taken from the budget. A
+// body not read is dropped by go-imap when the next item is asked for.
 func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) (*syncItem, error) {
 	s, limit := p.s, p.opts.LargeMessageBytes
 	it := &syncItem{done: make(chan struct{})}
@@ -663,12 +672,11 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 		switch d := item.(type) {
 		case imapclient.FetchItemDataUID:
 			it.m.uid = d.UID
-		case imapclient.FetchItemDataRFC822Size:
-			it.m.size = d.Size
 		case imapclient.FetchItemDataBodySection:
 			if d.Literal == nil {
 				continue
 			}
+			it.m.size = d.Literal.Size()
 			if *stopped || it.m.size > limit {
 				// Large (its text parts come after the stream), or the
 				// pass stopped: read past it here, so that a failure is
@@ -681,7 +689,7 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 			// Wait for room before reading: the literal's size is
 			// announced first. Waiting for the saver is not waiting for
 			// the server: no deadline meanwhile.
-			n := min(d.Literal.Size(), limit)
+			n := it.m.size
 			s.disarm()
 			ok := p.budget.acquire(n)
 			s.arm()

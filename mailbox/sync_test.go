@@ -370,6 +370,42 @@ func TestSyncLargeMessageFetchesOnlyText(t *testing.T) {
 	}
 }
 
+// A message of exactly LargeMessageBytes is downloaded whole; one byte more
+// and only its header and text are. (The download asks for the first
+// LargeMessageBytes+1 bytes and tells the two apart by the length.)
+func TestSyncLargeMessageLimitIsExact(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	var b bytes.Buffer
+	b.WriteString("From: Big Scan <big.scan@example.com>\r\nSubject: my MRI\r\nMessage-ID: <big-2@example.com>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nMy name is Big Scan, phone 503-555-0112. MRI attached.\r\n" +
+		"--zz\r\nContent-Type: application/octet-stream; name=mri.bin\r\nContent-Disposition: attachment\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n")
+	for b.Len() < 200<<10 {
+		b.WriteString(strings.Repeat("QUJD", 19) + "\r\n")
+	}
+	b.WriteString("--zz--\r\n")
+	raw := b.Bytes()
+	appendAll(t, m, a, [][]byte{raw})
+
+	whole := newMemState()
+	if rep, err := Sync(context.Background(), a, whole, SyncOptions{LargeMessageBytes: int64(len(raw))}); err != nil || rep.New != 1 {
+		t.Fatalf("limit = size: %+v %v", rep, err)
+	}
+	if !bytes.Equal(whole.raws[0], raw) {
+		t.Errorf("limit = size: stored %d bytes, want the whole message of %d", len(whole.raws[0]), len(raw))
+	}
+
+	textOnly := newMemState()
+	if rep, err := Sync(context.Background(), a, textOnly, SyncOptions{LargeMessageBytes: int64(len(raw)) - 1}); err != nil || rep.New != 1 {
+		t.Fatalf("limit = size-1: %+v %v", rep, err)
+	}
+	r := textOnly.requests[0]
+	if len(textOnly.raws[0]) > 16<<10 || !r.NeedsReview || r.Phone != "+15035550112" {
+		t.Errorf("limit = size-1: stored %d bytes, needs review %v, phone %q; want only header and text, read", len(textOnly.raws[0]), r.NeedsReview, r.Phone)
+	}
+}
+
 func TestSyncMovesWhenAsked(t *testing.T) {
 	m, a := startTestServer(t, nil)
 	if err := m.user.Create("Imported", nil); err != nil {
