@@ -339,20 +339,26 @@ func TestSyncMessageWithoutMessageIDIsNotDuplicated(t *testing.T) {
 	}
 }
 
-func TestSyncLargeMessageFetchesOnlyText(t *testing.T) {
-	m, a := startTestServer(t, nil)
+// scanMessage is a short text from Big Scan with an attachment that makes
+// the message at least size bytes.
+func scanMessage(messageID string, size int) []byte {
 	var b bytes.Buffer
-	b.WriteString("From: Big Scan <big.scan@example.com>\r\nSubject: my MRI\r\nMessage-ID: <big-1@example.com>\r\n" +
+	b.WriteString("From: Big Scan <big.scan@example.com>\r\nSubject: my MRI\r\nMessage-ID: <" + messageID + ">\r\n" +
 		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n" +
 		"Content-Type: text/plain; charset=utf-8\r\n\r\nMy name is Big Scan, phone 503-555-0112. MRI attached.\r\n" +
 		"--zz\r\nContent-Type: application/octet-stream; name=mri.bin\r\nContent-Disposition: attachment\r\n" +
 		"Content-Transfer-Encoding: base64\r\n\r\n")
 	line := strings.Repeat("QUJD", 19) + "\r\n"
-	for b.Len() < 3<<20 {
+	for b.Len() < size {
 		b.WriteString(line)
 	}
 	b.WriteString("--zz--\r\n")
-	appendAll(t, m, a, [][]byte{b.Bytes()})
+	return b.Bytes()
+}
+
+func TestSyncLargeMessageFetchesOnlyText(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	appendAll(t, m, a, [][]byte{scanMessage("big-1@example.com", 3<<20)})
 	st := newMemState()
 	rep, err := Sync(context.Background(), a, st, SyncOptions{LargeMessageBytes: 1 << 20})
 	if err != nil || rep.New != 1 {
@@ -375,17 +381,7 @@ func TestSyncLargeMessageFetchesOnlyText(t *testing.T) {
 // LargeMessageBytes+1 bytes and tells the two apart by the length.)
 func TestSyncLargeMessageLimitIsExact(t *testing.T) {
 	m, a := startTestServer(t, nil)
-	var b bytes.Buffer
-	b.WriteString("From: Big Scan <big.scan@example.com>\r\nSubject: my MRI\r\nMessage-ID: <big-2@example.com>\r\n" +
-		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n\r\nMy name is Big Scan, phone 503-555-0112. MRI attached.\r\n" +
-		"--zz\r\nContent-Type: application/octet-stream; name=mri.bin\r\nContent-Disposition: attachment\r\n" +
-		"Content-Transfer-Encoding: base64\r\n\r\n")
-	for b.Len() < 200<<10 {
-		b.WriteString(strings.Repeat("QUJD", 19) + "\r\n")
-	}
-	b.WriteString("--zz--\r\n")
-	raw := b.Bytes()
+	raw := scanMessage("big-2@example.com", 200<<10)
 	appendAll(t, m, a, [][]byte{raw})
 
 	whole := newMemState()
