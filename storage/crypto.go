@@ -134,10 +134,16 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 
 // sealWith returns nonce || ciphertext with a fresh random nonce.
 func sealWith(aead cipher.AEAD, plain, additional []byte) []byte {
-	ns := aead.NonceSize()
-	out := make([]byte, ns, ns+len(plain)+aead.Overhead())
-	rand.Read(out) // crypto/rand.Read never fails (it panics rather)
-	return aead.Seal(out, out[:ns], plain, additional)
+	return appendSealed(make([]byte, 0, aead.NonceSize()+len(plain)+aead.Overhead()), aead, plain, additional)
+}
+
+// appendSealed appends a random nonce and plain sealed with it to dst,
+// which must not overlap plain.
+func appendSealed(dst []byte, aead cipher.AEAD, plain, additional []byte) []byte {
+	n, ns := len(dst), aead.NonceSize()
+	dst = append(dst, make([]byte, ns)...)
+	rand.Read(dst[n:]) // crypto/rand.Read never fails (it panics rather)
+	return aead.Seal(dst, dst[n:], plain, additional)
 }
 
 func openWith(aead cipher.AEAD, sealed, additional []byte) ([]byte, error) {
@@ -180,6 +186,24 @@ func (k *keyring) Seal(plain []byte) ([]byte, error) {
 	}
 	return sealWith(k.aead, plain, nil), nil
 }
+
+// sealTo is Seal appending the sealed value to dst, which must not overlap
+// plain: an import seals its values into pooled chunks (importArena).
+func (k *keyring) sealTo(dst, plain []byte) ([]byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	switch {
+	case k.plain:
+		return append(dst, plain...), nil
+	case k.aead == nil:
+		return nil, errLockedSeal
+	}
+	return appendSealed(dst, k.aead, plain, nil), nil
+}
+
+// sealOverhead is what the keyring's sealing adds to a value: the nonce and
+// the GCM tag.
+const sealOverhead = 12 + 16
 
 func (k *keyring) Unseal(sealed []byte) ([]byte, error) {
 	k.mu.RLock()

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"crypto/rand"
 	"sync"
 	"unsafe"
 )
@@ -74,25 +73,3 @@ func (a *importArena) release() {
 	}
 	*a = importArena{}
 }
-
-// sealTo is Seal appending the sealed value to dst, which must not overlap
-// plain.
-func (k *keyring) sealTo(dst, plain []byte) ([]byte, error) {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	switch {
-	case k.plain:
-		return append(dst, plain...), nil
-	case k.aead == nil:
-		return nil, errLockedSeal
-	}
-	ns := k.aead.NonceSize()
-	n := len(dst)
-	dst = append(dst, make([]byte, ns)...)
-	rand.Read(dst[n:]) // crypto/rand.Read never fails (it panics rather)
-	return k.aead.Seal(dst, dst[n:], plain, nil), nil
-}
-
-// sealOverhead is what the keyring's sealing adds to a value: the nonce and
-// the GCM tag.
-const sealOverhead = 12 + 16
