@@ -735,7 +735,7 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	var starts [maxMIMEDepth + 1]int    // where the body of each level's first part starts
 	var buf [128]byte
 	contentType := append(buf[:0], h.Get("Content-Type")...)
-	if !isMultipartType(contentType) || !isMultipartType(firstPartType(buf[len(contentType):len(contentType)], body)) {
+	if !isMultipartType(contentType) || !isMultipartType(firstPartType(contentType[len(contentType):], body)) {
 		return h, false // nearly all messages
 	}
 	pos, margin := 0, 0

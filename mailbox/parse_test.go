@@ -189,6 +189,32 @@ func TestParseRequestQuotedHistoryIgnored(t *testing.T) {
 	}
 }
 
+// A multipart message whose Content-Type is longer than usual (S/MIME
+// signed mail, Outlook's multipart/related) is read like any other, with a
+// nested multipart first part and without.
+func TestParseRequestLongMultipartContentType(t *testing.T) {
+	boundary := "----" + strings.Repeat("a1b2c3d4e5", 4)
+	contentType := `multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="` + boundary + `"`
+	if len(contentType) <= 128 {
+		t.Fatalf("the Content-Type is %d bytes; the test needs a long one", len(contentType))
+	}
+	text := "Content-Type: text/plain; charset=utf-8\r\n\r\nHello, my name is Omar Haddad, phone 503-555-0181.\r\n"
+	for name, first := range map[string]string{
+		"text first part": text,
+		"multipart first part": "Content-Type: multipart/alternative; boundary=\"inner\"\r\n\r\n--inner\r\n" + text + "--inner--\r\n",
+	} {
+		raw := []byte("From: Omar Haddad <omar.haddad@example.com>\r\nSubject: appointment\r\n" +
+			"Date: Tue, 24 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: " + contentType + "\r\n\r\n" +
+			"--" + boundary + "\r\n" + first +
+			"--" + boundary + "\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n\r\nMIIB\r\n" +
+			"--" + boundary + "--\r\n")
+		r := ParseRequest(raw, testParseOptions)
+		if r.Name != "Omar Haddad" || r.Phone != "+15035550181" || r.NeedsReview {
+			t.Errorf("%s: name %q phone %q needs review %v %q; want the request read", name, r.Name, r.Phone, r.NeedsReview, r.Problems)
+		}
+	}
+}
+
 func TestParseRequestReplyToFromFormService(t *testing.T) {
 	raw := []byte("From: Squarespace <form-submission@squarespace.info>\r\n" +
 		"Reply-To: \"Eve Adams\" <eve.adams@example.com>\r\n" +
