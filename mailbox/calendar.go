@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	ical "github.com/emersion/go-ical"
@@ -117,22 +116,39 @@ func startTime(prop *ical.Prop, loc *time.Location) (time.Time, error) {
 	return time.ParseInLocation(localDateTime, prop.Value, zone)
 }
 
-// zoneCache holds the zones loadZone loaded, by name: at most
-// maxCachedZones of them, as the names come from mail.
-var (
-	zoneCache      sync.Map // string → *time.Location
-	zoneCacheSize  atomic.Int32
-	maxCachedZones = int32(64)
-)
+// zoneCache holds what loadZone found for each name, zone or error: at
+// most maxCachedZones names, as they come from mail. A name no zone has
+// (Outlook writes Windows names, "W. Europe Standard Time") costs
+// time.LoadLocation ~90 µs of looking on disk each time, more than a zone
+// found.
+var zoneCache struct {
+	mu sync.Mutex
+	m  map[string]zoneResult
+}
 
-// loadZone is time.LoadLocation, remembering the zones it found.
+type zoneResult struct {
+	zone *time.Location
+	err  error
+}
+
+const maxCachedZones = 64
+
+// loadZone is time.LoadLocation, remembering its answers.
 func loadZone(name string) (*time.Location, error) {
-	if z, ok := zoneCache.Load(name); ok {
-		return z.(*time.Location), nil
+	zoneCache.mu.Lock()
+	z, ok := zoneCache.m[name]
+	zoneCache.mu.Unlock()
+	if ok {
+		return z.zone, z.err
 	}
-	z, err := time.LoadLocation(name)
-	if err == nil && zoneCacheSize.Add(1) <= maxCachedZones {
-		zoneCache.Store(name, z)
+	zone, err := time.LoadLocation(name)
+	zoneCache.mu.Lock()
+	if zoneCache.m == nil {
+		zoneCache.m = map[string]zoneResult{}
 	}
-	return z, err
+	if len(zoneCache.m) < maxCachedZones {
+		zoneCache.m[name] = zoneResult{zone, err}
+	}
+	zoneCache.mu.Unlock()
+	return zone, err
 }

@@ -1012,6 +1012,8 @@ const maxPooledScratch = 64 << 10
 // returns points into it (its text is copied into strings).
 func (p *parser) release() {
 	if p.scratch != nil && cap(*p.scratch) <= maxPooledScratch {
+		clear((*p.scratch)[:cap(*p.scratch)]) // no message text waits in the pool
+		*p.scratch = (*p.scratch)[:0]
 		scratchPool.Put(p.scratch)
 	}
 	p.scratch = nil

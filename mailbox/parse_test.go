@@ -200,7 +200,7 @@ func TestParseRequestLongMultipartContentType(t *testing.T) {
 	}
 	text := "Content-Type: text/plain; charset=utf-8\r\n\r\nHello, my name is Omar Haddad, phone 503-555-0181.\r\n"
 	for name, first := range map[string]string{
-		"text first part": text,
+		"text first part":      text,
 		"multipart first part": "Content-Type: multipart/alternative; boundary=\"inner\"\r\n\r\n--inner\r\n" + text + "--inner--\r\n",
 	} {
 		raw := []byte("From: Omar Haddad <omar.haddad@example.com>\r\nSubject: appointment\r\n" +
@@ -431,5 +431,25 @@ func TestWithoutMIMEScaffolding(t *testing.T) {
 	want := "\n\nPhone: 503-555-0177\n-- \nLee\n"
 	if got := withoutMIMEScaffolding(in); got != want {
 		t.Errorf("withoutMIMEScaffolding:\n got %q\nwant %q", got, want)
+	}
+}
+
+// loadZone answers as time.LoadLocation does, found or not, the second
+// time from its cache.
+func TestLoadZoneRemembersBothAnswers(t *testing.T) {
+	for i := 0; i < 2; i++ {
+		if z, err := loadZone("Europe/Paris"); err != nil || z.String() != "Europe/Paris" {
+			t.Errorf("round %d: Europe/Paris = %v, %v", i, z, err)
+		}
+		if _, err := loadZone("W. Europe Standard Time"); err == nil {
+			t.Errorf("round %d: a Windows zone name was found", i)
+		}
+	}
+	zoneCache.mu.Lock()
+	_, paris := zoneCache.m["Europe/Paris"]
+	_, windows := zoneCache.m["W. Europe Standard Time"]
+	zoneCache.mu.Unlock()
+	if !paris || !windows {
+		t.Errorf("cached: Europe/Paris %v, the Windows name %v; want both", paris, windows)
 	}
 }
