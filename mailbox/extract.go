@@ -150,7 +150,7 @@ var (
 		regexp.MustCompile(`(?m)^(?:(?i:hi|hello|dear [^,]+|hola)[,!]?\s*)?(?i:this is)[ \t]+(\p{Lu}[\p{L}'’\-]+(?:[ \t]+\p{Lu}[\p{L}'’\-]+){0,3})`),
 		regexp.MustCompile(`(?:我叫|我的名字是|我是)(\p{Han}{2,4})`),
 	}
-	closingLine   = regexp.MustCompile(`(?i)^(?:thanks|thank you|many thanks|regards|best|best regards|kind regards|warm regards|sincerely|cheers|thanks again|gracias|muchas gracias|saludos|atentamente|un saludo|cảm ơn|xin cảm ơn|trân trọng|спасибо|с уважением|谢谢|此致|cordialement|merci)[\s,.!]*$`)
+	closingLine   = regexp.MustCompile(`(?i)^(?:` + strings.Join(slices.Concat(asciiClosings, otherClosings), "|") + `)[\s,.!]*$`)
 	signatureName = regexp.MustCompile(`^(?:\p{Lu}[\p{L}'’\-.]*(?:[ \t]+\p{Lu}[\p{L}'’\-.]*){0,3}|\p{Han}{2,4})$`)
 	dobInText     = regexp.MustCompile(`(?i)(?:born(?: on)?|date of birth(?: is)?|birthday is|dob)\s*:?\s*([^\n]{6,40})`)
 	relativeDay   = regexp.MustCompile(`(?i)\b(?:(?:next|this|coming)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|mon|tue|wed|thu|fri|sat)(?:\s+(?:morning|afternoon|evening))?(?:\s+(?:at|around|after|before)\s+\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)?\b`)
@@ -529,11 +529,23 @@ func singleSpaced(s string) bool {
 	return true
 }
 
-// closingWords are closingLine's ASCII closings.
-var closingWords = map[string]bool{"thanks": true, "thank you": true, "many thanks": true, "regards": true,
-	"best": true, "best regards": true, "kind regards": true, "warm regards": true, "sincerely": true,
-	"cheers": true, "thanks again": true, "gracias": true, "muchas gracias": true, "saludos": true,
-	"atentamente": true, "un saludo": true, "cordialement": true, "merci": true}
+// asciiClosings and otherClosings are the lines that close a letter
+// (closingLine); isClosingLine reads the ASCII ones without the regexp.
+var (
+	asciiClosings = []string{"thanks", "thank you", "many thanks", "regards", "best", "best regards", "kind regards",
+		"warm regards", "sincerely", "cheers", "thanks again", "gracias", "muchas gracias", "saludos", "atentamente",
+		"un saludo", "cordialement", "merci"}
+	otherClosings = []string{"cảm ơn", "xin cảm ơn", "trân trọng", "спасибо", "с уважением", "谢谢", "此致"}
+)
+
+// closingWords are asciiClosings as a set, and longestClosing the longest.
+var closingWords, longestClosing = func() (map[string]bool, int) {
+	m, longest := map[string]bool{}, 0
+	for _, w := range asciiClosings {
+		m[w], longest = true, max(longest, len(w))
+	}
+	return m, longest
+}()
 
 // isClosingLine is closingLine.MatchString(s), without the regexp for an
 // ASCII line (signatureNameOf asks it of many lines): the line is one
@@ -550,17 +562,15 @@ func isClosingLine(s string) bool {
 	for end > 0 && (isRegexpSpace(s[end-1]) || s[end-1] == ',' || s[end-1] == '.' || s[end-1] == '!') {
 		end--
 	}
-	if end > len("muchas gracias") {
+	if end > longestClosing {
 		return false // longer than every closing
 	}
-	var buf [len("muchas gracias")]byte
-	b := buf[:end]
-	for i := range b {
-		c := s[i]
+	var buf [32]byte
+	b := append(buf[:0], s[:end]...)
+	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+			b[i] = c + 'a' - 'A'
 		}
-		b[i] = c
 	}
 	return closingWords[string(b)]
 }
