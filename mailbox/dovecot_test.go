@@ -339,6 +339,38 @@ func (d *dovecotServer) deliver(tb testing.TB, name string, msgs [][]byte) {
 	}
 }
 
+// empty removes every message of the user's INBOX and Dovecot's indexes
+// of it, so that a test that counts what it delivered finds only that:
+// the server is shared by every test of the run, and by each repetition
+// of a test under -count.
+func (d *dovecotServer) empty(tb testing.TB, name string) {
+	tb.Helper()
+	maildir := filepath.Join(d.dir, "home", name, "Maildir")
+	entries, err := os.ReadDir(maildir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(maildir, e.Name())
+		switch {
+		case strings.HasPrefix(e.Name(), "dovecot"):
+			err = os.RemoveAll(p)
+		case e.IsDir() && (e.Name() == "cur" || e.Name() == "new" || e.Name() == "tmp"):
+			var files []os.DirEntry
+			if files, err = os.ReadDir(p); err == nil {
+				for _, f := range files {
+					if err = os.Remove(filepath.Join(p, f.Name())); err != nil {
+						break
+					}
+				}
+			}
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 // renumber makes Dovecot give the user's INBOX a new UIDVALIDITY by
 // removing its UID list and indexes, as a restored or migrated server does.
 func (d *dovecotServer) renumber(tb testing.TB, name string) {
@@ -488,6 +520,7 @@ func stepOf(err error) Step {
 func TestDovecotImport2000ThenNothingThenUIDValidityChange(t *testing.T) {
 	d := startDovecot(t)
 	const n = 2000
+	d.empty(t, "bulk")
 	d.deliver(t, "bulk", variedRequests(t, n))
 	a := d.account("bulk", SecurityStartTLS)
 	st := newMemState()
@@ -534,6 +567,7 @@ func TestDovecotImport2000ThenNothingThenUIDValidityChange(t *testing.T) {
 func TestDovecotHostileMessages(t *testing.T) {
 	d := startDovecot(t)
 	msgs := hostileMessages(t)
+	d.empty(t, "hostile")
 	d.deliver(t, "hostile", msgs)
 	a := d.account("hostile", SecurityTLS)
 	st := newMemState()
