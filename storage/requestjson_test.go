@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -313,4 +316,62 @@ func BenchmarkRequestJSON(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// jsonDecodedTexts are bodies as the import stores them, decoded to UTF-8:
+// short lines, accents, Cyrillic, CJK and HTML. The raw fixtures of the
+// mailbox package are nearly all ASCII.
+var jsonDecodedTexts = map[string]string{
+	"decoded-spanish": strings.Repeat("Hola, quisiera pedir una cita para acupuntura la próxima semana.\n"+
+		"Tengo dolor de espalda desde hace un mes & no puedo dormir bien.\nGracias, José Martínez Ibáñez\n", 8),
+	"decoded-russian": strings.Repeat("Здравствуйте! Хотела бы записаться на приём к врачу на следующей неделе.\n"+
+		"Удобнее всего утром, до 11 часов. Спасибо, Ольга Иванова\n", 8),
+	"decoded-chinese": strings.Repeat("您好，我想预约下周的针灸治疗。我的腰痛已经持续一个月了，晚上睡不好。\n"+
+		"上午比较方便，谢谢！李明\n", 8),
+	"decoded-vietnamese": strings.Repeat("Xin chào, tôi muốn đặt lịch hẹn châm cứu vào tuần tới.\n"+
+		"Tôi bị đau lưng khoảng một tháng nay — buổi sáng thì tiện hơn. Cảm ơn, Nguyễn Văn Anh\n", 8),
+	"decoded-html": strings.Repeat("<tr><td>Name</td><td>Zoë Müller</td></tr>\n<tr><td>Message</td><td>Back pain &amp; \"stiff\" neck</td></tr>\n", 8),
+	"import-body":  importBenchRequests(1)[0].Request.BodyText,
+}
+
+// BenchmarkAppendJSONString escapes the mailbox fixtures, read as strings,
+// and decoded bodies.
+func BenchmarkAppendJSONString(b *testing.B) {
+	files, err := filepath.Glob("../mailbox/testdata/*.eml")
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no fixtures: %v", err)
+	}
+	type text struct{ name, s string }
+	var texts []text
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts = append(texts, text{strings.TrimSuffix(filepath.Base(f), ".eml"), string(raw)})
+	}
+	for _, name := range slices.Sorted(maps.Keys(jsonDecodedTexts)) {
+		texts = append(texts, text{name, jsonDecodedTexts[name]})
+	}
+	var all int
+	for _, t := range texts {
+		all += len(t.s)
+	}
+	var buf []byte
+	b.Run("all", func(b *testing.B) {
+		b.SetBytes(int64(all))
+		for b.Loop() {
+			for _, t := range texts {
+				buf = appendJSONString(buf[:0], t.s)
+			}
+		}
+	})
+	for _, t := range texts {
+		b.Run(t.name, func(b *testing.B) {
+			b.SetBytes(int64(len(t.s)))
+			for b.Loop() {
+				buf = appendJSONString(buf[:0], t.s)
+			}
+		})
+	}
 }
