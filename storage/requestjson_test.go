@@ -375,3 +375,152 @@ func BenchmarkAppendJSONString(b *testing.B) {
 		})
 	}
 }
+
+// jsonStringCases are strings for appendJSONString's two paths and the
+// edges of its 8-byte words: every fixture, line and paragraph separators,
+// invalid UTF-8 of each kind, and every byte, alone and at each place of a
+// word, among ASCII and among multibyte runes.
+func jsonStringCases(t testing.TB) []string {
+	var all []string
+	files, err := filepath.Glob("../mailbox/testdata/*.eml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, string(raw))
+	}
+	for _, name := range slices.Sorted(maps.Keys(jsonDecodedTexts)) {
+		all = append(all, jsonDecodedTexts[name])
+	}
+	all = append(all, jsonTestPieces...)
+	invalid := []string{
+		"\xe2\x80", "\xe2", "\xf0\x9f\x98", "\xf0\x9f", "\xc3", // truncated
+		"\x80", "\xbf", "\x80\x80\x80", // lone continuation bytes
+		"\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xe0\x9f\xbf", "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf", // overlong
+		"\xed\xa0\x80", "\xed\xbf\xbf", "\xed\xa0\x80\xed\xb0\x80", // surrogates
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xfe", "\xff", // beyond U+10FFFF
+		"\xe2\x80\xa8"[:2] + "a", "\xe2\x28\xa8", "\xe2\x80\x28",
+	}
+	all = append(all, invalid...)
+	fills := []string{"abcdefgh", "\u00e9\u00e8\u00ea\u00eb", "診療予約", "\u2014\u2019\u201c\u2026"} // ASCII, 2-, 3-byte runes, other E2 80 runes
+	specials := []string{"\u2028", "\u2029", "<", ">", "&", `"`, `\`, "\x00", "\x7f", "\n", "\r\n", "\t", "\u00e9", "診", "😀", "\u2027", "\u202a", "\ufffd"}
+	specials = append(specials, invalid...)
+	for _, fill := range fills {
+		long := strings.Repeat(fill, 5)
+		for _, sp := range specials {
+			for at := 0; at <= 24; at++ {
+				pre := long[:min(at, len(long))]
+				all = append(all, pre+sp, pre+sp+long, sp+pre, pre+sp+sp+pre)
+			}
+		}
+		for c := range 256 {
+			for at := range 17 {
+				b := []byte(long)
+				b[at] = byte(c)
+				all = append(all, string(b), string(b[:at+1]))
+			}
+		}
+	}
+	for c := range 256 {
+		all = append(all, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")
+	}
+	var every []byte
+	for c := range 256 {
+		every = append(every, byte(c))
+	}
+	all = append(all, string(every), strings.Repeat("<&>", 20), strings.Repeat("\n", 40), strings.Repeat("\u2028", 9))
+	return all
+}
+
+// TestAppendJSONStringMatchesMarshal holds appendJSONString to json.Marshal
+// byte for byte, appending to buffers of every spare capacity from none to
+// more than enough: appendJSONUTF8 writes past its end as it goes.
+func TestAppendJSONStringMatchesMarshal(t *testing.T) {
+	failures := 0
+	for _, s := range jsonStringCases(t) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spares := []int{0, 1, 7, 8, 9, 15, 16, 2*len(s) + 30, 6*len(s) + 30}
+		for k := -2; k <= 16; k++ {
+			spares = append(spares, len(s)+k)
+		}
+		if len(s) <= 40 {
+			for k := range 6*len(s) + 12 {
+				spares = append(spares, k)
+			}
+		}
+		for _, spare := range spares {
+			spare = max(spare, 0)
+			b := append(make([]byte, 0, 3+spare), "ab,"...)
+			got := appendJSONString(b, s)
+			if !bytes.Equal(got[:3], []byte("ab,")) || !bytes.Equal(got[3:], want) {
+				t.Errorf("%q, spare capacity %d:\n got %s\nwant ab,%s", s, spare, got, want)
+				if failures++; failures >= 5 {
+					t.FailNow()
+				}
+				break
+			}
+		}
+	}
+}
+
+// TestEscapeMask checks escapeMask against jsonEscape for every byte at
+// every place of a word, among bytes of every kind, and on random words.
+func TestEscapeMask(t *testing.T) {
+	want := func(x uint64) (m uint64) {
+		for k := range 8 {
+			if jsonEscape[byte(x>>(8*k))] != 0 {
+				m |= 0x80 << (8 * k)
+			}
+		}
+		return m
+	}
+	for _, fill := range []uint64{0x6161616161616161, 0x2020202020202020, 0x8080808080808080, 0xffffffffffffffff, 0x0000000000000000, 0x3c3c3c3c3c3c3c3c, 0x7f7f7f7f7f7f7f7f} {
+		for c := range 256 {
+			for k := range 8 {
+				x := fill&^(0xff<<(8*k)) | uint64(c)<<(8*k)
+				if got := escapeMask(x); got != want(x) {
+					t.Fatalf("escapeMask(%#016x) = %#016x, want %#016x", x, got, want(x))
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1 << 20 {
+		x := rng.Uint64()
+		if got := escapeMask(x); got != want(x) {
+			t.Fatalf("escapeMask(%#016x) = %#016x, want %#016x", x, got, want(x))
+		}
+	}
+}
+
+// FuzzAppendJSONString holds appendJSONString to json.Marshal on any
+// string, appended after a prefix with the given spare capacity.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range jsonTestPieces {
+		f.Add(s, uint8(0))
+	}
+	for _, s := range []string{"", "abcdefgh<", "abcdefg\u2028h", "\xe2\x80", "a\xed\xa0\x80b", "\u00e9\n\u00e9\n", "x\x00\x7f\xff"} {
+		f.Add(s, uint8(3))
+	}
+	for i, name := range slices.Sorted(maps.Keys(jsonDecodedTexts)) {
+		f.Add(jsonDecodedTexts[name], uint8(i*7))
+	}
+	f.Fuzz(func(t *testing.T, s string, spare uint8) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := append(make([]byte, 0, 2+int(spare)), "x:"...)
+		got := appendJSONString(b, s)
+		if string(got[:2]) != "x:" || !bytes.Equal(got[2:], want) {
+			t.Errorf("%q:\n got %s\nwant x:%s", s, got, want)
+		}
+	})
+}
