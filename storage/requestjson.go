@@ -187,7 +187,7 @@ var jsonSafe = func() (t [256]bool) {
 // jsonEscape[c] is the escape json.Marshal writes for the ASCII byte c, as
 // a little-endian word: the escape in the low bytes, its length (2 or 6)
 // in the top byte. It is 0 for a byte that stands for itself, and for the
-// bytes from 0x80, which appendJSONUTF8 copies as they are. Writing an
+// bytes from 0x80, which appendJSONString copies as they are. Writing an
 // escape is then one 8-byte store where there is room, not a switch and
 // an append.
 var jsonEscape = func() (t [256]uint64) {
@@ -256,17 +256,69 @@ func load64(s string, i int) uint64 {
 // \u00XX), <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029 as
 // \u2028 and \u2029, and each byte of invalid UTF-8 as \ufffd.
 //
-// Nearly every string the import writes is valid UTF-8 without U+2028 or
-// U+2029, and then no byte from 0x80 needs a look: appendJSONUTF8 copies
-// them with the ASCII around them. Checking that first (utf8.ValidString,
-// and a search for E2 80, the start of both separators) costs far less
-// than decoding rune by rune while escaping: Cyrillic and CJK bodies are
-// escaped about 3 times as fast. Other strings take appendJSONStringSlow.
+// It copies 8 bytes at a time, storing each word into b's spare capacity
+// before it looks at it, and then moves the end of the output only up to
+// the first byte that needs an escape, if any: no append or memmove per
+// run of text, which counts in bodies with a newline every line. For that
+// it keeps room for the rest of s and the closing quote, and it may
+// overwrite bytes of b's spare capacity past what it appends.
+//
+// Bytes from 0x80 need no look either when s is valid UTF-8 with no U+2028
+// or U+2029, as nearly every string the import writes is. At the first
+// such byte it checks the rest of s for that once (utf8.ValidString and a
+// search for E2 80, both fast), and from then on copies them like letters:
+// Cyrillic and CJK bodies are escaped about 3 times as fast as decoding
+// rune by rune. ASCII strings, most fields, skip the check. Other strings
+// go on in appendJSONStringRest.
 func appendJSONString(b []byte, s string) []byte {
-	if !utf8.ValidString(s) || hasLineSeparator(s) {
-		return appendJSONStringSlow(b, s)
+	out := slices.Grow(b, 1+len(s)+1)
+	n := len(out)
+	out = out[:cap(out)]
+	out[n] = '"'
+	n++
+	high := uint64(hi8) // flag bytes from 0x80 too, until the check
+	for i := 0; i < len(s); {
+		var c byte
+		if i+8 <= len(s) {
+			// With 8 bytes of s left, the store stays in the room kept.
+			x := load64(s, i)
+			binary.LittleEndian.PutUint64(out[n:], x)
+			m := escapeMask(x) | x&high
+			if m == 0 {
+				i += 8
+				n += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3 // the lowest byte of x is s[i]
+			i += k
+			n += k
+			c = s[i]
+		} else if c = s[i]; jsonEscape[c] == 0 && c&byte(high) == 0 {
+			out[n] = c
+			n++
+			i++
+			continue
+		}
+		e := jsonEscape[c]
+		if e == 0 { // the first byte from 0x80; s[:i] is ASCII
+			if rest := s[i:]; !utf8.ValidString(rest) || hasLineSeparator(rest) {
+				return appendJSONStringRest(out[:n], s, i)
+			}
+			high = 0
+			continue
+		}
+		// c is escaped: up to 5 bytes more than c, and the store writes 8.
+		// Growing, make some room for later escapes too.
+		if rest := len(s) - i; len(out)-n < rest+7 {
+			out = slices.Grow(out[:n], rest+7+rest/8)
+			out = out[:cap(out)]
+		}
+		binary.LittleEndian.PutUint64(out[n:], e)
+		n += int(e >> 56)
+		i++
 	}
-	return appendJSONUTF8(b, s)
+	out[n] = '"'
+	return out[:n+1]
 }
 
 // hasLineSeparator reports whether s holds U+2028 or U+2029 (E2 80 A8 and
@@ -286,64 +338,13 @@ func hasLineSeparator(s string) bool {
 	}
 }
 
-// appendJSONUTF8 is appendJSONString for valid UTF-8 with no U+2028 or
-// U+2029, where only ASCII bytes are escaped.
-//
-// It copies 8 bytes at a time, storing each word into b's spare capacity
-// before it looks at it, and then moves the end of the output only up to
-// the first byte that needs an escape, if any: no append or memmove per
-// run of text, which counts in bodies with a newline every line. For that
-// it keeps room for the rest of s and the closing quote, and it may
-// overwrite bytes of b's spare capacity past what it appends.
-func appendJSONUTF8(b []byte, s string) []byte {
-	out := slices.Grow(b, 1+len(s)+1)
-	n := len(out)
-	out = out[:cap(out)]
-	out[n] = '"'
-	n++
-	for i := 0; i < len(s); {
-		var c byte
-		if i+8 <= len(s) {
-			// With 8 bytes of s left, the store stays in the room kept.
-			x := load64(s, i)
-			binary.LittleEndian.PutUint64(out[n:], x)
-			m := escapeMask(x)
-			if m == 0 {
-				i += 8
-				n += 8
-				continue
-			}
-			k := bits.TrailingZeros64(m) >> 3 // the lowest byte of x is s[i]
-			i += k
-			n += k
-			c = s[i]
-		} else if c = s[i]; jsonEscape[c] == 0 {
-			out[n] = c
-			n++
-			i++
-			continue
-		}
-		// s[i] is c, to be escaped: up to 5 bytes more than c, and the
-		// store writes 8. Growing, make some room for later escapes too.
-		if rest := len(s) - i; len(out)-n < rest+7 {
-			out = slices.Grow(out[:n], rest+7+rest/8)
-			out = out[:cap(out)]
-		}
-		e := jsonEscape[c]
-		binary.LittleEndian.PutUint64(out[n:], e)
-		n += int(e >> 56)
-		i++
-	}
-	out[n] = '"'
-	return out[:n+1]
-}
-
-// appendJSONStringSlow is appendJSONString for any s: invalid UTF-8, or
-// with U+2028 or U+2029.
-func appendJSONStringSlow(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
+// appendJSONStringRest is the end of appendJSONString for s that is not
+// valid UTF-8 or holds U+2028 or U+2029: b ends with the opening quote and
+// s[:i] escaped, and it appends the rest of s, decoding each rune from
+// 0x80, and the closing quote.
+func appendJSONStringRest(b []byte, s string, i int) []byte {
+	start := i
+	for i < len(s) {
 		// Skip 8 safe bytes at a time. In a chunk with any byte that is not
 		// (from 0x80, below 0x20, " \ < > &), go straight to the first
 		// one: a body's text has a newline every line, and trying the

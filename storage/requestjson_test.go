@@ -438,7 +438,7 @@ func jsonStringCases(t testing.TB) []string {
 
 // TestAppendJSONStringMatchesMarshal holds appendJSONString to json.Marshal
 // byte for byte, appending to buffers of every spare capacity from none to
-// more than enough: appendJSONUTF8 writes past its end as it goes.
+// more than enough: appendJSONString writes past its end as it goes.
 func TestAppendJSONStringMatchesMarshal(t *testing.T) {
 	failures := 0
 	for _, s := range jsonStringCases(t) {
