@@ -160,6 +160,10 @@ type parser struct {
 	// scratch is the buffer text parts are read into (readAll), and the
 	// raw body made text in (rawText).
 	scratch *[]byte
+	// scratchUsed is how much of scratch, from its start, this message
+	// may have written to: release clears that much, not the whole
+	// buffer (64 KiB once a long part grew it, for a few KB of text).
+	scratchUsed int
 	// lines is the buffer the text is split into lines in (extract).
 	lines *[]string
 }
@@ -980,6 +984,11 @@ func (p *parser) readText(e *message.Entity, charset string) (string, bool) {
 // grows by doubling, half a dozen allocations for a few KB of text that
 // is copied into a string right after anyway. The bytes and the error
 // are what io.ReadAll gives; only the buffer differs.
+//
+// Each Read is given at most readWindow bytes of the buffer, so that
+// scratchUsed can say where this message's text may end: a Read may use
+// all of the slice it is given as scratch space (io.Reader), so without
+// a bound release would have to clear the whole buffer.
 func (p *parser) readAll(r io.Reader, n int64) ([]byte, error) {
 	if p.scratch == nil {
 		p.scratch = scratchPool.Get().(*[]byte)
@@ -990,7 +999,9 @@ func (p *parser) readAll(r io.Reader, n int64) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		m, err := lr.Read(b[len(b):cap(b)])
+		end := min(cap(b), len(b)+readWindow)
+		p.scratchUsed = max(p.scratchUsed, end)
+		m, err := lr.Read(b[len(b):end])
 		b = b[:len(b)+m]
 		if err != nil {
 			*p.scratch = b
@@ -1008,11 +1019,21 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); retur
 
 const maxPooledScratch = 64 << 10
 
+// readWindow is the most of the scratch buffer one Read in readAll is
+// given: the buffer of go-message's part readers (bufio, 4 KiB), so a
+// part that is not quoted-printable takes no more Reads than with the
+// whole buffer (each hands on at most what that buffer holds).
+const readWindow = 4 << 10
+
 // release gives the parser's scratch buffer back; nothing that ParseRequest
 // returns points into it (its text is copied into strings).
 func (p *parser) release() {
 	if p.scratch != nil && cap(*p.scratch) <= maxPooledScratch {
-		clear((*p.scratch)[:cap(*p.scratch)]) // no message text waits in the pool
+		// No message text waits in the pool: the buffer is all zeros
+		// when pooled, and this message wrote no further than
+		// scratchUsed (appending to a full buffer copies it into a new
+		// one whose tail is zeroed).
+		clear((*p.scratch)[:p.scratchUsed])
 		*p.scratch = (*p.scratch)[:0]
 		scratchPool.Put(p.scratch)
 	}
@@ -1087,6 +1108,7 @@ func (p *parser) rawText(body []byte) string {
 	}
 	b := append((*p.scratch)[:0], capBytes(body, p.opts.MaxPartBytes)...)
 	*p.scratch = b
+	p.scratchUsed = max(p.scratchUsed, len(b))
 	return textWithoutCR(b)
 }
 

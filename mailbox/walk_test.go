@@ -1,7 +1,10 @@
 package mailbox
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand"
 	"mime"
 	"reflect"
@@ -414,5 +417,88 @@ func TestSimpleMultipartBoundaryMatchesMime(t *testing.T) {
 	}
 	if _, ok := simpleMultipartBoundary([]byte(`multipart/mixed; boundary="b1"`)); !ok || read < 1000 {
 		t.Errorf("the usual form is not read, or too few values were (%d)", read)
+	}
+}
+
+// scribbler is a reader that uses all of the slice it is given as scratch
+// space, as io.Reader allows, and hands on one byte per Read.
+type scribbler struct{ n int }
+
+func (s *scribbler) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		return 0, io.EOF
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	s.n--
+	return 1, nil
+}
+
+// TestReleaseLeavesNoText checks that the scratch buffer goes back to the
+// pool all zeros although release clears only what the message may have
+// written (scratchUsed): parts of every transfer encoding and size, a
+// buffer grown and then reused by a shorter message, undecoded bodies,
+// and a reader that scribbles over all of the slice it is given.
+func TestReleaseLeavesNoText(t *testing.T) {
+	buf := make([]byte, 0, 8<<10)
+	checked := 0 // messages read with a buffer grown past its first size
+	check := func(what string, p *parser) {
+		t.Helper()
+		s := p.scratch
+		p.release()
+		if s == nil {
+			return
+		}
+		if cap(*s) > maxPooledScratch {
+			buf = make([]byte, 0, 8<<10) // not pooled: the next message gets a new one
+			return
+		}
+		if i := bytes.IndexFunc((*s)[:cap(*s)], func(r rune) bool { return r != 0 }); i >= 0 {
+			t.Fatalf("%s: the pooled buffer (%d bytes) holds text at %d", what, cap(*s), i)
+		}
+		if cap(*s) > 8<<10 {
+			checked++
+		}
+		buf = (*s)[:0] // the next message gets the same buffer, as from the pool
+	}
+	parse := func(what string, raw []byte) {
+		t.Helper()
+		p := &parser{opts: testParseOptions.withDefaults(), scratch: &buf}
+		p.parse(raw)
+		p.finish()
+		check(what, p)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 300; i++ {
+		size := []int{10, 3000, 4095, 4097, 9000, 40000, 70000}[rng.Intn(7)]
+		text := strings.Repeat("Call me at 503-555-0142, thanks é.\r\n", size/36+1)[:size]
+		var body string
+		switch rng.Intn(4) {
+		case 0:
+			body = "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + strings.ReplaceAll(text, "é", "=C3=A9")
+		case 1:
+			body = "Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString([]byte(text))
+		case 2:
+			body = "Content-Transfer-Encoding: x-bogus\r\n\r\n" + text // shown undecoded
+		default:
+			body = "\r\n" + text
+		}
+		raw := "From: Ann <ann@example.com>\r\nSubject: hi\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n" + body + "\r\n--b1--\r\n"
+		parse(fmt.Sprintf("part of %d bytes, %d", size, i), []byte(raw))
+	}
+	for _, name := range fixtureNames(t) {
+		parse(name, readFixture(t, name))
+	}
+	for _, n := range []int{1, 5000, 9000} {
+		p := &parser{opts: testParseOptions.withDefaults(), scratch: &buf}
+		if _, err := p.readAll(&scribbler{n: n}, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("scribbler of %d", n), p)
+	}
+	if checked < 50 {
+		t.Errorf("only %d messages were read with a grown buffer", checked)
 	}
 }
