@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
@@ -1039,7 +1040,19 @@ func (p *parser) release() {
 	}
 	p.scratch = nil
 	if p.lines != nil && cap(*p.lines) <= maxPooledLines {
-		clear((*p.lines)[:cap(*p.lines)]) // keeps no text alive
+		// Keeps no text alive: every string that points anywhere (an
+		// empty line of the text does too) is cleared. Only the start of
+		// the slice holds lines, and only extract knows how many, so the
+		// rest is looked at, not cleared: clear on the whole slice cost
+		// 3.5% of all the parsing time, most of it in write barriers
+		// while the collector runs (a pooled slice grows to the longest
+		// text read, 512 lines or more, for the 20 of most messages).
+		l := (*p.lines)[:cap(*p.lines)]
+		n := len(l)
+		for n > 0 && unsafe.StringData(l[n-1]) == nil {
+			n--
+		}
+		clear(l[:n])
 		*p.lines = (*p.lines)[:0]
 		linesPool.Put(p.lines)
 	}

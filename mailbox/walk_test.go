@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	message "github.com/emersion/go-message"
 )
@@ -437,7 +438,8 @@ func (s *scribbler) Read(p []byte) (int, error) {
 
 // TestReleaseLeavesNoText checks that the scratch buffer goes back to the
 // pool all zeros although release clears only what the message may have
-// written (scratchUsed): parts of every transfer encoding and size, a
+// written (scratchUsed), and the lines slice without a string pointing
+// anywhere (empty lines too): parts of every transfer encoding and size, a
 // buffer grown and then reused by a shorter message, undecoded bodies,
 // and a reader that scribbles over all of the slice it is given.
 func TestReleaseLeavesNoText(t *testing.T) {
@@ -445,8 +447,15 @@ func TestReleaseLeavesNoText(t *testing.T) {
 	checked := 0 // messages read with a buffer grown past its first size
 	check := func(what string, p *parser) {
 		t.Helper()
-		s := p.scratch
+		s, lines := p.scratch, p.lines
 		p.release()
+		if lines != nil && cap(*lines) <= maxPooledLines {
+			for i, l := range (*lines)[:cap(*lines)] {
+				if unsafe.StringData(l) != nil {
+					t.Fatalf("%s: the pooled lines (%d) keep text alive at %d: %q", what, cap(*lines), i, l)
+				}
+			}
+		}
 		if s == nil {
 			return
 		}
