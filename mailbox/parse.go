@@ -180,7 +180,7 @@ func (p *parser) problem(format string, args ...any) {
 }
 
 func (p *parser) parse(raw []byte) {
-	e, body, fast, err := readMessageBody(raw)
+	e, top, body, fast, err := readMessageBody(raw)
 	if e == nil {
 		p.problem("The message's header could not be read, so the sender and subject are unknown.")
 		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
@@ -189,8 +189,7 @@ func (p *parser) parse(raw []byte) {
 	}
 	p.noteEntityError(err)
 	p.raw = raw
-	h := gomail.Header{Header: e.Header}
-	p.readHeader(&h)
+	p.readHeader(&top)
 	if fast && walkShortcuts {
 		if deepest, ok := nestedTooDeeply(e.Header.Header, body); ok {
 			// What walk does: it goes down the first parts, notes the
@@ -214,12 +213,45 @@ var walkShortcuts = true
 // topHeaderFields are the only fields of a message's own header that
 // ParseRequest reads (readHeader, headerDate, headerMessageID, walk, and
 // message.New for the body's encoding); readMessage keeps no others, so
-// any other field reads as empty: add it here before reading it.
+// any other field reads as empty: add it here before reading it. The
+// first numTopFields are readHeader's, given to it as topFields; the
+// others are the entity's, in its header.
 var topHeaderFields = []string{"From", "Reply-To", "Subject", "Date", "Message-Id",
 	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"}
 
+// numTopFields is how many of topHeaderFields are topFields.
+const numTopFields = 5
+
+// topFields are the values of the fields readHeader reads (the first
+// numTopFields of topHeaderFields, in that order), each as Header.Get
+// gives it: the first field's value, "" when there is none. readTopHeader
+// hands them over as they are rather than in the entity's header: a
+// textproto.Header costs, for each field Added, a field, a slice in its
+// map, its key canonicalised twice and its slice of fields grown, and
+// again a canonicalisation and a map lookup for each Get, a tenth of
+// the parsing time of a message with a short body for fields that only
+// readHeader reads.
+type topFields [numTopFields]string
+
+// Indexes of topFields.
+const (
+	topFrom = iota
+	topReplyTo
+	topSubject
+	topDate
+	topMessageID
+)
+
+// topFieldsOf gives the topFields of a header go-message read.
+func topFieldsOf(h *textproto.Header) (top topFields) {
+	for i := range top {
+		top[i] = h.Get(topHeaderFields[i])
+	}
+	return top
+}
+
 // readMessage is message.ReadWithOptions(raw) with a header of only
-// topHeaderFields. go-message reads a header field by field into fresh
+// topHeaderFields (those of topFields given apart). go-message reads a header field by field into fresh
 // memory (a 256-byte line, the value, the key, a 4 KiB bufio buffer for
 // the message), a tenth of all the parsing time, for the dozens of
 // Received, DKIM and ARC fields real mail has and nothing reads. The
@@ -230,27 +262,31 @@ var topHeaderFields = []string{"From", "Reply-To", "Subject", "Date", "Message-I
 // ReadHeader gives it (see readTopHeader). A header ReadHeader would
 // refuse, or near its size limit, is left to go-message itself.
 // TestReadMessageMatchesGoMessage compares the two.
-func readMessage(raw []byte) (*message.Entity, error) {
-	e, _, _, err := readMessageBody(raw)
-	return e, err
+func readMessage(raw []byte) (*message.Entity, topFields, error) {
+	e, top, _, _, err := readMessageBody(raw)
+	return e, top, err
 }
 
 // readMessageBody is readMessage, also giving the raw body (the bytes
 // after the header) when the header was read here (fast).
-func readMessageBody(raw []byte) (e *message.Entity, body []byte, fast bool, err error) {
-	h, body, ok := readTopHeader(raw)
+func readMessageBody(raw []byte) (e *message.Entity, top topFields, body []byte, fast bool, err error) {
+	h, top, body, ok := readTopHeader(raw)
 	if !ok {
 		e, err = message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
-		return e, nil, false, err
+		if e != nil {
+			top = topFieldsOf(&e.Header.Header)
+		}
+		return e, top, nil, false, err
 	}
 	e, err = message.New(message.Header{Header: h}, bytes.NewReader(body))
-	return e, body, true, err
+	return e, top, body, true, err
 }
 
 // readTopHeader reads the header of raw for readMessage: the wanted fields
 // and the body after the header. ok is false when go-message must read it.
 //
-// The fields are added with Header.Add under their canonical keys
+// The values of topFields are given as they are (top); the other fields
+// are added with Header.Add under their canonical keys
 // (topHeaderKeys), each value as Header.Get gives it after AddRaw
 // (fieldValue), all values sharing one string: AddRaw makes a key
 // string, a copy with CRLF line ends (crlfLines) and a value string per
@@ -258,7 +294,7 @@ func readMessageBody(raw []byte) (e *message.Entity, body []byte, fast bool, err
 // time. Only the raw bytes of a field (Header.Raw) differ, and nothing
 // reads them: what go-message and ParseRequest read of this header is its
 // values (Get, Values, ContentType, ...).
-func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
+func readTopHeader(raw []byte) (h textproto.Header, top topFields, body []byte, ok bool) {
 	type span struct{ key, start, end int } // a wanted field: its key (in topHeaderFields) and where it is in raw
 	var spans [16]span
 	kept := spans[:0]
@@ -273,10 +309,10 @@ func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
 		}
 	})
 	if !ok {
-		return h, nil, false
+		return h, top, nil, false
 	}
 	if len(kept) == 0 {
-		return h, raw[end:], true
+		return h, top, raw[end:], true
 	}
 	// The values, one after the other in one string; ends[i] is where
 	// that of kept[i] ends.
@@ -316,9 +352,14 @@ func readTopHeader(raw []byte) (h textproto.Header, body []byte, ok bool) {
 		if k > 0 {
 			start = ends[k-1]
 		}
-		h.Add(topHeaderKeys[kept[k].key], vals[start:ends[k]])
+		v := vals[start:ends[k]]
+		if key := kept[k].key; key >= numTopFields {
+			h.Add(topHeaderKeys[key], v)
+		} else {
+			top[key] = v // the first such field's, written last
+		}
 	}
-	return h, raw[end:], true
+	return h, top, raw[end:], true
 }
 
 // topHeaderKeys are topHeaderFields as textproto.CanonicalMIMEHeaderKey
@@ -384,28 +425,50 @@ func headerLine(raw []byte, i int) (line []byte, next int) {
 	return line, i + j + 1
 }
 
-func (p *parser) readHeader(h *gomail.Header) {
+// readHeader reads the message's own header, given as its topFields; what
+// it reads of each is what the methods of a gomail.Header holding them
+// give (Subject, AddressList, Date, MessageID), TestReadHeaderMatchesGoMessage
+// checks that.
+func (p *parser) readHeader(top *topFields) {
 	r := &p.req
-	r.MessageID = headerMessageID(h)
-	if s, err := h.Subject(); err == nil {
+	r.MessageID = messageIDOf(top[topMessageID])
+	if s, err := subjectOf(top[topSubject]); err == nil {
 		r.Subject = capString(validString(s), maxHeaderValue)
 	} else {
-		r.Subject = capString(validString(h.Get("Subject")), maxHeaderValue)
+		r.Subject = capString(validString(top[topSubject]), maxHeaderValue)
 		if message.IsUnknownCharset(err) {
 			p.problem("The subject uses an unknown character set; some letters may show wrongly.")
 		}
 	}
 	var fromName, replyToName string
-	r.From, fromName = firstAddressAndName(h, "From")
-	r.ReplyTo, replyToName = firstAddressAndName(h, "Reply-To")
+	r.From, fromName = firstAddressAndName(top[topFrom])
+	r.ReplyTo, replyToName = firstAddressAndName(top[topReplyTo])
 	p.senderName = cleanName(validString(fromName))
 	p.replyToName = cleanName(validString(replyToName))
-	if r.From == "" && h.Get("From") != "" {
+	if r.From == "" && top[topFrom] != "" {
 		p.problem("The sender address could not be read.")
 	}
-	if t, err := headerDate(h); err == nil {
+	if t, err := dateOf(top[topDate]); err == nil {
 		r.Received = t
 	}
+}
+
+// oneFieldHeader is a header holding only key: v, for the methods of
+// gomail.Header that readHeader's shortcuts leave the odd values to.
+func oneFieldHeader(key, v string) *gomail.Header {
+	h := new(gomail.Header)
+	h.Add(key, v)
+	return h
+}
+
+// subjectOf is Header.Subject() for a Subject of value v: v itself when it
+// holds no encoded word (mime.WordDecoder.DecodeHeader gives such a value
+// back as it is, without error).
+func subjectOf(v string) (string, error) {
+	if !strings.Contains(v, "=?") {
+		return v, nil
+	}
+	return oneFieldHeader("Subject", v).Subject()
 }
 
 // rfc5322Date is how nearly every mailer writes the Date header.
@@ -417,12 +480,21 @@ const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
 // that form (nothing around it: no comment, no spaces) is what ParseDate
 // would read with it; TestHeaderDateShortcut checks that.
 func headerDate(h *gomail.Header) (time.Time, error) {
-	if v := h.Get("Date"); len(v) > 0 && v[0] != ' ' && !strings.ContainsAny(v, "()\r\n") {
+	return dateOf(h.Get("Date"))
+}
+
+// dateOf is headerDate for a Date of value v. h.Date() is ParseDate(v),
+// or the zero time when v is empty.
+func dateOf(v string) (time.Time, error) {
+	if len(v) > 0 && v[0] != ' ' && !strings.ContainsAny(v, "()\r\n") {
 		if t, err := time.Parse(rfc5322Date, v); err == nil {
 			return t, nil
 		}
 	}
-	return h.Date()
+	if v == "" {
+		return time.Time{}, nil
+	}
+	return mail.ParseDate(v)
 }
 
 // headerMessageID returns the Message-ID without angle brackets.
@@ -433,6 +505,35 @@ func headerMessageID(h *gomail.Header) string {
 	v := strings.TrimSpace(h.Get("Message-Id"))
 	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
 	return capString(validString(v), maxHeaderValue)
+}
+
+// messageIDOf is headerMessageID for a Message-ID of value v. The usual
+// value, "<left@right>" with both sides ASCII atext and dots and nothing
+// around it, is read here as h.MessageID() reads it (left + "@" + right,
+// that is what is between the brackets); others are left to it.
+func messageIDOf(v string) string {
+	if len(v) >= 5 && v[0] == '<' && v[len(v)-1] == '>' {
+		id := v[1 : len(v)-1]
+		if left, right, ok := strings.Cut(id, "@"); ok && isMsgIDAtoms(left) && isMsgIDAtoms(right) {
+			return capString(id, maxHeaderValue)
+		}
+	}
+	return headerMessageID(oneFieldHeader("Message-Id", v))
+}
+
+// isMsgIDAtoms reports a non-empty run of what go-message's parseMsgID
+// reads on either side of the '@' (parseAtomText with dots), for ASCII:
+// a visible character other than ()[];@\,<>":.
+func isMsgIDAtoms(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '!' || c > '~' || strings.IndexByte(`()[];@\,<>":`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // firstAddress returns the first address of an address header, lower-cased,
@@ -459,17 +560,21 @@ func addressName(h *gomail.Header, key string) string {
 	return ""
 }
 
-// firstAddressAndName is firstAddress and addressName, reading the header
-// once.
-func firstAddressAndName(h *gomail.Header, key string) (addr, name string) {
-	if name, addr, ok := simpleAddress(h.Get(key)); ok {
+// firstAddressAndName is firstAddress and addressName for an address
+// field of value v, reading it once. h.AddressList(key) is
+// ParseAddressList(v), or nothing when v is empty.
+func firstAddressAndName(v string) (addr, name string) {
+	if name, addr, ok := simpleAddress(v); ok {
 		return strings.ToLower(addr), strings.TrimSpace(name)
 	}
-	list, err := h.AddressList(key)
+	var list []*gomail.Address
+	var err error
+	if v != "" {
+		list, err = gomail.ParseAddressList(v)
+	}
 	if err == nil && len(list) > 0 {
 		return strings.ToLower(list[0].Address), strings.TrimSpace(list[0].Name)
 	}
-	v := h.Get(key)
 	if v == "" {
 		return "", ""
 	}
@@ -790,7 +895,7 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 			return h, false
 		}
 		if d == maxMIMEDepth {
-			h, _, _ = readTopHeader(body[pos:])
+			h, _, _, _ = readTopHeader(body[pos:])
 		}
 		pos += n
 		dashes[d], starts[d] = dash, pos

@@ -191,7 +191,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 	const n = 6000
 	for i := 0; i < n; i++ {
 		raw := nestedVariant(rng)
-		if e, body, fast, _ := readMessageBody(raw); fast {
+		if e, _, body, fast, _ := readMessageBody(raw); fast {
 			if _, ok := nestedTooDeeply(e.Header.Header, body); ok {
 				hits++
 			}
@@ -217,7 +217,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 }
 
 func tookShortcut(raw []byte) bool {
-	e, body, fast, _ := readMessageBody(raw)
+	e, _, body, fast, _ := readMessageBody(raw)
 	if !fast {
 		return false
 	}
@@ -323,7 +323,7 @@ func TestFieldValueMatchesGoMessage(t *testing.T) {
 			}
 		}
 		field := b.String()
-		h, _, ok := readTopHeader([]byte(field + "\r\n"))
+		h, _, _, ok := readTopHeader([]byte(field + "\r\n"))
 		if !ok {
 			continue
 		}
