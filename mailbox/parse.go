@@ -1073,14 +1073,15 @@ func (p *parser) readText(e *message.Entity, charset string) (string, bool) {
 	if err != nil {
 		p.problem("Part of the message is damaged: %s; what could be read is shown.", plainError(err))
 	}
-	if !utf8.Valid(data) {
+	valid := utf8.Valid(data)
+	if !valid {
 		if cs := charset; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 			p.problem("Some text is not valid in its character set (%s); unreadable letters are shown as �.", capString(cs, 40))
 		} else {
 			p.problem("Some text is not valid UTF-8; unreadable letters are shown as �.")
 		}
 	}
-	s := textWithoutCR(data)
+	s := validTextWithoutCR(data, valid)
 	p.textLen += len(s)
 	return s, true
 }
@@ -1168,7 +1169,14 @@ func (p *parser) release() {
 // is valid UTF-8 without NULs (nearly always) the line ends are dropped in
 // b itself, and the string is its only copy. b is overwritten.
 func textWithoutCR(b []byte) string {
-	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+	return validTextWithoutCR(b, utf8.Valid(b))
+}
+
+// validTextWithoutCR is textWithoutCR(b) for b of which the caller knows
+// whether it is valid UTF-8 (valid): readText has just looked, and
+// utf8.Valid on a text part is a pass over all of it.
+func validTextWithoutCR(b []byte, valid bool) string {
+	if !valid || bytes.IndexByte(b, 0) >= 0 {
 		return strings.ReplaceAll(validText(b), "\r\n", "\n")
 	}
 	// Move each run of bytes down over the CRs of the CRLFs dropped so
