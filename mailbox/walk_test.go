@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"mime"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -191,7 +192,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 	const n = 6000
 	for i := 0; i < n; i++ {
 		raw := nestedVariant(rng)
-		if e, _, body, fast, _ := readMessageBody(raw); fast {
+		if e, _, _, body, fast, _ := readMessageBody(raw); fast {
 			if _, ok := nestedTooDeeply(e.Header.Header, body); ok {
 				hits++
 			}
@@ -217,7 +218,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 }
 
 func tookShortcut(raw []byte) bool {
-	e, _, body, fast, _ := readMessageBody(raw)
+	e, _, _, body, fast, _ := readMessageBody(raw)
 	if !fast {
 		return false
 	}
@@ -509,5 +510,89 @@ func TestReleaseLeavesNoText(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Errorf("only %d messages were read with a grown buffer", checked)
+	}
+}
+
+// TestSinglePartEntityMatchesGoMessage checks the entity readMessageBody
+// makes against the one message.New makes from the whole header
+// (readMessage): media type, charset and attachment as walk reads them,
+// whether it is a multipart, the error, and the decoded body and its
+// read error, on generated headers (Content-Type, transfer encoding and
+// disposition usual, odd, repeated or missing) and bodies (quoted-printable
+// and base64 good and broken, 8-bit bytes, longer than the 4 KiB
+// charsetReader converts at once).
+func TestSinglePartEntityMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	types := []string{"text/plain", "text/html", "TEXT/PLAIN", "text/calendar", "application/ics", "message/rfc822",
+		"image/png", "multipart/mixed", "multipart/mixed; boundary=b1", "text/plain; format=flowed", "text/plain;",
+		"text", "", "application/octet-stream; name=a.bin"}
+	charsets := []string{"", "; charset=utf-8", "; charset=UTF-8", "; charset=us-ascii", "; charset=\"iso-8859-1\"",
+		"; charset=windows-1251", "; charset=x-unknown", "; charset=GB18030", "; charset=ISO-2022-JP", "; charset=ascii"}
+	encodings := []string{"", "7bit", "8bit", "binary", "quoted-printable", "Quoted-Printable", "base64", "BASE64", "x-bogus", "uuencode"}
+	dispositions := []string{"", "attachment", "ATTACHMENT", "inline", "attachment; filename=a.txt", "attachment;",
+		"attachment; filename=\"a b", "inline; filename=a.txt", "form-data", "x y"}
+	bodies := []string{"Hello, 503-555-0142.\r\n", "caf=C3=A9 =\r\nsoft\r\n", "=ZZ bad\r\n", "caf\xe9 \xcf\xf0\xe8\r\n",
+		"SGVsbG8g\r\nd29ybGQ=\r\n", "SGVs bG8g\td29y\r\nbGQ=\r\n", "SGVsbG8!!\r\n", "", "\x1b$B$3$s$K$A$O\x1b(B\r\n",
+		strings.Repeat("Long line of text =C3=A9 caf\xe9 SGVsbG8g\r\n", 200)}
+	fast := 0
+	const n = 20000
+	for i := 0; i < n; i++ {
+		eol := []string{"\r\n", "\n"}[i%2]
+		var b strings.Builder
+		b.WriteString("From: Ann <ann@example.com>" + eol + "Subject: hi" + eol)
+		for k := rng.Intn(5); k > 0; k-- {
+			switch rng.Intn(3) {
+			case 0:
+				ct := types[rng.Intn(len(types))]
+				if rng.Intn(2) == 0 {
+					ct += charsets[rng.Intn(len(charsets))]
+				}
+				b.WriteString([]string{"Content-Type", "content-type"}[rng.Intn(2)] + ": " + ct + eol)
+			case 1:
+				b.WriteString("Content-Transfer-Encoding: " + encodings[rng.Intn(len(encodings))] + eol)
+			case 2:
+				b.WriteString("Content-Disposition: " + dispositions[rng.Intn(len(dispositions))] + eol)
+			}
+		}
+		b.WriteString(eol + bodies[rng.Intn(len(bodies))])
+		raw := []byte(b.String())
+
+		want, _, wantErr := readMessage(raw)
+		got, typ, _, _, _, gotErr := readMessageBody(raw)
+		if (want == nil) != (got == nil) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("%q: readMessageBody gives %v, %v; message.New %v, %v", raw, got != nil, gotErr, want != nil, wantErr)
+		}
+		if want == nil {
+			continue
+		}
+		wantType, wantCharset := partType(&want.Header)
+		disposition, _, _ := want.Header.ContentDisposition()
+		wantAttachment := strings.EqualFold(disposition, "attachment")
+		if typ == nil {
+			// Read by message.New: the header made from the fields
+			// (entityFields.header) must be readTopHeader's.
+			for _, k := range topHeaderFields[numTopFields:] {
+				if g, w := got.Header.Values(k), want.Header.Values(k); !slices.Equal(g, w) {
+					t.Fatalf("%q: %s = %q, readTopHeader %q", raw, k, g, w)
+				}
+			}
+		} else {
+			fast++
+			if typ.mediaType != wantType || typ.charset != wantCharset || typ.attachment != wantAttachment {
+				t.Fatalf("%q: %+v; from the header %q %q %v", raw, *typ, wantType, wantCharset, wantAttachment)
+			}
+			if got.MultipartReader() != nil || want.MultipartReader() != nil {
+				t.Fatalf("%q: a multipart read as one part", raw)
+			}
+		}
+		gb, gErr := io.ReadAll(got.Body)
+		wb, wErr := io.ReadAll(want.Body)
+		if !bytes.Equal(gb, wb) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
+			t.Fatalf("%q: body %q, %v; message.New %q, %v", raw, gb, gErr, wb, wErr)
+		}
+	}
+	t.Logf("%d of %d made without a header", fast, n)
+	if fast < n/4 || fast > n*9/10 {
+		t.Errorf("%d of %d messages were made without a header: the test no longer tells", fast, n)
 	}
 }
