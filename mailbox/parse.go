@@ -1333,16 +1333,37 @@ func (p *parser) release() {
 		// while the collector runs (a pooled slice grows to the longest
 		// text read, 512 lines or more, for the 20 of most messages).
 		l := (*p.lines)[:cap(*p.lines)]
-		n := len(l)
-		for n > 0 && unsafe.StringData(l[n-1]) == nil {
-			n--
-		}
-		clear(l[:n])
+		clear(l[:usedStrings(l)])
 		*p.lines = (*p.lines)[:0]
 		linesPool.Put(p.lines)
 	}
 	p.lines = nil
 }
+
+// usedStrings is how many strings at the start of l hold all those that
+// point anywhere: the index after the last one with a data pointer (an
+// empty string may have one), 0 when there is none. The strings after
+// the last one are looked at a block at a time, as bytes compared with
+// zeros (bytes.Equal, many at once), and only the block where that last
+// one is string by string: a string is all zero bytes exactly when it has
+// no data pointer (one without has length 0).
+func usedStrings(l []string) int {
+	const block = len(zeroStrings) / int(unsafe.Sizeof(""))
+	n := len(l)
+	if n > 0 {
+		mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(l))), n*int(unsafe.Sizeof("")))
+		for n >= block && bytes.Equal(mem[(n-block)*int(unsafe.Sizeof("")):n*int(unsafe.Sizeof(""))], zeroStrings[:]) {
+			n -= block
+		}
+	}
+	for n > 0 && unsafe.StringData(l[n-1]) == nil {
+		n--
+	}
+	return n
+}
+
+// zeroStrings is the zero bytes usedStrings compares a block of strings with.
+var zeroStrings [512]byte
 
 // textWithoutCR is strings.ReplaceAll(validText(b), "\r\n", "\n"). When b
 // is valid UTF-8 without NULs (nearly always) the line ends are dropped in
