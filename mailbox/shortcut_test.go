@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -160,14 +161,19 @@ func fixtureNames(t testing.TB) []string {
 func compareReadMessage(t *testing.T, raw []byte) {
 	t.Helper()
 	want, wantErr := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
-	got, gotErr := readMessage(raw)
+	got, top, gotErr := readMessage(raw)
 	if (want == nil) != (got == nil) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
 		t.Fatalf("%q: readMessage gives %v, %v; go-message %v, %v", raw, got != nil, gotErr, want != nil, wantErr)
 	}
 	if want == nil {
 		return
 	}
-	for _, k := range topHeaderFields {
+	for i, k := range topHeaderFields[:numTopFields] {
+		if g, w := top[i], want.Header.Get(k); g != w {
+			t.Fatalf("%q: %s = %q, go-message %q", raw, k, g, w)
+		}
+	}
+	for _, k := range topHeaderFields[numTopFields:] {
 		for _, kk := range []string{k, strings.ToLower(k)} {
 			if g, w := got.Header.Values(kk), want.Header.Values(kk); !slices.Equal(g, w) {
 				t.Fatalf("%q: %s = %q, go-message %q", raw, kk, g, w)
@@ -648,6 +654,113 @@ func TestSplitLinesMatchesSplit(t *testing.T) {
 		buf = splitLines(buf, s)
 		if want := strings.Split(s, "\n"); !slices.Equal(buf, want) {
 			t.Fatalf("splitLines(%q) = %q, want %q", s, buf, want)
+		}
+	}
+}
+
+// readHeaderFromHeader is readHeader as it was before topFields: it read
+// the message's header through the methods of gomail.Header. It is the
+// reference for TestReadHeaderMatchesGoMessage.
+func (p *parser) readHeaderFromHeader(h *gomail.Header) {
+	r := &p.req
+	r.MessageID = headerMessageID(h)
+	if s, err := h.Subject(); err == nil {
+		r.Subject = capString(validString(s), maxHeaderValue)
+	} else {
+		r.Subject = capString(validString(h.Get("Subject")), maxHeaderValue)
+		if message.IsUnknownCharset(err) {
+			p.problem("The subject uses an unknown character set; some letters may show wrongly.")
+		}
+	}
+	firstAddressAndName := func(key string) (addr, name string) {
+		if name, addr, ok := simpleAddress(h.Get(key)); ok {
+			return strings.ToLower(addr), strings.TrimSpace(name)
+		}
+		list, err := h.AddressList(key)
+		if err == nil && len(list) > 0 {
+			return strings.ToLower(list[0].Address), strings.TrimSpace(list[0].Name)
+		}
+		v := h.Get(key)
+		if v == "" {
+			return "", ""
+		}
+		if m := emailPattern.FindString(capString(v, maxHeaderValue)); m != "" {
+			return strings.ToLower(m), ""
+		}
+		return "", ""
+	}
+	var fromName, replyToName string
+	r.From, fromName = firstAddressAndName("From")
+	r.ReplyTo, replyToName = firstAddressAndName("Reply-To")
+	p.senderName = cleanName(validString(fromName))
+	p.replyToName = cleanName(validString(replyToName))
+	if r.From == "" && h.Get("From") != "" {
+		p.problem("The sender address could not be read.")
+	}
+	if t, err := h.Date(); err == nil {
+		r.Received = t
+	}
+}
+
+// TestReadHeaderMatchesGoMessage checks readHeader, given the topFields
+// readTopHeader finds, against readHeaderFromHeader on the header
+// go-message reads: addresses, subjects, dates and Message-IDs usual and
+// odd (encoded words, unknown charsets, comments, brackets, non-ASCII,
+// empty), fields repeated, keys in any case, folded lines.
+func TestReadHeaderMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	values := map[string][]string{
+		"From": {"Ann Lee <ann@example.com>", "ann@example.com", `"Lee, Ann" <ann@example.com>`, "=?utf-8?Q?Ana_G=C3=B3mez?= <ana@example.es>",
+			"=?x-unknown?Q?Ana?= <ana@example.es>", "Group: a@b.com, c@d.com;", "ann@example.com (Ann Lee)", "Ann Lee", "<>", "",
+			" ", "Ann <ann@exa mple.com>", "a@b.c, d@e.f", "Ánn <ann@example.com>", "bad <<a@b.c>>", "no address at all x@y"},
+		"Subject": {"Appointment", "", "=?utf-8?Q?Cita_ma=C3=B1ana?=", "=?x-unknown?Q?Cita?=", "=?utf-8?B?0JfQsNC/0LjRgdGM?=",
+			"=?utf-8?Q?broken", "a =?iso-8859-1?q?caf=E9?= b", "=?", "\xff\xfe", "Re: =?windows-1251?B?7+j4?="},
+		"Date": {"Tue, 24 Nov 2026 09:12:44 -0800", "24 Nov 2026 09:12 -0500", "Tue, 24 Nov 2026 09:12:44 -0800 (PST)", "garbage", "",
+			"Tue, 24 Nov 2026 09:12:44 +0000", " Tue, 24 Nov 2026 09:12:44 -0800"},
+		"Message-Id": {"<id@x>", "<CAB+x=y_z.1@mail.gmail.com>", "<a.b@c.d>", "<.a..b.@c>", "id@x", "<id@x> (comment)", " <id@x>",
+			"(c) <id@x>", "<id@[1.2.3.4]>", "<i d@x>", "<id@x", "<@x>", "<id@>", "<id>", "<>", "", "<ïd@x>", "<id@x><id2@y>",
+			"<a@b@c>", "<a\"b@c>", "<a\\b@c>", "<a,b@c>", "<a:b@c>", "<a;b@c>", "<a(b@c>", "<a]b@c>", "<a>b@c>", "<a<b@c>"},
+	}
+	values["Reply-To"] = values["From"]
+	keys := []string{"From", "Reply-To", "Subject", "Date", "Message-Id"}
+	eols := []string{"\r\n", "\n"}
+	for i := 0; i < 20000; i++ {
+		eol := eols[i%2]
+		var b strings.Builder
+		for n := rng.Intn(8); n > 0; n-- {
+			k := keys[rng.Intn(len(keys))]
+			vs := values[k]
+			v := vs[rng.Intn(len(vs))]
+			switch rng.Intn(6) {
+			case 0:
+				k = strings.ToUpper(k)
+			case 1:
+				k = strings.ToLower(k)
+			}
+			if rng.Intn(8) == 0 {
+				if sp := strings.IndexByte(v, ' '); sp > 0 {
+					v = v[:sp] + eol + " " + v[sp+1:] // folded
+				}
+			}
+			b.WriteString(k + ":" + []string{" ", "", "  "}[rng.Intn(3)] + v + eol)
+		}
+		b.WriteString(eol + "Hello" + eol)
+		raw := []byte(b.String())
+		_, top, _, ok := readTopHeader(raw)
+		if !ok {
+			continue
+		}
+		e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		if e == nil {
+			t.Fatalf("%q: go-message cannot read it: %v", raw, err)
+		}
+		got := &parser{opts: testParseOptions.withDefaults()}
+		got.readHeader(&top)
+		want := &parser{opts: testParseOptions.withDefaults()}
+		want.readHeaderFromHeader(&gomail.Header{Header: e.Header})
+		if !reflect.DeepEqual(got.req, want.req) || got.senderName != want.senderName || got.replyToName != want.replyToName {
+			t.Fatalf("%q:\nreadHeader          %+v %q %q\nthrough gomail.Header %+v %q %q", raw,
+				got.req, got.senderName, got.replyToName, want.req, want.senderName, want.replyToName)
 		}
 	}
 }

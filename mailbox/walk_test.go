@@ -1,12 +1,17 @@
 package mailbox
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand"
 	"mime"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	message "github.com/emersion/go-message"
 )
@@ -187,7 +192,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 	const n = 6000
 	for i := 0; i < n; i++ {
 		raw := nestedVariant(rng)
-		if e, body, fast, _ := readMessageBody(raw); fast {
+		if e, _, _, body, fast, _ := readMessageBody(raw); fast {
 			if _, ok := nestedTooDeeply(e.Header.Header, body); ok {
 				hits++
 			}
@@ -213,7 +218,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 }
 
 func tookShortcut(raw []byte) bool {
-	e, body, fast, _ := readMessageBody(raw)
+	e, _, _, body, fast, _ := readMessageBody(raw)
 	if !fast {
 		return false
 	}
@@ -319,7 +324,7 @@ func TestFieldValueMatchesGoMessage(t *testing.T) {
 			}
 		}
 		field := b.String()
-		h, _, ok := readTopHeader([]byte(field + "\r\n"))
+		h, _, _, ok := readTopHeader([]byte(field + "\r\n"))
 		if !ok {
 			continue
 		}
@@ -414,5 +419,205 @@ func TestSimpleMultipartBoundaryMatchesMime(t *testing.T) {
 	}
 	if _, ok := simpleMultipartBoundary([]byte(`multipart/mixed; boundary="b1"`)); !ok || read < 1000 {
 		t.Errorf("the usual form is not read, or too few values were (%d)", read)
+	}
+}
+
+// scribbler is a reader that uses all of the slice it is given as scratch
+// space, as io.Reader allows, and hands on one byte per Read.
+type scribbler struct{ n int }
+
+func (s *scribbler) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		return 0, io.EOF
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	s.n--
+	return 1, nil
+}
+
+// TestReleaseLeavesNoText checks that the scratch buffer goes back to the
+// pool all zeros although release clears only what the message may have
+// written (scratchUsed), and the lines slice without a string pointing
+// anywhere (empty lines too): parts of every transfer encoding and size, a
+// buffer grown and then reused by a shorter message, undecoded bodies,
+// and a reader that scribbles over all of the slice it is given.
+func TestReleaseLeavesNoText(t *testing.T) {
+	buf := make([]byte, 0, 8<<10)
+	checked := 0 // messages read with a buffer grown past its first size
+	check := func(what string, p *parser) {
+		t.Helper()
+		s, lines := p.scratch, p.lines
+		p.release()
+		if lines != nil && cap(*lines) <= maxPooledLines {
+			for i, l := range (*lines)[:cap(*lines)] {
+				if unsafe.StringData(l) != nil {
+					t.Fatalf("%s: the pooled lines (%d) keep text alive at %d: %q", what, cap(*lines), i, l)
+				}
+			}
+		}
+		if s == nil {
+			return
+		}
+		if cap(*s) > maxPooledScratch {
+			buf = make([]byte, 0, 8<<10) // not pooled: the next message gets a new one
+			return
+		}
+		if i := bytes.IndexFunc((*s)[:cap(*s)], func(r rune) bool { return r != 0 }); i >= 0 {
+			t.Fatalf("%s: the pooled buffer (%d bytes) holds text at %d", what, cap(*s), i)
+		}
+		if cap(*s) > 8<<10 {
+			checked++
+		}
+		buf = (*s)[:0] // the next message gets the same buffer, as from the pool
+	}
+	parse := func(what string, raw []byte) {
+		t.Helper()
+		p := &parser{opts: testParseOptions.withDefaults(), scratch: &buf}
+		p.parse(raw)
+		p.finish()
+		check(what, p)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 300; i++ {
+		size := []int{10, 3000, 4095, 4097, 9000, 40000, 70000}[rng.Intn(7)]
+		text := strings.Repeat("Call me at 503-555-0142, thanks é.\r\n", size/36+1)[:size]
+		var body string
+		switch rng.Intn(4) {
+		case 0:
+			body = "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + strings.ReplaceAll(text, "é", "=C3=A9")
+		case 1:
+			body = "Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString([]byte(text))
+		case 2:
+			body = "Content-Transfer-Encoding: x-bogus\r\n\r\n" + text // shown undecoded
+		default:
+			body = "\r\n" + text
+		}
+		raw := "From: Ann <ann@example.com>\r\nSubject: hi\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n" + body + "\r\n--b1--\r\n"
+		parse(fmt.Sprintf("part of %d bytes, %d", size, i), []byte(raw))
+	}
+	for _, name := range fixtureNames(t) {
+		parse(name, readFixture(t, name))
+	}
+	for _, n := range []int{1, 5000, 9000} {
+		p := &parser{opts: testParseOptions.withDefaults(), scratch: &buf}
+		if _, err := p.readAll(&scribbler{n: n}, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("scribbler of %d", n), p)
+	}
+	if checked < 50 {
+		t.Errorf("only %d messages were read with a grown buffer", checked)
+	}
+}
+
+// TestSinglePartEntityMatchesGoMessage checks the entity readMessageBody
+// makes against the one message.New makes from the whole header
+// (readMessage): media type, charset and attachment as walk reads them,
+// whether it is a multipart, the error, and the decoded body and its
+// read error, on generated headers (Content-Type, transfer encoding and
+// disposition usual, odd, repeated or missing) and bodies (quoted-printable
+// and base64 good and broken, 8-bit bytes, longer than the 4 KiB
+// charsetReader converts at once).
+func TestSinglePartEntityMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	types := []string{"text/plain", "text/html", "TEXT/PLAIN", "text/calendar", "application/ics", "message/rfc822",
+		"image/png", "multipart/mixed", "multipart/mixed; boundary=b1", "text/plain; format=flowed", "text/plain;",
+		"text", "", "application/octet-stream; name=a.bin"}
+	charsets := []string{"", "; charset=utf-8", "; charset=UTF-8", "; charset=us-ascii", "; charset=\"iso-8859-1\"",
+		"; charset=windows-1251", "; charset=x-unknown", "; charset=GB18030", "; charset=ISO-2022-JP", "; charset=ascii"}
+	encodings := []string{"", "7bit", "8bit", "binary", "quoted-printable", "Quoted-Printable", "base64", "BASE64", "x-bogus", "uuencode"}
+	dispositions := []string{"", "attachment", "ATTACHMENT", "inline", "attachment; filename=a.txt", "attachment;",
+		"attachment; filename=\"a b", "inline; filename=a.txt", "form-data", "x y"}
+	bodies := []string{"Hello, 503-555-0142.\r\n", "caf=C3=A9 =\r\nsoft\r\n", "=ZZ bad\r\n", "caf\xe9 \xcf\xf0\xe8\r\n",
+		"SGVsbG8g\r\nd29ybGQ=\r\n", "SGVs bG8g\td29y\r\nbGQ=\r\n", "SGVsbG8!!\r\n", "", "\x1b$B$3$s$K$A$O\x1b(B\r\n",
+		strings.Repeat("Long line of text =C3=A9 caf\xe9 SGVsbG8g\r\n", 200)}
+	fast := 0
+	const n = 20000
+	for i := 0; i < n; i++ {
+		eol := []string{"\r\n", "\n"}[i%2]
+		var b strings.Builder
+		b.WriteString("From: Ann <ann@example.com>" + eol + "Subject: hi" + eol)
+		for k := rng.Intn(5); k > 0; k-- {
+			switch rng.Intn(3) {
+			case 0:
+				ct := types[rng.Intn(len(types))]
+				if rng.Intn(2) == 0 {
+					ct += charsets[rng.Intn(len(charsets))]
+				}
+				b.WriteString([]string{"Content-Type", "content-type"}[rng.Intn(2)] + ": " + ct + eol)
+			case 1:
+				b.WriteString("Content-Transfer-Encoding: " + encodings[rng.Intn(len(encodings))] + eol)
+			case 2:
+				b.WriteString("Content-Disposition: " + dispositions[rng.Intn(len(dispositions))] + eol)
+			}
+		}
+		b.WriteString(eol + bodies[rng.Intn(len(bodies))])
+		raw := []byte(b.String())
+
+		want, _, wantErr := readMessage(raw)
+		got, typ, _, _, _, gotErr := readMessageBody(raw)
+		if (want == nil) != (got == nil) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("%q: readMessageBody gives %v, %v; message.New %v, %v", raw, got != nil, gotErr, want != nil, wantErr)
+		}
+		if want == nil {
+			continue
+		}
+		wantType, wantCharset := partType(&want.Header)
+		disposition, _, _ := want.Header.ContentDisposition()
+		wantAttachment := strings.EqualFold(disposition, "attachment")
+		if typ == nil {
+			// Read by message.New: the header made from the fields
+			// (entityFields.header) must be readTopHeader's.
+			for _, k := range topHeaderFields[numTopFields:] {
+				if g, w := got.Header.Values(k), want.Header.Values(k); !slices.Equal(g, w) {
+					t.Fatalf("%q: %s = %q, readTopHeader %q", raw, k, g, w)
+				}
+			}
+		} else {
+			fast++
+			if typ.mediaType != wantType || typ.charset != wantCharset || typ.attachment != wantAttachment {
+				t.Fatalf("%q: %+v; from the header %q %q %v", raw, *typ, wantType, wantCharset, wantAttachment)
+			}
+			if got.MultipartReader() != nil || want.MultipartReader() != nil {
+				t.Fatalf("%q: a multipart read as one part", raw)
+			}
+		}
+		gb, gErr := io.ReadAll(got.Body)
+		wb, wErr := io.ReadAll(want.Body)
+		if !bytes.Equal(gb, wb) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
+			t.Fatalf("%q: body %q, %v; message.New %q, %v", raw, gb, gErr, wb, wErr)
+		}
+	}
+	t.Logf("%d of %d made without a header", fast, n)
+	if fast < n/4 || fast > n*9/10 {
+		t.Errorf("%d of %d messages were made without a header: the test no longer tells", fast, n)
+	}
+}
+
+// TestUsedStrings checks usedStrings against a plain look from the end,
+// for slices of every length around its block size with strings (empty
+// ones pointing somewhere among them) anywhere.
+func TestUsedStrings(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	text := "some text"
+	for i := 0; i < 5000; i++ {
+		l := make([]string, rng.Intn(200))
+		for k := rng.Intn(4); k > 0 && len(l) > 0; k-- {
+			j := rng.Intn(len(l))
+			l[j] = text[rng.Intn(len(text)):][:0] // empty, pointing into text
+			if rng.Intn(2) == 0 {
+				l[j] = text[:1+rng.Intn(len(text)-1)]
+			}
+		}
+		want := len(l)
+		for want > 0 && unsafe.StringData(l[want-1]) == nil {
+			want--
+		}
+		if got := usedStrings(l); got != want {
+			t.Fatalf("usedStrings of %d strings = %d, want %d", len(l), got, want)
+		}
 	}
 }
