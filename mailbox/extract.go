@@ -185,7 +185,12 @@ func (p *parser) extract(body string) extracted {
 	// megabyte of text from costing seconds of pattern matching.
 	scanned := capString(body, maxScanBytes)
 	text := scanned
-	lowerText := strings.ToLower(text)
+	// The text lower-cased, for the searches for words: into a pooled
+	// buffer, as strings.ToLower would have made a copy of each text.
+	lowerBuf := lowerPool.Get().(*[]byte)
+	defer lowerPool.Put(lowerBuf)
+	lowerText := appendLower((*lowerBuf)[:0], text)
+	*lowerBuf = lowerText
 
 	// A forwarded message: the patient is the original sender.
 	if fwd, ok := findForwarded(text, lowerText, p.req.Subject); ok {
@@ -291,7 +296,7 @@ func (p *parser) extract(body string) extracted {
 	// numbers, dates of birth, days. Cheap substring checks keep the
 	// patterns from running over text that cannot match.
 	text = capString(text, maxFreeTextScan)
-	var lower string
+	var lower []byte
 	switch {
 	case len(text) == len(scanned) && text == scanned:
 		// Neither a forward, quoted lines nor the cap cut the text: it
@@ -302,11 +307,13 @@ func (p *parser) extract(body string) extracted {
 		// for byte.
 		lower = lowerText[:len(text)]
 	default:
-		lower = strings.ToLower(text)
+		// findForwarded is done with lowerText: its buffer is reused.
+		lower = appendLower(lowerText[:0], text)
+		*lowerBuf = lower
 	}
 	if x.name == "" && x.given == "" && x.family == "" {
 		for i, re := range namePatterns {
-			if !containsAny(lower, nameTriggers[i]) {
+			if !containsAnyBytes(lower, nameTriggers[i]) {
 				continue
 			}
 			if m := re.FindStringSubmatch(text); m != nil {
@@ -326,7 +333,7 @@ func (p *parser) extract(body string) extracted {
 	if x.phone == "" {
 		x.freePhone = findPhone(text, p.opts.DefaultRegion)
 	}
-	if x.dob == "" && containsAny(lower, []string{"born", "birth", "dob"}) {
+	if x.dob == "" && containsAnyBytes(lower, dobTriggers) {
 		if m := dobInText.FindStringSubmatch(text); m != nil {
 			if _, ok := findDate(m[1], p.opts.DefaultRegion); ok {
 				x.dob = m[1]
@@ -334,7 +341,7 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	if x.requestedText == "" && x.requestedDate == "" && x.requestedTime == "" &&
-		containsAny(lower, []string{"day", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat"}) {
+		containsAnyBytes(lower, dayTriggers) {
 		if m := findRelativeDay(text); m != "" {
 			x.freeRequested = strings.Join(strings.Fields(m), " ")
 		}
@@ -470,12 +477,17 @@ func isRegexpSpace(c byte) bool {
 }
 
 // nameTriggers are substrings (lower case) one of which each of
-// namePatterns needs in order to match.
-var nameTriggers = [][]string{
-	{"my name", "me llamo", "mi nombre", "je m'appelle", "je suis", "tên", "tôi là", "меня зовут", "ich hei", "ich bin"},
-	{"this is"},
-	{"我叫", "我的名字是", "我是"},
-}
+// namePatterns needs in order to match; dobTriggers those dobInText needs,
+// and dayTriggers those relativeDay needs.
+var (
+	nameTriggers = [][][]byte{
+		byteWords("my name", "me llamo", "mi nombre", "je m'appelle", "je suis", "tên", "tôi là", "меня зовут", "ich hei", "ich bin"),
+		byteWords("this is"),
+		byteWords("我叫", "我的名字是", "我是"),
+	}
+	dobTriggers = byteWords("born", "birth", "dob")
+	dayTriggers = byteWords("day", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat")
+)
 
 func containsAny(s string, subs []string) bool {
 	for _, sub := range subs {
@@ -484,6 +496,52 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// containsAnyBytes is containsAny over bytes.
+func containsAnyBytes(b []byte, subs [][]byte) bool {
+	for _, sub := range subs {
+		if bytes.Contains(b, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// byteWords returns words as byte slices, for containsAnyBytes.
+func byteWords(words ...string) [][]byte {
+	b := make([][]byte, len(words))
+	for i, w := range words {
+		b[i] = []byte(w)
+	}
+	return b
+}
+
+// lowerPool holds the buffers extract lower-cases text into (at most
+// maxScanBytes of text, up to three times that lower-cased).
+var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// appendLower appends strings.ToLower(s) to dst, without making a string
+// of it: ASCII bytes are lowered in place, other runes by unicode.ToLower,
+// and a byte that is not UTF-8 becomes U+FFFD, as strings.Map makes it.
+// TestAppendLowerMatchesToLower checks it.
+func appendLower(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		i += size
+	}
+	return dst
 }
 
 // isLabelLine reports whether a line is "Label: value" with a known label.
@@ -1171,21 +1229,21 @@ type forwardedBlock struct {
 
 var forwardMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-{2,}\s*(?:forwarded message|mensaje reenviado|message transféré|пересылаемое сообщение|转发的邮件|weitergeleitete nachricht)\s*-{2,}|begin forwarded message:|-{2,}\s*original message\s*-{2,}|-{2,} перенаправленное сообщение -{2,})[ \t]*$`)
 
-var forwardTriggers = []string{"forward", "reenviado", "transféré", "пересыла", "перенаправ", "转发", "weitergeleitet", "original message"}
+var forwardTriggers = byteWords("forward", "reenviado", "transféré", "пересыла", "перенаправ", "转发", "weitergeleitet", "original message")
 
 var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|пересл|转发)\s*:`)
 
 // findForwarded finds a forwarded original in text and its sender.
 // lower is text lower-cased.
-func findForwarded(text, lower, subject string) (forwardedBlock, bool) {
+func findForwarded(text string, lower []byte, subject string) (forwardedBlock, bool) {
 	// forwardMarker matches only a line of dashes around words, or "Begin
 	// forwarded message:" ("forwarded" has no letter with a case variant
 	// outside ASCII): a text with neither "--" nor "forwarded" has none,
 	// and two searches rule that out sooner than the triggers' eight.
-	if !strings.Contains(text, "--") && !strings.Contains(lower, "forwarded") {
+	if !strings.Contains(text, "--") && !bytes.Contains(lower, []byte("forwarded")) {
 		return forwardedBlock{}, false
 	}
-	if !containsAny(lower, forwardTriggers) {
+	if !containsAnyBytes(lower, forwardTriggers) {
 		return forwardedBlock{}, false
 	}
 	loc := forwardMarker.FindStringIndex(text)

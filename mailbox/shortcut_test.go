@@ -651,3 +651,30 @@ func TestSplitLinesMatchesSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendLowerMatchesToLower checks appendLower against strings.ToLower
+// on the fixtures' texts and on generated text: ASCII, letters whose lower
+// case is longer or shorter in UTF-8 ("Ⱥ", "İ", the Kelvin sign), U+FFFD
+// itself, bytes that are not UTF-8 and cut runes, appended to a buffer
+// already holding bytes.
+func TestAppendLowerMatchesToLower(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		raw := readFixture(t, name)
+		texts = append(texts, string(raw), ParseRequest(raw, testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Hello", "WORLD", "a", "Z", "@", "[", "`", "{", "Ⱥ", "ȺȺ", "İ", "\u212a", "ẞ", "Σ", "ΣΑΣ", "Ña",
+		"ПРИВЕТ", "预约", "\ufffd", "\xff", "\xe2\x82", "\xed\xa0\x80", "\x00", "Tên TÔI", "ǅ", "\U0001D400", "ſ"}
+	seps := []string{"", " ", "\n", "\t"}
+	for i := 0; i < 20000; i++ {
+		texts = append(texts, randomText(rng, rng.Intn(8), words, seps))
+	}
+	buf := []byte("prefix")
+	for _, s := range texts {
+		buf = appendLower(buf[:6], s)
+		if got, want := string(buf[6:]), strings.ToLower(s); got != want || string(buf[:6]) != "prefix" {
+			t.Fatalf("appendLower(%q) = %q, strings.ToLower %q", s, got, want)
+		}
+	}
+}
