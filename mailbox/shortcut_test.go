@@ -678,3 +678,39 @@ func TestAppendLowerMatchesToLower(t *testing.T) {
 		}
 	}
 }
+
+// TestFindNameIsMatchesRegexp checks findNameIs against namePatterns[0] on
+// fixture text and generated text: every phrase in lower, upper and title
+// case and with letters in their other (?i) forms ("ſ", "ẞ", the Kelvin
+// sign), names in several scripts, phrases cut short or run together,
+// line breaks between the phrase and the name, bytes that are not UTF-8.
+func TestFindNameIsMatchesRegexp(t *testing.T) {
+	if !strings.Contains(namePatterns[0].String(), "(?i:"+strings.Join(namePhrases, "|")+")") {
+		t.Fatal("namePatterns[0] does not read namePhrases")
+	}
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, ParseRequest(readFixture(t, name), testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := append([]string{"Ann", "Lee", "O'Brien", "Núñez-Ruiz", "Văn", "Иван", "Петров", "ann", "X", "Ａnn", "3",
+		"my", "name", "is", "my name iſ", "ICH HEIẞE", "je ſuis", "TÊN TÔI LÀ", "МЕНЯ ЗОВУТ", "Me Llamo", "tôi", "là",
+		"\u212a", "\xff", "\xd0", "’", "-", "", "myname is", "mmy name is"}, namePhrases...)
+	seps := []string{" ", " ", "  ", "\t", "\n", "\r\n", "", ", ", ".", " \t ", "\u00a0"}
+	for i := 0; i < 40000; i++ {
+		texts = append(texts, randomText(rng, 1+rng.Intn(10), words, seps))
+	}
+	matched := 0
+	for _, s := range texts {
+		got, want := findNameIs(s), namePatterns[0].FindStringSubmatch(s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("findNameIs(%q) = %q, namePatterns[0] finds %q", s, got, want)
+		}
+		if want != nil {
+			matched++
+		}
+	}
+	if matched < 2000 {
+		t.Errorf("only %d texts hold a name", matched)
+	}
+}
