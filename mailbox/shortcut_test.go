@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	ical "github.com/emersion/go-ical"
 
@@ -712,5 +713,53 @@ func TestFindNameIsMatchesRegexp(t *testing.T) {
 	}
 	if matched < 2000 {
 		t.Errorf("only %d texts hold a name", matched)
+	}
+}
+
+// oldSplitLabel is splitLabel as it was first written, the oracle of
+// TestSplitLabelMatchesOld.
+func oldSplitLabel(line string) (label, value string, ok bool) {
+	head := line
+	if len(head) > 80+len("：") {
+		head = head[:80+len("：")]
+	}
+	i := strings.IndexAny(head, ":\t")
+	if j := strings.Index(head, "："); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i <= 0 || i > 80 {
+		return "", "", false
+	}
+	label = strings.TrimLeft(line[:i], " \t>*•·-")
+	label = strings.TrimSpace(strings.Trim(label, "*_ "))
+	if label == "" {
+		return "", "", false
+	}
+	_, size := utf8.DecodeRuneInString(line[i:])
+	return label, strings.TrimSpace(line[i+size:]), true
+}
+
+// TestSplitLabelMatchesOld checks splitLabel against oldSplitLabel on the
+// fixtures' lines and generated lines: colons, tabs and full-width colons
+// in either order, near byte 80 and cut by it, bullets and quote marks
+// before the label, "•" and "·" cut short, bytes that are not UTF-8.
+func TestSplitLabelMatchesOld(t *testing.T) {
+	var lines []string
+	for _, name := range fixtureNames(t) {
+		lines = append(lines, strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n")...)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Name", "Phone", "名字", "x", ":", "：", "\t", "•", "·", ">", "*", "-", "_", " ", "\xe2\x80", "\xc2",
+		"\xef\xbc", "\xff", strings.Repeat("a", 40), strings.Repeat("b", 77), strings.Repeat("é", 20), "Ann Lee", ""}
+	seps := []string{"", "", " ", "\t", ":", "：", "*", "• ", "· "}
+	for i := 0; i < 60000; i++ {
+		lines = append(lines, randomText(rng, 1+rng.Intn(8), words, seps))
+	}
+	for _, l := range lines {
+		gl, gv, gok := splitLabel(l)
+		wl, wv, wok := oldSplitLabel(l)
+		if gl != wl || gv != wv || gok != wok {
+			t.Fatalf("splitLabel(%q) = %q, %q, %v; was %q, %q, %v", l, gl, gv, gok, wl, wv, wok)
+		}
 	}
 }
