@@ -18,6 +18,7 @@ import (
 
 	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+	"golang.org/x/net/html"
 )
 
 // randomText joins n tokens drawn from words, each followed by one of seps.
@@ -761,5 +762,51 @@ func TestSplitLabelMatchesOld(t *testing.T) {
 		if gl != wl || gv != wv || gok != wok {
 			t.Fatalf("splitLabel(%q) = %q, %q, %v; was %q, %q, %v", l, gl, gv, gok, wl, wv, wok)
 		}
+	}
+}
+
+// TestTagNameMatchesTokenizer checks tagName against the tokenizer's
+// TagName for every tag of the fixtures' HTML and of generated HTML: names
+// in any case, ended by each kind of white space, "/" and ">", end tags,
+// self-closing tags, raw-text elements, tags cut by the end of the text,
+// NUL and non-ASCII bytes in names. TagName makes a NUL U+FFFD, which
+// tagName leaves as it is (no name htmlToText looks for holds either).
+func TestTagNameMatchesTokenizer(t *testing.T) {
+	var docs []string
+	for _, name := range fixtureNames(t) {
+		raw := string(readFixture(t, name))
+		if i := strings.Index(strings.ToLower(raw), "<html"); i >= 0 {
+			docs = append(docs, raw[i:])
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"<p>", "<P>", "</p>", "<br/>", "<BR />", "<br\n>", "<td\tclass=x>", "</TD >", "<div\r\nid=a>",
+		"<li\f>", "<script>", "</script>", "<style>x</style>", "<title>t</title>", "<a href='/x'>", "</a>", "<h1>",
+		"<tAbLe>", "<x\x00y>", "<é>", "<br", "</", "<", ">", "<!-- c -->", "<!doctype html>", "text", " ", "\n",
+		"<textarea>", "</textarea>", "<b/>", "</br>", "<p/x>", "< p>", "</ p>", "<1>", "<a\xffb>"}
+	for i := 0; i < 20000; i++ {
+		docs = append(docs, randomText(rng, 1+rng.Intn(12), words, []string{"", "", " ", "x"}))
+	}
+	tags := 0
+	for _, doc := range docs {
+		z := html.NewTokenizer(strings.NewReader(doc))
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				break
+			}
+			if tt != html.StartTagToken && tt != html.EndTagToken && tt != html.SelfClosingTagToken {
+				continue
+			}
+			got := bytes.ReplaceAll(tagName(z, nil), []byte{0}, []byte("\ufffd"))
+			want, _ := z.TagName()
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%q: tag %q: tagName %q, TagName %q", doc, z.Raw(), got, want)
+			}
+			tags++
+		}
+	}
+	if tags < 20000 {
+		t.Errorf("only %d tags", tags)
 	}
 }
