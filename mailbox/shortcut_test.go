@@ -810,3 +810,57 @@ func TestTagNameMatchesTokenizer(t *testing.T) {
 		t.Errorf("only %d tags", tags)
 	}
 }
+
+// TestStartAnchoredMatchesRegexp checks each startAnchored pattern's find
+// against its regexp's FindStringSubmatch on fixture text, requested
+// dates written by the golden inputs' forms, and generated text: dates in
+// every form findDate reads, month names in several scripts and cases
+// (with "ſ" and the Kelvin sign), ordinals, times, digits and letters run
+// together with words (where \b does or does not hold), non-ASCII letters
+// right after ASCII ones, bytes that are not UTF-8.
+func TestStartAnchoredMatchesRegexp(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n")...)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"1", "05", "12", "123", "2026", "1970", "20261", "3", "30", "December", "dec", "Dec.", "DECEMBER",
+		"marzo", "MARZO", "März", "décembre", "декабря", "ДЕКАБРЯ", "août", "septembre", "ſeptember", "\u212a", "of", "de",
+		"Thursday", "st", "nd", "RD", "th", "1st", "2nd", "3rd", "4th", "2:30", "10:30", "9.15", "10h30", "3pm", "4 p.m.",
+		"11 AM", "a.m.", "pm", "点", "时", "10点30", "下午", "年", "月", "日", "2026年12月7日", "x", "_", "é", "éx", "xé",
+		"a1", "1a", "\xff", "\xe2\x82", "２", "05.09.1970", "12/03/2026", "1984-06-02", "2026-12-14", "03/15/79"}
+	seps := []string{"", "", " ", "  ", "\t", "\n", ", ", ",", ".", "-", "/", ":", "_", "\u00a0", "é"}
+	for i := 0; i < 40000; i++ {
+		texts = append(texts, randomText(rng, 1+rng.Intn(8), words, seps))
+	}
+	// Dates written out, month first and day first, among other words.
+	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+	for i := 0; i < 20000; i++ {
+		month := pick("December", "dec", "Dec.", "MARZO", "März", "décembre", "декабря", "ſeptember", "Thursday", "xmarzo", "ab")
+		day := pick("1", "05", "12", "123", "3rd", "4TH", "21st")
+		year := pick("2026", "1970", "20261", "26", "2026x", "2026é")
+		sp := func() string { return pick(" ", "  ", "\t", "\n", "", " de ", "\u00a0") }
+		date := month + pick("", ".", ",") + sp() + day + pick("", ",", ".") + sp() + year
+		if rng.Intn(2) == 0 {
+			date = day + pick("", ".") + sp() + month + pick("", ".", ",") + sp() + year
+		}
+		texts = append(texts, randomText(rng, rng.Intn(3), words, seps)+pick("", " ", "x", "é", "1")+date+
+			pick("", " ", "x", ".", " 3pm")+randomText(rng, rng.Intn(3), words, seps))
+	}
+	for _, a := range []*startAnchored{isoDateAt, numericDateAt, monthFirstAt, dayFirstAt,
+		newStartAnchored(clockTime, false, false)} { // clockTime tests boundary false
+		matched := 0
+		for _, s := range texts {
+			got, want := a.find(s), a.re.FindStringSubmatch(s)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: find(%q) = %q, FindStringSubmatch %q", a.re, s, got, want)
+			}
+			if want != nil {
+				matched++
+			}
+		}
+		if matched < 300 {
+			t.Errorf("%s: only %d texts match", a.re, matched)
+		}
+	}
+}
