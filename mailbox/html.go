@@ -17,6 +17,7 @@ func htmlToText(src string, max int) string {
 	z.SetMaxBuf(1 << 20)
 	b := &textBuf{}
 	skip := 0 // inside <script>, <style>, <head>
+	var nameBuf [16]byte
 	newline := func() {
 		if n := len(b.buf); n > 0 && b.buf[n-1] != '\n' {
 			b.WriteByte('\n')
@@ -49,7 +50,7 @@ func htmlToText(src string, max int) string {
 				b.WriteByte(' ')
 			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
+			name := tagName(z, nameBuf[:0])
 			switch string(name) { // compared, not copied
 			case "script", "style", "head", "title", "noscript", "template":
 				if tt == html.StartTagToken {
@@ -84,6 +85,37 @@ func htmlToText(src string, max int) string {
 		}
 	}
 	return tidyText(b.String())
+}
+
+// tagName appends to buf the name z.TagName() gives for the tag token just
+// read, and returns it. TagName copies every name (bytes.ReplaceAll of NUL
+// makes a copy even when there is none) before lower-casing it; the name
+// is read here from the token's raw bytes instead: after "<" or "</", up
+// to the white space, "/" or ">" that ends it (readTagName), ASCII
+// lower-cased as TagName does. A NUL in it stays a NUL, not U+FFFD: no
+// name htmlToText looks for holds either. A token not shaped so takes
+// TagName's way. TestTagNameMatchesTokenizer checks it.
+func tagName(z *html.Tokenizer, buf []byte) []byte {
+	raw := z.Raw()
+	start := 1
+	if len(raw) > 1 && raw[1] == '/' {
+		start = 2
+	}
+	if len(raw) <= start || raw[0] != '<' {
+		name, _ := z.TagName()
+		return name
+	}
+	for _, c := range raw[start:] {
+		switch c {
+		case ' ', '\n', '\r', '\t', '\f', '/', '>':
+			return buf
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 // textBuf is a byte buffer whose trailing spaces can be dropped cheaply.

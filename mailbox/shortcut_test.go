@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	ical "github.com/emersion/go-ical"
 
 	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+	"golang.org/x/net/html"
 )
 
 // randomText joins n tokens drawn from words, each followed by one of seps.
@@ -761,6 +763,217 @@ func TestReadHeaderMatchesGoMessage(t *testing.T) {
 		if !reflect.DeepEqual(got.req, want.req) || got.senderName != want.senderName || got.replyToName != want.replyToName {
 			t.Fatalf("%q:\nreadHeader          %+v %q %q\nthrough gomail.Header %+v %q %q", raw,
 				got.req, got.senderName, got.replyToName, want.req, want.senderName, want.replyToName)
+		}
+	}
+}
+
+// TestAppendLowerMatchesToLower checks appendLower against strings.ToLower
+// on the fixtures' texts and on generated text: ASCII, letters whose lower
+// case is longer or shorter in UTF-8 ("Ⱥ", "İ", the Kelvin sign), U+FFFD
+// itself, bytes that are not UTF-8 and cut runes, appended to a buffer
+// already holding bytes.
+func TestAppendLowerMatchesToLower(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		raw := readFixture(t, name)
+		texts = append(texts, string(raw), ParseRequest(raw, testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Hello", "WORLD", "a", "Z", "@", "[", "`", "{", "Ⱥ", "ȺȺ", "İ", "\u212a", "ẞ", "Σ", "ΣΑΣ", "Ña",
+		"ПРИВЕТ", "预约", "\ufffd", "\xff", "\xe2\x82", "\xed\xa0\x80", "\x00", "Tên TÔI", "ǅ", "\U0001D400", "ſ"}
+	seps := []string{"", " ", "\n", "\t"}
+	for i := 0; i < 20000; i++ {
+		texts = append(texts, randomText(rng, rng.Intn(8), words, seps))
+	}
+	buf := []byte("prefix")
+	for _, s := range texts {
+		buf = appendLower(buf[:6], s)
+		if got, want := string(buf[6:]), strings.ToLower(s); got != want || string(buf[:6]) != "prefix" {
+			t.Fatalf("appendLower(%q) = %q, strings.ToLower %q", s, got, want)
+		}
+	}
+}
+
+// TestFindNameIsMatchesRegexp checks findNameIs against namePatterns[0] on
+// fixture text and generated text: every phrase in lower, upper and title
+// case and with letters in their other (?i) forms ("ſ", "ẞ", the Kelvin
+// sign), names in several scripts, phrases cut short or run together,
+// line breaks between the phrase and the name, bytes that are not UTF-8.
+func TestFindNameIsMatchesRegexp(t *testing.T) {
+	if !strings.Contains(namePatterns[0].String(), "(?i:"+strings.Join(namePhrases, "|")+")") {
+		t.Fatal("namePatterns[0] does not read namePhrases")
+	}
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, ParseRequest(readFixture(t, name), testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := append([]string{"Ann", "Lee", "O'Brien", "Núñez-Ruiz", "Văn", "Иван", "Петров", "ann", "X", "Ａnn", "3",
+		"my", "name", "is", "my name iſ", "ICH HEIẞE", "je ſuis", "TÊN TÔI LÀ", "МЕНЯ ЗОВУТ", "Me Llamo", "tôi", "là",
+		"\u212a", "\xff", "\xd0", "’", "-", "", "myname is", "mmy name is"}, namePhrases...)
+	seps := []string{" ", " ", "  ", "\t", "\n", "\r\n", "", ", ", ".", " \t ", "\u00a0"}
+	for i := 0; i < 40000; i++ {
+		texts = append(texts, randomText(rng, 1+rng.Intn(10), words, seps))
+	}
+	matched := 0
+	for _, s := range texts {
+		got, want := findNameIs(s), namePatterns[0].FindStringSubmatch(s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("findNameIs(%q) = %q, namePatterns[0] finds %q", s, got, want)
+		}
+		if want != nil {
+			matched++
+		}
+	}
+	if matched < 2000 {
+		t.Errorf("only %d texts hold a name", matched)
+	}
+}
+
+// oldSplitLabel is splitLabel as it was first written, the oracle of
+// TestSplitLabelMatchesOld.
+func oldSplitLabel(line string) (label, value string, ok bool) {
+	head := line
+	if len(head) > 80+len("：") {
+		head = head[:80+len("：")]
+	}
+	i := strings.IndexAny(head, ":\t")
+	if j := strings.Index(head, "："); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i <= 0 || i > 80 {
+		return "", "", false
+	}
+	label = strings.TrimLeft(line[:i], " \t>*•·-")
+	label = strings.TrimSpace(strings.Trim(label, "*_ "))
+	if label == "" {
+		return "", "", false
+	}
+	_, size := utf8.DecodeRuneInString(line[i:])
+	return label, strings.TrimSpace(line[i+size:]), true
+}
+
+// TestSplitLabelMatchesOld checks splitLabel against oldSplitLabel on the
+// fixtures' lines and generated lines: colons, tabs and full-width colons
+// in either order, near byte 80 and cut by it, bullets and quote marks
+// before the label, "•" and "·" cut short, bytes that are not UTF-8.
+func TestSplitLabelMatchesOld(t *testing.T) {
+	var lines []string
+	for _, name := range fixtureNames(t) {
+		lines = append(lines, strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n")...)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"Name", "Phone", "名字", "x", ":", "：", "\t", "•", "·", ">", "*", "-", "_", " ", "\xe2\x80", "\xc2",
+		"\xef\xbc", "\xff", strings.Repeat("a", 40), strings.Repeat("b", 77), strings.Repeat("é", 20), "Ann Lee", ""}
+	seps := []string{"", "", " ", "\t", ":", "：", "*", "• ", "· "}
+	for i := 0; i < 60000; i++ {
+		lines = append(lines, randomText(rng, 1+rng.Intn(8), words, seps))
+	}
+	for _, l := range lines {
+		gl, gv, gok := splitLabel(l)
+		wl, wv, wok := oldSplitLabel(l)
+		if gl != wl || gv != wv || gok != wok {
+			t.Fatalf("splitLabel(%q) = %q, %q, %v; was %q, %q, %v", l, gl, gv, gok, wl, wv, wok)
+		}
+	}
+}
+
+// TestTagNameMatchesTokenizer checks tagName against the tokenizer's
+// TagName for every tag of the fixtures' HTML and of generated HTML: names
+// in any case, ended by each kind of white space, "/" and ">", end tags,
+// self-closing tags, raw-text elements, tags cut by the end of the text,
+// NUL and non-ASCII bytes in names. TagName makes a NUL U+FFFD, which
+// tagName leaves as it is (no name htmlToText looks for holds either).
+func TestTagNameMatchesTokenizer(t *testing.T) {
+	var docs []string
+	for _, name := range fixtureNames(t) {
+		raw := string(readFixture(t, name))
+		if i := strings.Index(strings.ToLower(raw), "<html"); i >= 0 {
+			docs = append(docs, raw[i:])
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"<p>", "<P>", "</p>", "<br/>", "<BR />", "<br\n>", "<td\tclass=x>", "</TD >", "<div\r\nid=a>",
+		"<li\f>", "<script>", "</script>", "<style>x</style>", "<title>t</title>", "<a href='/x'>", "</a>", "<h1>",
+		"<tAbLe>", "<x\x00y>", "<é>", "<br", "</", "<", ">", "<!-- c -->", "<!doctype html>", "text", " ", "\n",
+		"<textarea>", "</textarea>", "<b/>", "</br>", "<p/x>", "< p>", "</ p>", "<1>", "<a\xffb>"}
+	for i := 0; i < 20000; i++ {
+		docs = append(docs, randomText(rng, 1+rng.Intn(12), words, []string{"", "", " ", "x"}))
+	}
+	tags := 0
+	for _, doc := range docs {
+		z := html.NewTokenizer(strings.NewReader(doc))
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				break
+			}
+			if tt != html.StartTagToken && tt != html.EndTagToken && tt != html.SelfClosingTagToken {
+				continue
+			}
+			got := bytes.ReplaceAll(tagName(z, nil), []byte{0}, []byte("\ufffd"))
+			want, _ := z.TagName()
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%q: tag %q: tagName %q, TagName %q", doc, z.Raw(), got, want)
+			}
+			tags++
+		}
+	}
+	if tags < 20000 {
+		t.Errorf("only %d tags", tags)
+	}
+}
+
+// TestStartAnchoredMatchesRegexp checks each startAnchored pattern's find
+// against its regexp's FindStringSubmatch on fixture text, requested
+// dates written by the golden inputs' forms, and generated text: dates in
+// every form findDate reads, month names in several scripts and cases
+// (with "ſ" and the Kelvin sign), ordinals, times, digits and letters run
+// together with words (where \b does or does not hold), non-ASCII letters
+// right after ASCII ones, bytes that are not UTF-8.
+func TestStartAnchoredMatchesRegexp(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n")...)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"1", "05", "12", "123", "2026", "1970", "20261", "3", "30", "December", "dec", "Dec.", "DECEMBER",
+		"marzo", "MARZO", "März", "décembre", "декабря", "ДЕКАБРЯ", "août", "septembre", "ſeptember", "\u212a", "of", "de",
+		"Thursday", "st", "nd", "RD", "th", "1st", "2nd", "3rd", "4th", "2:30", "10:30", "9.15", "10h30", "3pm", "4 p.m.",
+		"11 AM", "a.m.", "pm", "点", "时", "10点30", "下午", "年", "月", "日", "2026年12月7日", "x", "_", "é", "éx", "xé",
+		"a1", "1a", "\xff", "\xe2\x82", "２", "05.09.1970", "12/03/2026", "1984-06-02", "2026-12-14", "03/15/79"}
+	seps := []string{"", "", " ", "  ", "\t", "\n", ", ", ",", ".", "-", "/", ":", "_", "\u00a0", "é"}
+	for i := 0; i < 40000; i++ {
+		texts = append(texts, randomText(rng, 1+rng.Intn(8), words, seps))
+	}
+	// Dates written out, month first and day first, among other words.
+	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+	for i := 0; i < 20000; i++ {
+		month := pick("December", "dec", "Dec.", "MARZO", "März", "décembre", "декабря", "ſeptember", "Thursday", "xmarzo", "ab")
+		day := pick("1", "05", "12", "123", "3rd", "4TH", "21st")
+		year := pick("2026", "1970", "20261", "26", "2026x", "2026é")
+		sp := func() string { return pick(" ", "  ", "\t", "\n", "", " de ", "\u00a0") }
+		date := month + pick("", ".", ",") + sp() + day + pick("", ",", ".") + sp() + year
+		if rng.Intn(2) == 0 {
+			date = day + pick("", ".") + sp() + month + pick("", ".", ",") + sp() + year
+		}
+		texts = append(texts, randomText(rng, rng.Intn(3), words, seps)+pick("", " ", "x", "é", "1")+date+
+			pick("", " ", "x", ".", " 3pm")+randomText(rng, rng.Intn(3), words, seps))
+	}
+	for _, a := range []*startAnchored{isoDateAt, numericDateAt, monthFirstAt, dayFirstAt,
+		newStartAnchored(clockTime, false, false)} { // clockTime tests boundary false
+		matched := 0
+		for _, s := range texts {
+			got, want := a.find(s), a.re.FindStringSubmatch(s)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: find(%q) = %q, FindStringSubmatch %q", a.re, s, got, want)
+			}
+			if want != nil {
+				matched++
+			}
+		}
+		if matched < 300 {
+			t.Errorf("%s: only %d texts match", a.re, matched)
 		}
 	}
 }

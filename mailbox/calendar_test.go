@@ -1,0 +1,133 @@
+package mailbox
+
+import (
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	ical "github.com/emersion/go-ical"
+	gomail "github.com/emersion/go-message"
+)
+
+// goICalDecode is what decodeCalendar replaced: go-ical's own Decoder,
+// with its panics made errors.
+func goICalDecode(text string) (cal *ical.Calendar, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			cal, err = nil, io.ErrUnexpectedEOF
+		}
+	}()
+	return ical.NewDecoder(strings.NewReader(text)).Decode()
+}
+
+// fixtureCalendars returns the text/calendar parts of the fixtures, decoded.
+func fixtureCalendars(t *testing.T) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	var cals []string
+	for _, f := range files {
+		r, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := gomail.Read(r)
+		if e != nil {
+			e.Walk(func(_ []int, part *gomail.Entity, err error) error {
+				if ct, _, _ := part.Header.ContentType(); ct == "text/calendar" {
+					b, _ := io.ReadAll(part.Body)
+					cals = append(cals, string(b))
+				}
+				return nil
+			})
+		}
+		r.Close()
+	}
+	if len(cals) == 0 {
+		t.Fatal("no calendar among the fixtures")
+	}
+	return cals
+}
+
+// TestDecodeCalendarMatchesGoICal checks decodeCalendar against go-ical's
+// Decoder: the same calendar (every component, property, parameter and
+// value), or an error from both. The texts are the fixtures' invitations,
+// hand-written edge cases (folded lines, quoted and listed parameter
+// values, CRLF and bare CR, empty lines, lines past bufio's 4 KiB buffer,
+// every malformed content line go-ical refuses or panics on), every prefix
+// of those, and random edits of them.
+func TestDecodeCalendarMatchesGoICal(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	texts := append(fixtureCalendars(t),
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Back pain\\, follow-up\r\nDTSTART;TZID=America/Los_Angeles:20261207T100000\r\n"+
+			"ORGANIZER;CN=\"Lee, Ann\";ROLE=CHAIR:mailto:ann@example.com\r\nATTENDEE;CN=Bob;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;MEMBER=\"a\",\"b\",c:MAILTO:bob@example.com\r\n"+
+			"DESCRIPTION:line one\r\n  folded\r\n\tand tabbed\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+		"BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\nEND:VEVENT\nEND:VCALENDAR",
+		"begin:vcalendar\nbegin:vevent\nsummary;language=en:x\nend:VEVENT\nend:vcalendar\n",
+		"\n\n\r\nBEGIN:VCALENDAR\n\nEND:VCALENDAR\r",
+		"BEGIN:VCALENDAR\nX-LONG:"+long+"\r\nX-LONG2;P="+long+":v\r\n "+long+"\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX-CR:"+strings.Repeat("y", 4095)+"\r\r\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX-CR:"+strings.Repeat("y", 4094)+"\rz\nEND:VCALENDAR\n",
+		"BEGIN:VEVENT\nEND:VEVENT\n",
+		"BEGIN:VCALENDAR\nEND:VEVENT\n",
+		"BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\n:X\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;:v\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;=a:v\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=a\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=\"a\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=\"a\"b:v\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=a\"b:v\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=\"a\"\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=a,,\"b\";P=c;Q=:v:w\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=a;\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX;P=a\n :v\nEND:VCALENDAR\n",
+		"BEGIN:VCALENDAR\nX:v\n ",
+		"BEGIN:VCALENDAR\nX:v\n \nEND:VCALENDAR",
+		"BEGIN:VCALENDAR\nX:\xff\n\xffY:v\nEND:VCALENDAR\n",
+		"", " ", "\n", "BEGIN", "BEGIN:", "END:VCALENDAR",
+	)
+	check := func(text string) {
+		t.Helper()
+		got, gotErr := decodeCalendar(text)
+		want, wantErr := goICalDecode(text)
+		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\ndecodeCalendar %#v, %v\ngo-ical        %#v, %v", text, got, gotErr, want, wantErr)
+		}
+	}
+	for _, text := range texts {
+		// Every prefix of a short text; of a long one, every prefix
+		// within 16 bytes of a line break, where reading a line changes.
+		for i := 0; i <= len(text); i++ {
+			if len(text) < 4096 || strings.ContainsAny(text[max(0, i-16):min(len(text), i+16)], "\r\n") {
+				check(text[:i])
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	inserts := []string{";", ":", ",", "\"", "=", " ", "\t", "\r", "\n", "\r\n", "\n ", "a", "é", "\xff", "BEGIN:X\n", "END:X\n"}
+	for i := 0; i < 30000; i++ {
+		text := texts[rng.Intn(len(texts))]
+		if len(text) > 4096 && rng.Intn(8) != 0 {
+			continue // the long texts' prefixes were tried above
+		}
+		for edits := 1 + rng.Intn(4); edits > 0; edits-- {
+			at := rng.Intn(len(text) + 1)
+			switch rng.Intn(3) {
+			case 0:
+				text = text[:at] + inserts[rng.Intn(len(inserts))] + text[at:]
+			case 1:
+				if at < len(text) {
+					text = text[:at] + text[at+1:]
+				}
+			case 2:
+				text = text[:at]
+			}
+		}
+		check(text)
+	}
+}
