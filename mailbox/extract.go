@@ -229,8 +229,10 @@ func (p *parser) extract(body string) extracted {
 	if p.lines == nil {
 		p.lines = linesPool.Get().(*[]string)
 	}
-	text, lines := stripQuotedInto(*p.lines, text)
-	*p.lines = lines[:0]
+	all := splitLines(*p.lines, text)
+	*p.lines = all[:0] // all's own array if it grew: that one is pooled then
+	p.linesUsed = max(p.linesUsed, len(all))
+	text, lines := stripQuotedLines(text, all)
 	x.extractionText = text
 
 	for i := 0; i < len(lines); i++ {
@@ -1467,13 +1469,12 @@ func hasSuffixFold(s, suffix string) bool {
 // everything after an "On … wrote:" attribution. It returns the text left
 // and its lines (strings.Split(kept, "\n"), which it has at hand).
 func stripQuoted(text string) (kept string, lines []string) {
-	return stripQuotedInto(nil, text)
+	return stripQuotedLines(text, splitLines(nil, text))
 }
 
-// stripQuotedInto is stripQuoted, splitting text into buf (the lines
-// returned may be buf's, or a fresh slice).
-func stripQuotedInto(buf []string, text string) (kept string, lines []string) {
-	lines = splitLines(buf, text)
+// stripQuotedLines is stripQuoted for text already split into lines (the
+// lines returned may be a prefix of lines, or a fresh slice).
+func stripQuotedLines(text string, lines []string) (kept string, _ []string) {
 	var out []string // the lines kept, once one is not
 	cut := false
 	for i, l := range lines {

@@ -596,28 +596,3 @@ func TestSinglePartEntityMatchesGoMessage(t *testing.T) {
 		t.Errorf("%d of %d messages were made without a header: the test no longer tells", fast, n)
 	}
 }
-
-// TestUsedStrings checks usedStrings against a plain look from the end,
-// for slices of every length around its block size with strings (empty
-// ones pointing somewhere among them) anywhere.
-func TestUsedStrings(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	text := "some text"
-	for i := 0; i < 5000; i++ {
-		l := make([]string, rng.Intn(200))
-		for k := rng.Intn(4); k > 0 && len(l) > 0; k-- {
-			j := rng.Intn(len(l))
-			l[j] = text[rng.Intn(len(text)):][:0] // empty, pointing into text
-			if rng.Intn(2) == 0 {
-				l[j] = text[:1+rng.Intn(len(text)-1)]
-			}
-		}
-		want := len(l)
-		for want > 0 && unsafe.StringData(l[want-1]) == nil {
-			want--
-		}
-		if got := usedStrings(l); got != want {
-			t.Fatalf("usedStrings of %d strings = %d, want %d", len(l), got, want)
-		}
-	}
-}
