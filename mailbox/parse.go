@@ -637,30 +637,162 @@ func subjectOf(v string) (string, error) {
 	return oneFieldHeader("Subject", v).Subject()
 }
 
-// rfc5322Date is how nearly every mailer writes the Date header.
-const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
-
-// headerDate is h.Date() (net/mail.ParseDate), sooner for the usual form:
-// ParseDate tries a dozen layouts in turn, each failure costing an error
-// value, before the one every mailer uses. A value that is exactly in
-// that form (nothing around it: no comment, no spaces) is what ParseDate
-// would read with it; TestHeaderDateShortcut checks that.
+// headerDate is h.Date() (net/mail.ParseDate), sooner for the usual
+// forms: ParseDate tries a dozen layouts in turn, each failure costing an
+// error value, before the one every mailer uses (see dateOf);
+// TestHeaderDateShortcut checks that.
 func headerDate(h *gomail.Header) (time.Time, error) {
 	return dateOf(h.Get("Date"))
 }
 
 // dateOf is headerDate for a Date of value v. h.Date() is ParseDate(v),
-// or the zero time when v is empty.
+// or the zero time when v is empty; usualDate reads the usual forms.
 func dateOf(v string) (time.Time, error) {
-	if len(v) > 0 && v[0] != ' ' && !strings.ContainsAny(v, "()\r\n") {
-		if t, err := time.Parse(rfc5322Date, v); err == nil {
-			return t, nil
-		}
+	if t, ok := usualDate(v); ok {
+		return t, nil
 	}
 	if v == "" {
 		return time.Time{}, nil
 	}
 	return mail.ParseDate(v)
+}
+
+// usualDate reads a Date in the forms nearly all mail uses, giving the
+// time mail.ParseDate gives (the same instant, in the same Location):
+// "Mon, 2 Jan 2006 15:04:05 -0700", the weekday optional, the day of one
+// or two digits, the seconds optional, and after the zone only spaces and
+// tabs around at most one plain comment ("(UTC)"). time.Parse, which
+// ParseDate calls (after trying layouts that fail, each failure an error
+// value), walks its layout chunk by chunk; that was a quarter of reading
+// the header. ok is false for anything else (names in another case,
+// two-digit years, obsolete zones, folded values, ...), and for values
+// time.Parse would refuse (a day past the month's end, hour 24, ...):
+// dateOf leaves those to the usual path. TestUsualDateMatchesParseDate
+// compares the two.
+func usualDate(v string) (t time.Time, ok bool) {
+	s := strings.TrimLeft(v, " \t") // ParseDate's skipSpace
+	if len(s) >= 5 && s[3] == ',' && s[4] == ' ' {
+		if !isShortName(s[:3], shortDayNames) {
+			return time.Time{}, false
+		}
+		s = s[5:]
+	}
+	// D[D] Mmm YYYY HH:MM[:SS] ±HHMM
+	day, s, ok := digits(s, 1, 2)
+	if !ok || len(s) < 5 || s[0] != ' ' || s[4] != ' ' {
+		return time.Time{}, false
+	}
+	month := shortMonth(s[1:4])
+	if month == 0 {
+		return time.Time{}, false
+	}
+	year, s, ok := digits(s[5:], 4, 4)
+	if !ok || len(s) < 6 || s[0] != ' ' || s[3] != ':' {
+		return time.Time{}, false
+	}
+	hour, _, ok1 := digits(s[1:3], 2, 2)
+	min, s, ok2 := digits(s[4:], 2, 2)
+	if !ok1 || !ok2 || hour > 23 || min > 59 {
+		return time.Time{}, false
+	}
+	sec := 0
+	if len(s) > 0 && s[0] == ':' {
+		if sec, s, ok = digits(s[1:], 2, 2); !ok || sec > 59 {
+			return time.Time{}, false
+		}
+	}
+	if len(s) < 6 || s[0] != ' ' || s[1] != '+' && s[1] != '-' {
+		return time.Time{}, false
+	}
+	zh, _, ok1 := digits(s[2:4], 2, 2)
+	zm, _, ok2 := digits(s[4:6], 2, 2)
+	if !ok1 || !ok2 || zh > 23 || zm > 59 || !isPlainComment(s[6:]) {
+		return time.Time{}, false
+	}
+	if day < 1 || day > daysIn(month, year) {
+		return time.Time{}, false
+	}
+	offset := (zh*60 + zm) * 60
+	if s[1] == '-' {
+		offset = -offset
+	}
+	// What time.Parse does with a numeric zone: the local zone when it
+	// has that offset at that instant, else an unnamed fixed zone.
+	t = time.Date(year, month, day, hour, min, sec, 0, time.UTC).Add(time.Duration(-offset) * time.Second)
+	if _, off := t.In(time.Local).Zone(); off == offset {
+		return t.In(time.Local), true
+	}
+	return t.In(time.FixedZone("", offset)), true
+}
+
+// shortDayNames and shortMonthNames are the names time.Parse reads for
+// "Mon" and "Jan", as they are usually written (time.Parse also takes
+// them in other cases; usualDate leaves those to it).
+var (
+	shortDayNames   = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+	shortMonthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+func isShortName(s string, names [7]string) bool {
+	for _, n := range names {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// shortMonth is the month named s, 0 for none.
+func shortMonth(s string) time.Month {
+	for i, n := range shortMonthNames {
+		if s == n {
+			return time.Month(i + 1)
+		}
+	}
+	return 0
+}
+
+// digits reads the decimal number of min to max ASCII digits at the
+// start of s, and what follows it.
+func digits(s string, min, max int) (n int, rest string, ok bool) {
+	i := 0
+	for i < len(s) && i < max && '0' <= s[i] && s[i] <= '9' {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	return n, s[i:], i >= min
+}
+
+// isPlainComment reports s (what follows a Date's zone) to be only spaces
+// and tabs around at most one comment of printable ASCII without
+// parentheses or backslashes: what ParseDate's skipCFWS skips, without
+// nesting or escapes.
+func isPlainComment(s string) bool {
+	s = strings.Trim(s, " \t")
+	if s == "" {
+		return true
+	}
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c > '~' || c == '(' || c == ')' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// daysIn is the number of days in month of year (time.Parse's check of
+// the day of the month).
+func daysIn(month time.Month, year int) int {
+	if month == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int(month-1)%7%2
 }
 
 // headerMessageID returns the Message-ID without angle brackets.

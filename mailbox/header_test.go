@@ -1,0 +1,138 @@
+package mailbox
+
+import (
+	"fmt"
+	"math/rand"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sameTime reports whether a and b are the same instant in the same
+// Location: equal wall and zone (name and offset), and either the same
+// *Location or both fixed zones of that name and offset (FixedZone makes
+// a new one per call for offsets that are not whole hours).
+func sameTime(a, b time.Time) bool {
+	if a == b {
+		return true
+	}
+	an, ao := a.Zone()
+	bn, bo := b.Zone()
+	return a.Equal(b) && an == bn && ao == bo && a.Location().String() == b.Location().String() &&
+		a.Location() != time.Local && b.Location() != time.Local &&
+		a.Location() != time.UTC && b.Location() != time.UTC
+}
+
+// TestUsualDateMatchesParseDate checks usualDate against mail.ParseDate
+// (what dateOf gives for a non-empty value), under several local zones
+// (time.Parse gives the local Location when its offset matches), on
+// generated dates: every weekday and month, names in other cases, one- and
+// two-digit days, two- and four-digit years, missing seconds, out-of-range
+// fields, numeric and obsolete zones, comments, odd spacing and folding.
+func TestUsualDateMatchesParseDate(t *testing.T) {
+	locals := []*time.Location{time.UTC, time.FixedZone("PST", -8*3600), time.FixedZone("IST", 5*3600+1800)}
+	if la, err := time.LoadLocation("America/Los_Angeles"); err == nil {
+		locals = append(locals, la)
+	}
+	if la, err := time.LoadLocation("Europe/London"); err == nil {
+		locals = append(locals, la)
+	}
+	saved := time.Local
+	defer func() { time.Local = saved }()
+
+	rng := rand.New(rand.NewSource(1))
+	days := []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "mon", "TUE", "Xyz", "Monday"}
+	months := []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "jan", "DEC", "Foo", "June"}
+	zones := []string{"+0000", "-0000", "-0700", "-0800", "+0100", "+0530", "+0545", "-0930", "+1400", "-1200", "+2400",
+		"+0060", "+2359", "-07", "+07:00", "UT", "UTC", "GMT", "EST", "PDT", "Z", "A", "0000", "+00000"}
+	tails := []string{"", "", "", " ", "\t", " (UTC)", " (PST)", "  (Pacific Standard Time)  ", "(UTC)", " (a(b)c)",
+		" (a\\)b)", " (unclosed", " x", " GMT", " ()", " (é)", "\r\n (UTC)", " (\x01)"}
+	// pick draws from list, from its first good entries three times in four.
+	pick := func(list []string, good int) string {
+		if rng.Intn(4) != 0 {
+			return list[rng.Intn(good)]
+		}
+		return list[rng.Intn(len(list))]
+	}
+	var values []string
+	for i := 0; i < 20000; i++ {
+		d := fmt.Sprint(rng.Intn(33))
+		switch rng.Intn(8) {
+		case 0:
+			d = fmt.Sprintf("%02s", d)
+		case 1:
+			d = fmt.Sprintf("%03s", d)
+		}
+		var y string
+		switch rng.Intn(20) {
+		case 0:
+			y = fmt.Sprintf("%02d", rng.Intn(100))
+		case 1:
+			y = fmt.Sprint(rng.Intn(10000))
+		default:
+			y = fmt.Sprint(1896 + rng.Intn(210))
+		}
+		clock := fmt.Sprintf("%02d:%02d", rng.Intn(25), rng.Intn(61))
+		if rng.Intn(6) != 0 {
+			clock += fmt.Sprintf(":%02d", rng.Intn(61))
+		}
+		switch rng.Intn(40) {
+		case 0:
+			clock = strings.TrimPrefix(clock, "0")
+		case 1:
+			clock += ".5"
+		}
+		v := d + " " + pick(months, 12) + " " + y + " " + clock + " " + pick(zones, 10) +
+			pick(tails, 8)
+		if rng.Intn(5) != 0 {
+			v = pick(days, 7) + ", " + v
+		}
+		switch rng.Intn(24) {
+		case 0:
+			v = " " + v
+		case 1:
+			v = "\t" + v
+		case 2:
+			v = strings.Replace(v, " ", "  ", 1+rng.Intn(3))
+		case 3:
+			v = strings.Replace(v, " ", "\r\n ", 1)
+		case 4:
+			v = strings.Replace(v, ", ", ",", 1)
+		}
+		values = append(values, v)
+	}
+	values = append(values, "", " ", "garbage", "Tue, 24 Nov 2026 09:00:00 +0000", "Mon, 29 Feb 2027 09:00:00 +0000",
+		"Tue, 29 Feb 2028 09:00:00 -0800", "Sun, 30 Feb 2028 09:00:00 +0000", "31 Apr 2026 10:00 +0000",
+		"Sun, 8 Mar 2026 02:30:00 -0800", "Sun, 1 Nov 2026 01:30:00 -0800", "Sun, 1 Nov 2026 01:30:00 -0700")
+	for _, loc := range locals {
+		time.Local = loc
+		fast := 0
+		for _, v := range values {
+			got, ok := usualDate(v)
+			if !ok {
+				continue
+			}
+			fast++
+			want, err := mail.ParseDate(v)
+			if err != nil || !sameTime(got, want) {
+				t.Fatalf("local %s: usualDate(%q) = %v (%p); ParseDate = %v (%p), %v",
+					loc, v, got, got.Location(), want, want.Location(), err)
+			}
+			if old, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", v); err == nil && !sameTime(got, old) {
+				t.Fatalf("local %s: usualDate(%q) = %v; time.Parse = %v", loc, v, got, old)
+			}
+		}
+		t.Logf("local %s: %d of %d took the shortcut", loc, fast, len(values))
+		if fast < 3000 {
+			t.Errorf("local %s: only %d took the shortcut", loc, fast)
+		}
+	}
+	time.Local = saved
+	for _, v := range []string{"Mon, 2 Jan 2006 15:04:05 -0700", "2 Jan 2006 15:04 +0000", "Tue, 24 Nov 2026 09:00:00 +0000 (UTC)",
+		"Wed, 09 Dec 2026 10:30:00 +0530", " Thu, 1 Oct 2026 00:00:00 -0000  "} {
+		if _, ok := usualDate(v); !ok {
+			t.Errorf("%q does not take the shortcut", v)
+		}
+	}
+}
