@@ -136,3 +136,34 @@ func TestUsualDateMatchesParseDate(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemMatchesSprintf checks that problem notes what
+// fmt.Sprintf(format, args...) gives, with and without arguments and with
+// '%' in formats without arguments, once each.
+func TestProblemMatchesSprintf(t *testing.T) {
+	cases := []struct {
+		format string
+		args   []any
+	}{
+		{"The sender address could not be read.", nil},
+		{"A very long text part was cut at %d KiB.", []any{256}},
+		{"100% sure", nil},
+		{"%d%%", nil},
+		{"50%% off", nil},
+		{"%s", []any{"x"}},
+		{"", nil},
+		{"plain é", nil},
+	}
+	var p parser
+	for _, c := range cases {
+		p.problem(c.format, c.args...)
+		p.problem(c.format, c.args...)
+	}
+	var want []string
+	for _, c := range cases {
+		want = append(want, fmt.Sprintf(c.format, c.args...))
+	}
+	if fmt.Sprint(p.req.Problems) != fmt.Sprint(want) || len(p.req.Problems) != len(want) {
+		t.Errorf("problems %q, want %q", p.req.Problems, want)
+	}
+}

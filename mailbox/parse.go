@@ -173,8 +173,15 @@ type parser struct {
 	linesUsed int
 }
 
+// problem notes a problem for the receptionist, once. Most have no
+// arguments: their format is the message as it is (Sprintf would give it
+// back unchanged when it holds no '%', at the cost of a printer and a
+// copy, for each problem of each message).
 func (p *parser) problem(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := format
+	if len(args) > 0 || strings.IndexByte(format, '%') >= 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
 	for _, existing := range p.req.Problems {
 		if existing == msg {
 			return
