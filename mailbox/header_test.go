@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gomail "github.com/emersion/go-message/mail"
 )
 
 // sameTime reports whether a and b are the same instant in the same
@@ -132,6 +134,68 @@ func TestUsualDateMatchesParseDate(t *testing.T) {
 	for _, v := range []string{"Mon, 2 Jan 2006 15:04:05 -0700", "2 Jan 2006 15:04 +0000", "Tue, 24 Nov 2026 09:00:00 +0000 (UTC)",
 		"Wed, 09 Dec 2026 10:30:00 +0530", " Thu, 1 Oct 2026 00:00:00 -0000  "} {
 		if _, ok := usualDate(v); !ok {
+			t.Errorf("%q does not take the shortcut", v)
+		}
+	}
+}
+
+// TestSimpleAddressNamesMatchNetMail checks simpleAddress against
+// go-message's ParseAddressList (net/mail) on generated address headers
+// whose names are not ASCII: encoded words in several charsets and
+// encodings, next to each other, to plain words and quoted strings, empty,
+// malformed or in unknown charsets; UTF-8 in atoms and quoted strings,
+// invalid UTF-8, non-breaking spaces and U+FFFD.
+func TestSimpleAddressNamesMatchNetMail(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	words := []string{"Ann", "Lee", "Dr.", "O'Neil", "Lucía", "Fernández", "Ánn", "Иван", "山田", "a\u00a0b", "\ufffd",
+		`"Lucía Fernández"`, `"Lee, Ann"`, `""`, `"é, ü"`, `"a=?b"`, `"=?utf-8?q?a?="`,
+		"=?UTF-8?B?Tmd1eeG7hW4gVsSDbiBBbg==?=", "=?utf-8?q?Luc=C3=ADa?=", "=?UTF-8?Q?Ann_Lee?=", "=?utf-8?b?THVjw61h?=",
+		"=?windows-1251?B?yOLg7SDP5fLw7uI=?=", "=?ISO-2022-JP?B?GyRCOzNFRDJWO1IbKEI=?=", "=?GB2312?B?1KTUvA==?=",
+		"=?iso-8859-1?q?J=F6rg?=", "=?utf-8?q??=", "=?utf-8?b??=", "=?x-klingon?Q?qapla?=", "=?utf-8?x?abc?=",
+		"=?utf-8?q?a b?=", "=?utf-8?b?!!!?=", "=?utf-8?q?=ZZ?=", "=?utf-8?q?a?=b", "a=?utf-8?q?b?=", "=?", "=?utf-8?q?a",
+		"=?utf-8*en?q?Ann?=", "=?UTF-8?Q?=E2=80=8B?=", "=?utf-8?q?=FF?=", "\xff", "a\xc3", "(c)", ",", "@", "<", "\x01"}
+	addrs := []string{"<lucia@example.es>", "<a.b@c.d>", "<A@B.C>", "<a@b..c>", "<é@b.c>", "<a@b.c", "<a@[1.2.3.4]>"}
+	seps := []string{" ", " ", " ", "", "  ", "\t", "\r\n "}
+	fast := 0
+	for i := 0; i < 60000; i++ {
+		var b strings.Builder
+		for n := rng.Intn(4); n > 0; n-- {
+			w := words[rng.Intn(len(words))]
+			if rng.Intn(3) != 0 {
+				w = words[rng.Intn(31)] // mostly decodable
+			}
+			b.WriteString(w)
+			b.WriteString(seps[rng.Intn(len(seps))])
+		}
+		a := addrs[0]
+		if rng.Intn(4) == 0 {
+			a = addrs[rng.Intn(len(addrs))]
+		}
+		v := b.String() + a
+		if rng.Intn(6) == 0 {
+			v = " " + v + " "
+		}
+		name, addr, ok := simpleAddress(v)
+		if !ok {
+			continue
+		}
+		fast++
+		list, err := gomail.ParseAddressList(v)
+		if err != nil || len(list) == 0 {
+			t.Fatalf("simpleAddress(%q) = %q, %q; net/mail: %v, %v", v, name, addr, list, err)
+		}
+		if list[0].Name != name || list[0].Address != addr {
+			t.Fatalf("simpleAddress(%q) = %q, %q; net/mail %q, %q", v, name, addr, list[0].Name, list[0].Address)
+		}
+	}
+	t.Logf("%d took the shortcut", fast)
+	if fast < 10000 {
+		t.Errorf("only %d of the generated headers took the shortcut", fast)
+	}
+	for _, v := range []string{"=?UTF-8?B?Tmd1eeG7hW4gVsSDbiBBbg==?= <an.nguyen@example.vn>",
+		"=?windows-1251?B?yOLg7SDP5fLw7uI=?= <ivan.petrov@example.ru>", `"Lucía Fernández" <lucia.fernandez@example.es>`,
+		"Lucía Fernández <lucia@example.es>", "=?utf-8?q?Ann?= =?utf-8?q?_Lee?= <a@b.c>"} {
+		if _, _, ok := simpleAddress(v); !ok {
 			t.Errorf("%q does not take the shortcut", v)
 		}
 	}
