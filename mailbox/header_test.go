@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	message "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
 )
 
@@ -198,6 +199,45 @@ func TestSimpleAddressNamesMatchNetMail(t *testing.T) {
 		if _, _, ok := simpleAddress(v); !ok {
 			t.Errorf("%q does not take the shortcut", v)
 		}
+	}
+}
+
+// TestSubjectOfMatchesGoMessage checks subjectOf against go-message's
+// Header.Subject() on generated subjects: encoded words in several
+// charsets and encodings, next to each other and to plain text, empty,
+// malformed or in unknown charsets, and plain UTF-8 and invalid bytes.
+func TestSubjectOfMatchesGoMessage(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	words := []string{"Re:", "Fwd:", "appointment", "Lucía", "Иван", "(x)", "=?", "?=", "\xff",
+		"=?UTF-8?B?xJDhurd0IGzhu4tjaCBraMOhbQ==?=", "=?UTF-8?Q?Nueva_solicitud_de_cita?=", "=?utf-8?q?a?=",
+		"=?windows-1251?Q?=C7=E0=EF=E8=F1=FC_=ED=E0_=EF=F0=E8=B8=EC?=", "=?ISO-2022-JP?B?GyRCTT1McyROJCo0aiQkGyhC?=",
+		"=?GB2312?B?1KTUvA==?=", "=?iso-8859-1?q?J=F6rg?=", "=?US-ASCII?Q?plain?=", "=?Windows-1252?Q?caf=E9?=",
+		"=?x-klingon?Q?qapla?=", "=?utf-8?x?abc?=", "=?utf-8?b?!!!?=", "=?utf-8?q?=ZZ?=", "=?utf-8?q??=",
+		"=?utf-8?q?a?=b", "a=?utf-8?q?b?=", "=?utf-8*en?q?Ann?=", "=?utf-8?q?a b?=", "=?koi8-r?B?7snLz8zByg==?="}
+	seps := []string{" ", " ", "", "  ", "\t", "\r\n ", "\n"}
+	decoded := 0
+	for i := 0; i < 40000; i++ {
+		var b strings.Builder
+		for n := 1 + rng.Intn(4); n > 0; n-- {
+			b.WriteString(words[rng.Intn(len(words))])
+			b.WriteString(seps[rng.Intn(len(seps))])
+		}
+		v := b.String()
+		if rng.Intn(3) == 0 {
+			v = strings.TrimSpace(v)
+		}
+		got, gotErr := subjectOf(v)
+		want, wantErr := oneFieldHeader("Subject", v).Subject()
+		if got != want || (gotErr == nil) != (wantErr == nil) || message.IsUnknownCharset(gotErr) != message.IsUnknownCharset(wantErr) {
+			t.Fatalf("subjectOf(%q) = %q, %v; Subject() = %q, %v", v, got, gotErr, want, wantErr)
+		}
+		if strings.Contains(v, "=?") && gotErr == nil {
+			decoded++
+		}
+	}
+	t.Logf("%d encoded subjects decoded", decoded)
+	if decoded < 5000 {
+		t.Errorf("only %d encoded subjects decoded", decoded)
 	}
 }
 

@@ -636,12 +636,35 @@ func oneFieldHeader(key, v string) *gomail.Header {
 
 // subjectOf is Header.Subject() for a Subject of value v: v itself when it
 // holds no encoded word (mime.WordDecoder.DecodeHeader gives such a value
-// back as it is, without error).
+// back as it is, without error). Subject() is go-message's decodeHeader of
+// the value, DecodeHeader with go-message's charsetReader: that is done
+// here, without a header made (a map, a field, a canonicalised key for
+// Add and for Get) to hold the value, the half of decoding a subject of
+// one encoded word. A value it cannot decode is left to Subject(), whose
+// error readHeader looks at. TestSubjectOfMatchesGoMessage compares them.
 func subjectOf(v string) (string, error) {
 	if !strings.Contains(v, "=?") {
 		return v, nil
 	}
+	dec := mime.WordDecoder{CharsetReader: goMessageCharsetReader}
+	if s, err := dec.DecodeHeader(v); err == nil {
+		return s, nil
+	}
 	return oneFieldHeader("Subject", v).Subject()
+}
+
+// goMessageCharsetReader is go-message's charsetReader, which its
+// decodeHeader gives mime.WordDecoder, for decodings that succeed: the
+// error of one that fails is not go-message's (UnknownCharsetError).
+func goMessageCharsetReader(charset string, input io.Reader) (io.Reader, error) {
+	charset = strings.ToLower(charset)
+	if charset == "utf-8" || charset == "us-ascii" {
+		return input, nil
+	}
+	if message.CharsetReader == nil {
+		return input, fmt.Errorf("message: unhandled charset %q", charset)
+	}
+	return message.CharsetReader(charset, input)
 }
 
 // headerDate is h.Date() (net/mail.ParseDate), sooner for the usual
