@@ -946,13 +946,16 @@ func simpleAddress(v string) (name, addr string, ok bool) {
 	}
 	// The display name: words (atoms, dots allowed, or quoted strings).
 	// Bytes from 0x80 on are parts of valid multi-byte characters, which
-	// net/mail takes as atext and qtext.
+	// net/mail takes as atext and qtext. While the name is s[start:end]
+	// (inS: its first word, atoms after atoms one space apart) it is not
+	// copied; nearly all names are, and then need no string of their own.
 	var b strings.Builder
-	words, prevEncoded := 0, false
+	inS, start, end := true, 0, 0
+	words, prevEncoded, prevAtom := 0, false, false
 	for i := 0; i < lt; {
 		c := s[i]
 		var word string
-		encoded := false
+		from, encoded, atom := i, false, false
 		switch {
 		case c == ' ' || c == '\t':
 			i++
@@ -977,7 +980,7 @@ func simpleAddress(v string) (name, addr string, ok bool) {
 			if j == i {
 				return "", "", false // a special: comment, group, list, ...
 			}
-			word, i = s[i:j], j
+			word, i, atom = s[i:j], j, true
 			if strings.Contains(word, "=?") {
 				if !strings.HasPrefix(word, "=?") {
 					return "", "", false
@@ -987,15 +990,35 @@ func simpleAddress(v string) (name, addr string, ok bool) {
 				if err != nil || text == "" {
 					return "", "", false
 				}
-				word, encoded = text, true
+				word, encoded, atom = text, true, false
 			}
 		}
-		if words > 0 && !(prevEncoded && encoded) {
-			b.WriteByte(' ')
+		if inS {
+			switch {
+			case words == 0 && !encoded:
+				start, end = i-len(word), i
+				if !atom {
+					end-- // the closing quote
+					start--
+				}
+			case words > 0 && atom && prevAtom && s[end:from] == " ":
+				end = i
+			default:
+				inS = false
+				b.WriteString(s[start:end]) // the words so far, as joined
+			}
 		}
-		b.WriteString(word)
+		if !inS {
+			if words > 0 && !(prevEncoded && encoded) {
+				b.WriteByte(' ')
+			}
+			b.WriteString(word)
+		}
 		words++
-		prevEncoded = encoded
+		prevEncoded, prevAtom = encoded, atom
+	}
+	if inS {
+		return s[start:end], s[lt+1 : len(s)-1], true
 	}
 	return b.String(), s[lt+1 : len(s)-1], true
 }
