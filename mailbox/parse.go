@@ -173,8 +173,15 @@ type parser struct {
 	linesUsed int
 }
 
+// problem notes a problem for the receptionist, once. Most have no
+// arguments: their format is the message as it is (Sprintf would give it
+// back unchanged when it holds no '%', at the cost of a printer and a
+// copy, for each problem of each message).
 func (p *parser) problem(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := format
+	if len(args) > 0 || strings.IndexByte(format, '%') >= 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
 	for _, existing := range p.req.Problems {
 		if existing == msg {
 			return
@@ -629,38 +636,193 @@ func oneFieldHeader(key, v string) *gomail.Header {
 
 // subjectOf is Header.Subject() for a Subject of value v: v itself when it
 // holds no encoded word (mime.WordDecoder.DecodeHeader gives such a value
-// back as it is, without error).
+// back as it is, without error). Subject() is go-message's decodeHeader of
+// the value, DecodeHeader with go-message's charsetReader: that is done
+// here, without a header made (a map, a field, a canonicalised key for
+// Add and for Get) to hold the value, the half of decoding a subject of
+// one encoded word. A value it cannot decode is left to Subject(), whose
+// error readHeader looks at. TestSubjectOfMatchesGoMessage compares them.
 func subjectOf(v string) (string, error) {
 	if !strings.Contains(v, "=?") {
 		return v, nil
 	}
+	dec := mime.WordDecoder{CharsetReader: goMessageCharsetReader}
+	if s, err := dec.DecodeHeader(v); err == nil {
+		return s, nil
+	}
 	return oneFieldHeader("Subject", v).Subject()
 }
 
-// rfc5322Date is how nearly every mailer writes the Date header.
-const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
+// goMessageCharsetReader is go-message's charsetReader, which its
+// decodeHeader gives mime.WordDecoder, for decodings that succeed: the
+// error of one that fails is not go-message's (UnknownCharsetError).
+func goMessageCharsetReader(charset string, input io.Reader) (io.Reader, error) {
+	charset = strings.ToLower(charset)
+	if charset == "utf-8" || charset == "us-ascii" {
+		return input, nil
+	}
+	if message.CharsetReader == nil {
+		return input, fmt.Errorf("message: unhandled charset %q", charset)
+	}
+	return message.CharsetReader(charset, input)
+}
 
-// headerDate is h.Date() (net/mail.ParseDate), sooner for the usual form:
-// ParseDate tries a dozen layouts in turn, each failure costing an error
-// value, before the one every mailer uses. A value that is exactly in
-// that form (nothing around it: no comment, no spaces) is what ParseDate
-// would read with it; TestHeaderDateShortcut checks that.
+// headerDate is h.Date() (net/mail.ParseDate), sooner for the usual
+// forms: ParseDate tries a dozen layouts in turn, each failure costing an
+// error value, before the one every mailer uses (see dateOf);
+// TestHeaderDateShortcut checks that.
 func headerDate(h *gomail.Header) (time.Time, error) {
 	return dateOf(h.Get("Date"))
 }
 
 // dateOf is headerDate for a Date of value v. h.Date() is ParseDate(v),
-// or the zero time when v is empty.
+// or the zero time when v is empty; usualDate reads the usual forms.
 func dateOf(v string) (time.Time, error) {
-	if len(v) > 0 && v[0] != ' ' && !strings.ContainsAny(v, "()\r\n") {
-		if t, err := time.Parse(rfc5322Date, v); err == nil {
-			return t, nil
-		}
+	if t, ok := usualDate(v); ok {
+		return t, nil
 	}
 	if v == "" {
 		return time.Time{}, nil
 	}
 	return mail.ParseDate(v)
+}
+
+// usualDate reads a Date in the forms nearly all mail uses, giving the
+// time mail.ParseDate gives (the same instant, in the same Location):
+// "Mon, 2 Jan 2006 15:04:05 -0700", the weekday optional, the day of one
+// or two digits, the seconds optional, and after the zone only spaces and
+// tabs around at most one plain comment ("(UTC)"). time.Parse, which
+// ParseDate calls (after trying layouts that fail, each failure an error
+// value), walks its layout chunk by chunk; that was a quarter of reading
+// the header. ok is false for anything else (names in another case,
+// two-digit years, obsolete zones, folded values, ...), and for values
+// time.Parse would refuse (a day past the month's end, hour 24, ...):
+// dateOf leaves those to the usual path. TestUsualDateMatchesParseDate
+// compares the two.
+func usualDate(v string) (t time.Time, ok bool) {
+	s := strings.TrimLeft(v, " \t") // ParseDate's skipSpace
+	if len(s) >= 5 && s[3] == ',' && s[4] == ' ' {
+		if !isShortName(s[:3], shortDayNames) {
+			return time.Time{}, false
+		}
+		s = s[5:]
+	}
+	// D[D] Mmm YYYY HH:MM[:SS] ±HHMM
+	day, s, ok := digits(s, 1, 2)
+	if !ok || len(s) < 5 || s[0] != ' ' || s[4] != ' ' {
+		return time.Time{}, false
+	}
+	month := shortMonth(s[1:4])
+	if month == 0 {
+		return time.Time{}, false
+	}
+	year, s, ok := digits(s[5:], 4, 4)
+	if !ok || len(s) < 6 || s[0] != ' ' || s[3] != ':' {
+		return time.Time{}, false
+	}
+	hour, _, ok1 := digits(s[1:3], 2, 2)
+	min, s, ok2 := digits(s[4:], 2, 2)
+	if !ok1 || !ok2 || hour > 23 || min > 59 {
+		return time.Time{}, false
+	}
+	sec := 0
+	if len(s) > 0 && s[0] == ':' {
+		if sec, s, ok = digits(s[1:], 2, 2); !ok || sec > 59 {
+			return time.Time{}, false
+		}
+	}
+	if len(s) < 6 || s[0] != ' ' || s[1] != '+' && s[1] != '-' {
+		return time.Time{}, false
+	}
+	zh, _, ok1 := digits(s[2:4], 2, 2)
+	zm, _, ok2 := digits(s[4:6], 2, 2)
+	if !ok1 || !ok2 || zh > 23 || zm > 59 || !isPlainComment(s[6:]) {
+		return time.Time{}, false
+	}
+	if day < 1 || day > daysIn(month, year) {
+		return time.Time{}, false
+	}
+	offset := (zh*60 + zm) * 60
+	if s[1] == '-' {
+		offset = -offset
+	}
+	// What time.Parse does with a numeric zone: the local zone when it
+	// has that offset at that instant, else an unnamed fixed zone.
+	t = time.Date(year, month, day, hour, min, sec, 0, time.UTC).Add(time.Duration(-offset) * time.Second)
+	if _, off := t.In(time.Local).Zone(); off == offset {
+		return t.In(time.Local), true
+	}
+	return t.In(time.FixedZone("", offset)), true
+}
+
+// shortDayNames and shortMonthNames are the names time.Parse reads for
+// "Mon" and "Jan", as they are usually written (time.Parse also takes
+// them in other cases; usualDate leaves those to it).
+var (
+	shortDayNames   = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+	shortMonthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+func isShortName(s string, names [7]string) bool {
+	for _, n := range names {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// shortMonth is the month named s, 0 for none.
+func shortMonth(s string) time.Month {
+	for i, n := range shortMonthNames {
+		if s == n {
+			return time.Month(i + 1)
+		}
+	}
+	return 0
+}
+
+// digits reads the decimal number of min to max ASCII digits at the
+// start of s, and what follows it.
+func digits(s string, min, max int) (n int, rest string, ok bool) {
+	i := 0
+	for i < len(s) && i < max && '0' <= s[i] && s[i] <= '9' {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	return n, s[i:], i >= min
+}
+
+// isPlainComment reports s (what follows a Date's zone) to be only spaces
+// and tabs around at most one comment of printable ASCII without
+// parentheses or backslashes: what ParseDate's skipCFWS skips, without
+// nesting or escapes.
+func isPlainComment(s string) bool {
+	s = strings.Trim(s, " \t")
+	if s == "" {
+		return true
+	}
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c > '~' || c == '(' || c == ')' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// daysIn is the number of days in month of year (time.Parse's check of
+// the day of the month).
+func daysIn(month time.Month, year int) int {
+	if month == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int(month-1)%7%2
 }
 
 // headerMessageID returns the Message-ID without angle brackets.
@@ -753,60 +915,110 @@ func firstAddressAndName(v string) (addr, name string) {
 // simpleAddress reads an address header holding one address in one of
 // the forms nearly all mail uses, as net/mail (h.AddressList) reads it:
 // "ann@example.com", "Ann Lee <ann@example.com>", "\"Lee, Ann\"
-// <ann@example.com>". net/mail first tries the whole value as a bare
-// address, then as a phrase of atoms and quoted strings, each word checked
-// for RFC 2047 encoding, building strings rune by rune; a tenth of the
-// header's cost. Only ASCII values without encoded words ("=?"), comments,
-// groups, lists, escapes, domain literals or quoted local parts are read
-// here (ok); net/mail reads the rest. TestSimpleAddressMatchesNetMail
+// <ann@example.com>", "Lucía <lucia@example.es>",
+// "=?utf-8?b?THVjw61h?= <lucia@example.es>". net/mail first tries the
+// whole value as a bare address, then as a phrase of atoms and quoted
+// strings, each word checked for RFC 2047 encoding, building strings rune
+// by rune; a tenth of the header's cost, and most of it for names that
+// are not ASCII. Only values whose address is ASCII and whose name is
+// valid UTF-8 without comments, groups, lists, escapes, domain literals or
+// quoted local parts are read here (ok); net/mail reads the rest.
+//
+// The name's words are joined as consumePhrase joins them: with single
+// spaces, except that encoded words next to each other are joined
+// without one. An atom that is an encoded word is decoded as net/mail
+// decodes it (mime.WordDecoder with message.CharsetReader, which
+// go-message's ParseAddressList gives it); one it cannot decode, one that
+// decodes to nothing (net/mail then drops it and its space) or another
+// atom holding "=?" is left to net/mail. TestSimpleAddressMatchesNetMail
 // compares them.
 func simpleAddress(v string) (name, addr string, ok bool) {
 	s := strings.Trim(v, " \t")
-	if s == "" || !isASCII(s) || strings.Contains(s, "=?") {
+	if s == "" {
 		return "", "", false
 	}
 	if s[len(s)-1] != '>' {
 		return "", s, isDotAtomAddress(s)
 	}
 	lt := strings.LastIndexByte(s, '<')
-	if lt < 0 || !isDotAtomAddress(s[lt+1:len(s)-1]) {
+	if lt < 0 || !isDotAtomAddress(s[lt+1:len(s)-1]) || !utf8.ValidString(s[:lt]) {
 		return "", "", false
 	}
-	// The display name: words (atoms, dots allowed, or quoted strings)
-	// that net/mail joins with single spaces.
+	// The display name: words (atoms, dots allowed, or quoted strings).
+	// Bytes from 0x80 on are parts of valid multi-byte characters, which
+	// net/mail takes as atext and qtext. While the name is s[start:end]
+	// (inS: its first word, atoms after atoms one space apart) it is not
+	// copied; nearly all names are, and then need no string of their own.
 	var b strings.Builder
-	words := 0
+	inS, start, end := true, 0, 0
+	words, prevEncoded, prevAtom := 0, false, false
 	for i := 0; i < lt; {
 		c := s[i]
 		var word string
+		from, encoded, atom := i, false, false
 		switch {
 		case c == ' ' || c == '\t':
 			i++
 			continue
 		case c == '"':
 			j := i + 1
-			for j < lt && s[j] != '"' && s[j] != '\\' && (s[j] >= ' ' && s[j] <= '~' || s[j] == '\t') {
+			for j < lt && s[j] != '"' && s[j] != '\\' && (s[j] >= ' ' || s[j] == '\t') && s[j] != 0x7f {
 				j++
 			}
 			if j >= lt || s[j] != '"' {
 				return "", "", false // unclosed, escaped or a control character
 			}
 			word, i = s[i+1:j], j+1
+			if strings.Contains(word, "=?") {
+				return "", "", false
+			}
 		default:
 			j := i
-			for j < lt && isAtextByte(s[j]) {
+			for j < lt && (s[j] >= utf8.RuneSelf || isAtextByte(s[j])) {
 				j++
 			}
 			if j == i {
 				return "", "", false // a special: comment, group, list, ...
 			}
-			word, i = s[i:j], j
+			word, i, atom = s[i:j], j, true
+			if strings.Contains(word, "=?") {
+				if !strings.HasPrefix(word, "=?") {
+					return "", "", false
+				}
+				dec := mime.WordDecoder{CharsetReader: message.CharsetReader}
+				text, err := dec.Decode(word)
+				if err != nil || text == "" {
+					return "", "", false
+				}
+				word, encoded, atom = text, true, false
+			}
 		}
-		if words > 0 {
-			b.WriteByte(' ')
+		if inS {
+			switch {
+			case words == 0 && !encoded:
+				start, end = i-len(word), i
+				if !atom {
+					end-- // the closing quote
+					start--
+				}
+			case words > 0 && atom && prevAtom && s[end:from] == " ":
+				end = i
+			default:
+				inS = false
+				b.WriteString(s[start:end]) // the words so far, as joined
+			}
 		}
-		b.WriteString(word)
+		if !inS {
+			if words > 0 && !(prevEncoded && encoded) {
+				b.WriteByte(' ')
+			}
+			b.WriteString(word)
+		}
 		words++
+		prevEncoded, prevAtom = encoded, atom
+	}
+	if inS {
+		return s[start:end], s[lt+1 : len(s)-1], true
 	}
 	return b.String(), s[lt+1 : len(s)-1], true
 }
