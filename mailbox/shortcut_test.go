@@ -467,6 +467,53 @@ func TestForwardMarkerNeedsDashesOrForwarded(t *testing.T) {
 	}
 }
 
+// TestFindForwardMarkerMatchesRegexp checks findForwardMarker against
+// forwardMarker.FindStringIndex on the fixtures' texts and on generated
+// text with markers and near misses on lines of their own, inside lines,
+// after quote marks and blanks, and across line breaks.
+func TestFindForwardMarkerMatchesRegexp(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, ParseRequest(readFixture(t, name), testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"-", "--", "---", "—", "Forwarded", "forwarded", "message", "meſſage", "Begin", "begin",
+		"BEGIN", "Message:", ":", "original", "Original", "Mensaje", "reenviado", "пересылаемое", "сообщение",
+		"перенаправленное", "转发的邮件", "Weitergeleitete", "Nachricht", "transféré", ">", "x", "b", "B", "\u212a", "ſ"}
+	seps := []string{" ", " ", "", "\n", "\t", "\r\n", " -", "- ", "\n>", "\n ", "\n--"}
+	matched := 0
+	for i := 0; i < 60000; i++ {
+		s := randomText(rng, 1+rng.Intn(7), words, seps)
+		if i%2 == 0 {
+			pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+			dash := func() string { return pick("-", "--", "---", "—", "- -", "", "--\n", "-- ") }
+			line := pick("", " ", ">", "> ", "\t", " >\t", "x") + dash() + pick("", " ", "  ", "\n") +
+				pick("forwarded message", "Forwarded Message", "FORWARDED meſſage", "original message", "Original Meſſage",
+					"mensaje reenviado", "message transféré", "пересылаемое сообщение", "转发的邮件",
+					"weitergeleitete nachricht", "перенаправленное сообщение") + pick("", " ", "  ") + dash() + pick("", " ", "\t", "x")
+			if rng.Intn(4) == 0 {
+				line = pick("", ">", " > ", "x") + pick("begin forwarded message:", "Begin Forwarded Message:", "BEGIN FORWARDED MEſſAGE:",
+					"begin forwarded message", "Begin forward message:")
+			}
+			s = randomText(rng, rng.Intn(3), words, seps) + pick("\n", "", " ") + line + pick("\n", "", "\r\n") +
+				randomText(rng, rng.Intn(3), words, seps)
+		}
+		texts = append(texts, s)
+	}
+	for _, s := range texts {
+		got, want := findForwardMarker(s), forwardMarker.FindStringIndex(s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("findForwardMarker(%q) = %v, forwardMarker finds %v", s, got, want)
+		}
+		if want != nil {
+			matched++
+		}
+	}
+	if matched < 200 {
+		t.Errorf("only %d texts hold a marker", matched)
+	}
+}
+
 // TestIsClosingLineMatchesRegexp checks isClosingLine against closingLine
 // on generated lines: every closing in any case with trailing spaces and
 // punctuation, near misses, and lines with non-ASCII letters.
