@@ -144,27 +144,16 @@ func lookupLabel(label string) field {
 	if l == "" || !startsLikeWord(l) {
 		return fieldNone // every label starts with a letter
 	}
-	if len(l) <= 64 && isASCII(l) {
-		// Lower-case on the stack: most labels are short and ASCII.
-		var buf [64]byte
-		b := buf[:len(l)]
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b[i] = c
-		}
-		b = bytes.TrimSuffix(b, []byte("(optional)"))
-		b = bytes.TrimSuffix(b, []byte("*"))
-		b = bytes.TrimSpace(b)
-		return labels[string(b)]
-	}
-	l = strings.ToLower(l)
-	l = strings.TrimSuffix(l, "(optional)")
-	l = strings.TrimSuffix(l, "*")
-	l = strings.TrimSpace(l)
-	return labels[l]
+	// Lower-case on the stack, in any script (appendLower is
+	// strings.ToLower): most labels are short, and the Russian, Vietnamese
+	// and Chinese ones were each lower-cased into a new string. The map
+	// lookup of string(b) makes no string either.
+	var buf [128]byte
+	b := appendLower(buf[:0], l)
+	b = bytes.TrimSuffix(b, []byte("(optional)"))
+	b = bytes.TrimSuffix(b, []byte("*"))
+	b = bytes.TrimSpace(b)
+	return labels[string(b)]
 }
 
 var (

@@ -514,6 +514,59 @@ func TestFindForwardMarkerMatchesRegexp(t *testing.T) {
 	}
 }
 
+// lookupLabelOld is lookupLabel as it was, with strings.ToLower for a
+// label that is long or not ASCII.
+func lookupLabelOld(label string) field {
+	l := strings.Trim(strings.TrimSpace(label), "*_ ")
+	if l == "" || !startsLikeWord(l) {
+		return fieldNone
+	}
+	l = strings.ToLower(l)
+	l = strings.TrimSuffix(l, "(optional)")
+	l = strings.TrimSuffix(l, "*")
+	l = strings.TrimSpace(l)
+	return labels[l]
+}
+
+// TestLookupLabelMatchesToLower checks lookupLabel, which lower-cases on
+// the stack, against strings.ToLower: on every known label in other cases
+// and with its decorations, on the fixtures' lines and their labels, and on
+// generated labels with letters that lower-case to other lengths (the
+// Kelvin sign, "İ"), invalid UTF-8 and labels longer than the buffer.
+func TestLookupLabelMatchesToLower(t *testing.T) {
+	var inputs []string
+	for l := range labels {
+		inputs = append(inputs, l, strings.ToUpper(l), strings.ToTitle(l), " *"+l+" (Optional) ", "_"+l+"*:", l+" *")
+	}
+	for _, name := range fixtureNames(t) {
+		for _, line := range strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n") {
+			inputs = append(inputs, line)
+			if label, _, ok := splitLabel(line); ok {
+				inputs = append(inputs, label)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"name", "NAME", "Full", "phone", "Телефон", "ФИО", "Số", "điện", "thoại", "姓名", "\u212aelvin",
+		"İ", "ſ", "(optional)", "(OPTIONAL)", "*", "_", " ", "\t", "\xff", "\xe4\xb8", "é", "É", "x", strings.Repeat("Ab", 40)}
+	for i := 0; i < 40000; i++ {
+		inputs = append(inputs, randomText(rng, 1+rng.Intn(5), words, []string{"", " ", "  ", "*", "\t"}))
+	}
+	found := 0
+	for _, s := range inputs {
+		got, want := lookupLabel(s), lookupLabelOld(s)
+		if got != want {
+			t.Fatalf("lookupLabel(%q) = %v, with strings.ToLower %v", s, got, want)
+		}
+		if got != fieldNone {
+			found++
+		}
+	}
+	if found < 1000 {
+		t.Errorf("only %d inputs name a field", found)
+	}
+}
+
 // TestIsClosingLineMatchesRegexp checks isClosingLine against closingLine
 // on generated lines: every closing in any case with trailing spaces and
 // punctuation, near misses, and lines with non-ASCII letters.
