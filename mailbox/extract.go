@@ -1819,7 +1819,9 @@ func (a *startAnchored) find(s string) []string {
 		if c >= utf8.RuneSelf {
 			var r rune
 			r, size = utf8.DecodeRuneInString(s[p:])
-			start = a.letters && unicode.IsLetter(r)
+			// Under (?i), \p{L} also matches U+0345, the one rune that
+			// is not a letter but folds to one ("ι").
+			start = a.letters && (unicode.IsLetter(r) || r == '\u0345')
 		} else if a.letters && isASCIILetter(c) {
 			start = true
 		}
