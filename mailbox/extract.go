@@ -1795,6 +1795,9 @@ type startAnchored struct {
 	afterWord *regexp.Regexp // ^[0-9A-Za-z_](?:re)
 	letters   bool           // a match may start at a letter, not only at a digit
 	boundary  bool           // every match starts where \b holds
+	// mayStart, if set, is a cheap test that the pattern may match at the
+	// start of a text: where it is false, the try is skipped.
+	mayStart func(string) bool
 }
 
 func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored {
@@ -1806,9 +1809,15 @@ func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored 
 var (
 	isoDateAt     = newStartAnchored(isoDate, false, true)
 	numericDateAt = newStartAnchored(numericDate, false, true)
-	monthFirstAt  = newStartAnchored(monthFirst, true, true)
+	monthFirstAt  = newStartAnchored(monthFirst, true, true).withMayStart(monthNameMayStart)
 	dayFirstAt    = newStartAnchored(dayFirst, false, true)
 )
+
+// withMayStart sets a's mayStart and returns a.
+func (a *startAnchored) withMayStart(may func(string) bool) *startAnchored {
+	a.mayStart = may
+	return a
+}
 
 // find is a.re.FindStringSubmatch(s).
 func (a *startAnchored) find(s string) []string {
@@ -1836,6 +1845,10 @@ func (a *startAnchored) find(s string) []string {
 			p += size
 			continue
 		}
+		if a.mayStart != nil && !a.mayStart(s[p:]) {
+			p += size
+			continue
+		}
 		if afterWord {
 			if m := a.afterWord.FindStringSubmatch(s[p-1:]); m != nil {
 				m[0] = m[0][1:]
@@ -1847,6 +1860,37 @@ func (a *startAnchored) find(s string) []string {
 		p += size
 	}
 	return nil
+}
+
+// monthNameMayStart reports whether monthFirst may match at the start of
+// s. monthFirstAt tries every word (a date's line holds a few: "Tuesday,
+// December 8, 2026 at 10:30 AM"), and each try costs a regexp run. A match
+// starts with 3 to 10 letters, then an optional ".", then \s+ and a digit.
+// \p{L}{3,10} cannot stop inside a run of letters (what follows it is "."
+// or \s), so an ASCII run must be 3 to 10 letters long and be followed by
+// exactly that. Under (?i), \p{L} also matches some non-letters that fold
+// to letters (U+0345 folds to "ι"), so a run that reaches a non-ASCII byte
+// is left to the pattern. TestMonthNameMayStart checks that the pattern
+// matches no text this rules out.
+func monthNameMayStart(s string) bool {
+	i := 0
+	for i < len(s) && isASCIILetter(s[i]) {
+		i++
+	}
+	if i < len(s) && s[i] >= utf8.RuneSelf {
+		return true
+	}
+	if i < 3 || i > 10 {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+	}
+	sp := i
+	for i < len(s) && isRegexpSpace(s[i]) {
+		i++
+	}
+	return i > sp && i < len(s) && s[i] >= '0' && s[i] <= '9'
 }
 
 // parseRequested reads a requested date and time written by a form.

@@ -514,6 +514,41 @@ func TestFindForwardMarkerMatchesRegexp(t *testing.T) {
 	}
 }
 
+// TestMonthNameMayStart checks that monthFirst, anchored, matches no text
+// monthNameMayStart rules out: at every byte of the texts
+// TestStartAnchoredMatchesRegexp would generate and of dates written with
+// letter runs of every length, stops and spaces before the day, and
+// letters that only fold to letters.
+func TestMonthNameMayStart(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+	words := []string{"December", "dec", "Dec.", "MARZO", "März", "ſep", "\u212aa", "\u0345", "ab", "abc",
+		"abcdefghij", "abcdefghijk", "1", "12", "2026", "st", "x", "é", "\xff"}
+	seps := []string{"", " ", "  ", "\t", "\n", "\f", "\r", "\v", ".", ". ", "..", ",", "\u00a0", "_", "-"}
+	checked, kept := 0, 0
+	for i := 0; i < 60000; i++ {
+		s := randomText(rng, 1+rng.Intn(6), words, seps)
+		if i%2 == 0 {
+			s = pick("", "x", "é", "1") + pick("ab", "abc", "Dec", "December", "Decembers", "Decemberss", "ſep", "de\u0345",
+				"\u212aab", "mär") + pick("", ".", "..", ",") + pick("", " ", "\t\n", "\v", "\u00a0") + pick("1", "05", "3rd", "x") +
+				pick("", ",") + pick(" ", "") + pick("2026", "20261", "26")
+		}
+		for p := 0; p < len(s); p++ {
+			checked++
+			if monthNameMayStart(s[p:]) {
+				kept++
+				continue
+			}
+			if m := monthFirstAt.at.FindStringSubmatch(s[p:]); m != nil {
+				t.Fatalf("monthNameMayStart(%q) = false, monthFirst matches %q", s[p:], m[0])
+			}
+		}
+	}
+	if kept == 0 || kept == checked {
+		t.Errorf("monthNameMayStart kept %d of %d places", kept, checked)
+	}
+}
+
 // lookupLabelOld is lookupLabel as it was, with strings.ToLower for a
 // label that is long or not ASCII.
 func lookupLabelOld(label string) field {
@@ -1050,7 +1085,7 @@ func TestStartAnchoredMatchesRegexp(t *testing.T) {
 	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
 	for i := 0; i < 20000; i++ {
 		month := pick("December", "dec", "Dec.", "MARZO", "März", "décembre", "декабря", "ſeptember", "Thursday", "xmarzo", "ab",
-			"\u0345\u0345\u0345")
+			"Septembers", "Septemberss", "Decembré", "\u0345\u0345\u0345", "jan\u212a", "Dec..", "Dec:")
 		day := pick("1", "05", "12", "123", "3rd", "4TH", "21st")
 		year := pick("2026", "1970", "20261", "26", "2026x", "2026é")
 		sp := func() string { return pick(" ", "  ", "\t", "\n", "", " de ", "\u00a0") }
