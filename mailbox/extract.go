@@ -441,7 +441,7 @@ func findRelativeDay(text string) string {
 			return ""
 		}
 		tried = i
-		return relativeDayAt.FindString(text[i:])
+		return relativeDayAt.FindString(text[i:relativeDayEnd(text, i)])
 	}
 	for d := 0; d+3 <= len(text); d++ {
 		if !isASCIILetter(text[d]) || d > 0 && isWordByte(text[d-1]) || !isDayStem(text[d:d+3]) {
@@ -469,6 +469,24 @@ func findRelativeDay(text string) string {
 		}
 	}
 	return ""
+}
+
+// relativeDayEnd returns where a try of relativeDayAt at text[i:] may stop
+// reading: after the first byte from i on that no match holds. The regexp
+// engine clears a bit for every byte of the text it is given and every
+// instruction of the pattern before it starts, so a try at a 500-byte note
+// cost as much as the note is long, though a match is a few words. A match
+// holds only ASCII letters and digits, \s, ":" and "." (its words have no
+// "k" or "s" that "\u212a" or "ſ" could fold to, and a text with "ſ"
+// does not come here); the byte that stops it is kept, as \b reads it.
+// TestFindRelativeDayMatchesRegexp checks the tries against the pattern.
+func relativeDayEnd(text string, i int) int {
+	for ; i < len(text); i++ {
+		if c := text[i]; !isASCIIAlnum(c) && !isRegexpSpace(c) && c != ':' && c != '.' {
+			return i + 1
+		}
+	}
+	return len(text)
 }
 
 // isDayStem reports the first three letters, in any case, of one of
