@@ -555,6 +555,39 @@ func TestMonthNameMayStart(t *testing.T) {
 	}
 }
 
+// TestFindClockTimeMatchesRegexp checks findClockTime against
+// clockTime.FindStringSubmatch, submatches and all, on the fixtures'
+// lines and on generated text dense in digits, separators, meridiems in
+// every case and spacing, word bytes on either side, "ſ", the Kelvin sign,
+// other letters and invalid UTF-8 after them, and Chinese times.
+func TestFindClockTimeMatchesRegexp(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n")...)
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"1", "10", "123", "2", "2026", "05", ":", ".", "h", "H", "a", "A", "p", "P", "m", "M", "am", "pm",
+		"a.m.", "P.M", "p m", "a.m", "x", "_", "é", "ſ", "\u212a", "\xff", "点", "时", "下午", "30", "3:30", "10h30",
+		"7.15", "12:00", "9点", "9点30", "at", "-", ",", "(", "２"}
+	seps := []string{"", "", "", " ", "  ", "\t", "\n", ".", ":", "_", "é", "-"}
+	for i := 0; i < 100000; i++ {
+		texts = append(texts, randomText(rng, 1+rng.Intn(7), words, seps))
+	}
+	matched := 0
+	for _, s := range texts {
+		got, want := findClockTime(s), clockTime.FindStringSubmatch(s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("findClockTime(%q) = %q, clockTime finds %q", s, got, want)
+		}
+		if want != nil {
+			matched++
+		}
+	}
+	if matched < 10000 {
+		t.Errorf("only %d texts hold a time", matched)
+	}
+}
+
 // lookupLabelOld is lookupLabel as it was, with strings.ToLower for a
 // label that is long or not ASCII.
 func lookupLabelOld(label string) field {
