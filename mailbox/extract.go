@@ -450,6 +450,15 @@ func findRelativeDay(text string) string {
 		if !isASCIILetter(text[d]) || d > 0 && isWordByte(text[d-1]) || !isDayStem(text[d:d+3]) {
 			continue
 		}
+		// The day word is followed by \s or \b: it is the whole word
+		// ("month" and "Mondays" cannot match, here or after a "next").
+		e := d
+		for e < len(text) && isWordByte(text[e]) {
+			e++
+		}
+		if !isFoldedWord(text[d:e], dayWords) {
+			continue
+		}
 		// A "next " (any spacing) before the day: back over the spaces
 		// (\s is [\t\n\f\r ]) and the letters before them.
 		c := d
@@ -461,7 +470,9 @@ func findRelativeDay(text string) string {
 			for w > 0 && isASCIILetter(text[w-1]) {
 				w--
 			}
-			if w < c && (w == 0 || !isWordByte(text[w-1])) {
+			// Only "next", "this" or "coming" can start a match there (a
+			// day word there was tried as a day).
+			if w < c && (w == 0 || !isWordByte(text[w-1])) && isFoldedWord(text[w:c], nextWords) {
 				if m := try(w); m != "" {
 					return m
 				}
@@ -490,6 +501,24 @@ func relativeDayEnd(text string, i int) int {
 		}
 	}
 	return len(text)
+}
+
+// dayWords and nextWords are relativeDay's day words and the words
+// before them.
+var (
+	dayWords = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "tomorrow",
+		"mon", "tue", "wed", "thu", "fri", "sat"}
+	nextWords = []string{"next", "this", "coming"}
+)
+
+// isFoldedWord reports whether w, in any ASCII case, is one of words.
+func isFoldedWord(w string, words []string) bool {
+	for _, x := range words {
+		if len(w) == len(x) && strings.EqualFold(w, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDayStem reports the first three letters, in any case, of one of

@@ -70,6 +70,12 @@ func TestFindRelativeDayMatchesRegexp(t *testing.T) {
 		"satur", "ſat", "thiſ", "ſunday", "Kelvin", "día", "lunes", "понедельник", "é", "_", "next_", "mond",
 		"\xff", "tomorrowx", "next\u00a0", "", "12:00", "99:99", "1:5"}
 	seps := []string{" ", "  ", "\t", "\n", "\r\n", "\f", "\v", ", ", ".", "-", "_", "", "'", "(", ")", "\u00a0", "é", ":"}
+	// findRelativeDay's word lists are the pattern's.
+	for _, words := range [][]string{dayWords, nextWords} {
+		if alt := "(?:" + strings.Join(words, "|") + ")"; !strings.Contains(relativeDay.String(), alt) {
+			t.Fatalf("relativeDay has no %s", alt)
+		}
+	}
 	var texts []string
 	for _, name := range fixtureNames(t) {
 		texts = append(texts, ParseRequest(readFixture(t, name), testParseOptions).BodyText)
