@@ -1999,11 +1999,56 @@ func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored 
 }
 
 var (
-	isoDateAt     = newStartAnchored(isoDate, false, true)
-	numericDateAt = newStartAnchored(numericDate, false, true)
+	isoDateAt     = newStartAnchored(isoDate, false, true).withMayStart(isoDateMayStart)
+	numericDateAt = newStartAnchored(numericDate, false, true).withMayStart(numericDateMayStart)
 	monthFirstAt  = newStartAnchored(monthFirst, true, true).withMayStart(monthNameMayStart)
-	dayFirstAt    = newStartAnchored(dayFirst, false, true)
+	dayFirstAt    = newStartAnchored(dayFirst, false, true).withMayStart(dayFirstMayStart)
 )
+
+// isoDateMayStart, numericDateMayStart and dayFirstMayStart report
+// whether isoDate, numericDate and dayFirst may match at the start of s (a
+// digit where \b holds); a phone number, a time or another date's digits
+// are not tried. \d{4} and \d{1,2} cannot stop inside a run of digits
+// (what follows them is not a digit), so the run is that long, and then
+// comes one of "-/." for the first two. dayFirst's day is followed by
+// "st", "nd", "rd" or "th" or not, an optional "." and \s; under (?i) "s"
+// also matches "ſ", so a non-ASCII byte after the digits is left to the
+// pattern. TestMonthNameMayStart checks that none rules out a match.
+func isoDateMayStart(s string) bool     { return digitsThen(s, 4, 4, "-/.") }
+func numericDateMayStart(s string) bool { return digitsThen(s, 1, 2, "/.-") }
+
+func dayFirstMayStart(s string) bool {
+	i := digitRun(s)
+	if i < 1 || i > 2 {
+		return false
+	}
+	if i+2 <= len(s) {
+		switch a, b := s[i]|0x20, s[i+1]|0x20; {
+		case a == 's' && b == 't', a == 'n' && b == 'd', a == 'r' && b == 'd', a == 't' && b == 'h':
+			i += 2
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+	}
+	return i < len(s) && (isRegexpSpace(s[i]) || s[i] >= utf8.RuneSelf)
+}
+
+// digitsThen reports whether s starts with a run of min to max ASCII
+// digits followed by one of the bytes in seps.
+func digitsThen(s string, min, max int, seps string) bool {
+	i := digitRun(s)
+	return i >= min && i <= max && i < len(s) && strings.IndexByte(seps, s[i]) >= 0
+}
+
+// digitRun returns how many ASCII digits s starts with.
+func digitRun(s string) int {
+	i := 0
+	for i < len(s) && isASCIIDigit(s[i]) {
+		i++
+	}
+	return i
+}
 
 // withMayStart sets a's mayStart and returns a.
 func (a *startAnchored) withMayStart(may func(string) bool) *startAnchored {

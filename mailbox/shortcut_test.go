@@ -526,11 +526,12 @@ func TestFindForwardMarkerMatchesRegexp(t *testing.T) {
 	}
 }
 
-// TestMonthNameMayStart checks that monthFirst, anchored, matches no text
-// monthNameMayStart rules out: at every byte of the texts
-// TestStartAnchoredMatchesRegexp would generate and of dates written with
-// letter runs of every length, stops and spaces before the day, and
-// letters that only fold to letters.
+// TestMonthNameMayStart checks that monthFirst, dayFirst, isoDate and
+// numericDate, anchored, match no text their mayStart rules out: at every
+// byte of generated text, of dates written with letter runs of every
+// length, stops and spaces before the day, letters that only fold to
+// letters, and of numeric dates with digit runs of every length, day
+// suffixes (also with "ſ") and each separator.
 func TestMonthNameMayStart(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
@@ -545,19 +546,26 @@ func TestMonthNameMayStart(t *testing.T) {
 				"\u212aab", "mär") + pick("", ".", "..", ",") + pick("", " ", "\t\n", "\v", "\u00a0") + pick("1", "05", "3rd", "x") +
 				pick("", ",") + pick(" ", "") + pick("2026", "20261", "26")
 		}
+		if i%4 == 1 {
+			s = pick("", "x", "1", " ") + pick("1", "05", "123", "2026", "20261", "3rd", "4TH", "21ſt", "1st.", "2nd", "12x") +
+				pick("", ".", "-", "/", ":", " ", "\t", "é", "ſ") + pick("", " ", "de ", "\n") +
+				pick("12", "3", "marzo", "Dec", "2026") + pick("", "-", "/", ".", " ") + pick("2026", "26", "05", "1")
+		}
 		for p := 0; p < len(s); p++ {
-			checked++
-			if monthNameMayStart(s[p:]) {
-				kept++
-				continue
-			}
-			if m := monthFirstAt.at.FindStringSubmatch(s[p:]); m != nil {
-				t.Fatalf("monthNameMayStart(%q) = false, monthFirst matches %q", s[p:], m[0])
+			for _, a := range []*startAnchored{monthFirstAt, dayFirstAt, isoDateAt, numericDateAt} {
+				checked++
+				if a.mayStart(s[p:]) {
+					kept++
+					continue
+				}
+				if m := a.at.FindStringSubmatch(s[p:]); m != nil {
+					t.Fatalf("%s: mayStart(%q) = false, the pattern matches %q", a.re, s[p:], m[0])
+				}
 			}
 		}
 	}
 	if kept == 0 || kept == checked {
-		t.Errorf("monthNameMayStart kept %d of %d places", kept, checked)
+		t.Errorf("mayStart kept %d of %d places", kept, checked)
 	}
 }
 
