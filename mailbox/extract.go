@@ -726,11 +726,40 @@ func appendLower(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		dst = utf8.AppendRune(dst, lowerRune(r))
 		i += size
 	}
 	return dst
 }
+
+// lowerRune is unicode.ToLower(r), looked up in a table for the letters of
+// Latin, Greek, Cyrillic and Vietnamese text and passed over for Chinese,
+// Japanese and Korean (which have no case): unicode.ToLower searches the
+// case ranges for each rune, and appendLower lower-cases every text whole.
+// TestLowerRuneMatchesToLower checks every rune.
+func lowerRune(r rune) rune {
+	switch {
+	case uint32(r) < uint32(len(lowerTable)):
+		return rune(lowerTable[r])
+	case r >= 0x1e00 && r < 0x1f00:
+		return rune(lowerLatinExtra[r-0x1e00])
+	case r >= 0x3000 && r <= 0x9fff, r >= 0xac00 && r <= 0xd7a3:
+		return r
+	}
+	return unicode.ToLower(r)
+}
+
+// lowerTable holds unicode.ToLower of the runes below U+0800 (all two
+// bytes or fewer in UTF-8), and lowerLatinExtra of U+1E00 to U+1EFF.
+var lowerTable, lowerLatinExtra = func() (t [0x800]uint16, x [0x100]uint16) {
+	for r := range t {
+		t[r] = uint16(unicode.ToLower(rune(r)))
+	}
+	for r := range x {
+		x[r] = uint16(unicode.ToLower(rune(0x1e00 + r)))
+	}
+	return t, x
+}()
 
 // isLabelLine reports whether a line is "Label: value" with a known label.
 func isLabelLine(line string) bool {

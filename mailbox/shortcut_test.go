@@ -634,6 +634,16 @@ func TestFindThisIsMatchesRegexp(t *testing.T) {
 	}
 }
 
+// TestLowerRuneMatchesToLower checks lowerRune against unicode.ToLower for
+// every rune, and below zero and past the last.
+func TestLowerRuneMatchesToLower(t *testing.T) {
+	for r := rune(-1); r <= unicode.MaxRune+1; r++ {
+		if got, want := lowerRune(r), unicode.ToLower(r); got != want {
+			t.Fatalf("lowerRune(%U) = %U, unicode.ToLower %U", r, got, want)
+		}
+	}
+}
+
 // lookupLabelOld is lookupLabel as it was, with strings.ToLower for a
 // label that is long or not ASCII.
 func lookupLabelOld(label string) field {
