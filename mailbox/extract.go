@@ -149,7 +149,20 @@ func lookupLabel(label string) field {
 	// and Chinese ones were each lower-cased into a new string. The map
 	// lookup of string(b) makes no string either.
 	var buf [128]byte
-	b := appendLower(buf[:0], l)
+	var b []byte
+	if len(l) <= len(buf) && isASCII(l) {
+		// Most labels: ASCII, lower-cased a byte at a time.
+		b = buf[:len(l)]
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+	} else {
+		b = appendLower(buf[:0], l)
+	}
 	b = bytes.TrimSuffix(b, []byte("(optional)"))
 	b = bytes.TrimSuffix(b, []byte("*"))
 	b = bytes.TrimSpace(b)
