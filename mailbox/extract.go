@@ -1840,10 +1840,10 @@ func findClock(s string) (hour, minute int, ok bool) {
 	// Blank out dates so their numbers are not read as times. A pattern
 	// that cannot match would leave s as it is.
 	if _, iso, _, _ := datePatternsMayMatch(s); iso {
-		s = isoDate.ReplaceAllString(s, " ")
+		s = replaceDates(s, isoDateAt)
 	}
 	if _, _, _, numeric := datePatternsMayMatch(s); numeric {
-		s = numericDate.ReplaceAllString(s, " ")
+		s = replaceDates(s, numericDateAt)
 	}
 	if han, _, _, _ := datePatternsMayMatch(s); han {
 		s = hanDate.ReplaceAllString(s, " ")
@@ -2032,6 +2032,9 @@ type startAnchored struct {
 	// mayStart, if set, is a cheap test that the pattern may match at the
 	// start of a text: where it is false, the try is skipped.
 	mayStart func(string) bool
+	// match, if set, is the pattern anchored at the start of a text that
+	// starts where \b holds, written out: it is used instead of the regexp.
+	match func(string) []string
 }
 
 func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored {
@@ -2041,24 +2044,92 @@ func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored 
 }
 
 var (
-	isoDateAt     = newStartAnchored(isoDate, false, true).withMayStart(isoDateMayStart)
-	numericDateAt = newStartAnchored(numericDate, false, true).withMayStart(numericDateMayStart)
+	isoDateAt     = newStartAnchored(isoDate, false, true).withMatch(matchISODate)
+	numericDateAt = newStartAnchored(numericDate, false, true).withMatch(matchNumericDate)
 	monthFirstAt  = newStartAnchored(monthFirst, true, true).withMayStart(monthNameMayStart)
 	dayFirstAt    = newStartAnchored(dayFirst, false, true).withMayStart(dayFirstMayStart)
 )
 
-// isoDateMayStart, numericDateMayStart and dayFirstMayStart report
-// whether isoDate, numericDate and dayFirst may match at the start of s (a
-// digit where \b holds); a phone number, a time or another date's digits
-// are not tried. \d{4} and \d{1,2} cannot stop inside a run of digits
-// (what follows them is not a digit), so the run is that long, and then
-// comes one of "-/." for the first two. dayFirst's day is followed by
-// "st", "nd", "rd" or "th" or not, an optional "." and \s; under (?i) "s"
-// also matches "ſ", so a non-ASCII byte after the digits is left to the
-// pattern. TestMonthNameMayStart checks that none rules out a match.
-func isoDateMayStart(s string) bool     { return digitsThen(s, 4, 4, "-/.") }
-func numericDateMayStart(s string) bool { return digitsThen(s, 1, 2, "/.-") }
+// matchISODate and matchNumericDate are isoDate and numericDate anchored
+// at the start of s, as FindStringSubmatch gives them, without the regexp
+// (a run cost 5,000 instructions; findDate and findClock run them on every
+// form's requested date). Neither pattern has (?i) or a non-ASCII class.
+// Each \d{n,m} cannot stop inside a run of digits (what follows it is a
+// separator or \b, which does not hold between two digits), so each run
+// of digits is as long as the pattern takes, and the year of numericDate,
+// (\d{4}|\d{2}), is a run of four or of two. The \b at the start is
+// the caller's (startAnchored tries only where it holds).
+// TestDateMatchersMatchRegexp checks both against their regexps.
+func matchISODate(s string) []string {
+	y, m, d, end, ok := threeRuns(s, "-/.")
+	if !ok || len(y) != 4 || len(m) > 2 || len(d) > 2 {
+		return nil
+	}
+	return []string{s[:end], y, m, d}
+}
 
+func matchNumericDate(s string) []string {
+	d, m, y, end, ok := threeRuns(s, "/.-")
+	if !ok || len(d) > 2 || len(m) > 2 || len(y) != 4 && len(y) != 2 {
+		return nil
+	}
+	return []string{s[:end], d, m, y}
+}
+
+// threeRuns reads three runs of ASCII digits from the start of s, split
+// by one byte of seps each, and where they end; ok is false if s does not
+// start so, or if a word byte follows the last run (\b).
+func threeRuns(s, seps string) (a, b, c string, end int, ok bool) {
+	var runs [3]string
+	i := 0
+	for k := range runs {
+		if k > 0 {
+			if i >= len(s) || strings.IndexByte(seps, s[i]) < 0 {
+				return "", "", "", 0, false
+			}
+			i++
+		}
+		n := digitRun(s[i:])
+		if n == 0 {
+			return "", "", "", 0, false
+		}
+		runs[k], i = s[i:i+n], i+n
+	}
+	if i < len(s) && isWordByte(s[i]) {
+		return "", "", "", 0, false
+	}
+	return runs[0], runs[1], runs[2], i, true
+}
+
+// replaceDates is re.ReplaceAllString(s, " ") for isoDate or numericDate
+// (a the startAnchored of re): each leftmost match, then the next one
+// after it, is replaced by a space. TestDateMatchersMatchRegexp checks it.
+func replaceDates(s string, a *startAnchored) string {
+	var b []byte
+	last := 0 // s[last:] is not yet copied to b
+	for p := 0; p < len(s); p++ {
+		if !isASCIIDigit(s[p]) || p > 0 && isWordByte(s[p-1]) {
+			continue
+		}
+		if m := a.match(s[p:]); m != nil {
+			b = append(b, s[last:p]...)
+			b = append(b, ' ')
+			last = p + len(m[0])
+			p = last - 1
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+// dayFirstMayStart reports whether dayFirst may match at the start of s
+// (a digit where \b holds), so that a time's or phone number's digits are
+// not tried: its day is a run of one or two digits, then "st", "nd", "rd"
+// or "th" or not, an optional "." and \s. Under (?i) "s" also matches
+// "ſ", so a non-ASCII byte after the digits is left to the pattern.
+// TestMonthNameMayStart checks that it rules out no match.
 func dayFirstMayStart(s string) bool {
 	i := digitRun(s)
 	if i < 1 || i > 2 {
@@ -2076,13 +2147,6 @@ func dayFirstMayStart(s string) bool {
 	return i < len(s) && (isRegexpSpace(s[i]) || s[i] >= utf8.RuneSelf)
 }
 
-// digitsThen reports whether s starts with a run of min to max ASCII
-// digits followed by one of the bytes in seps.
-func digitsThen(s string, min, max int, seps string) bool {
-	i := digitRun(s)
-	return i >= min && i <= max && i < len(s) && strings.IndexByte(seps, s[i]) >= 0
-}
-
 // digitRun returns how many ASCII digits s starts with.
 func digitRun(s string) int {
 	i := 0
@@ -2090,6 +2154,12 @@ func digitRun(s string) int {
 		i++
 	}
 	return i
+}
+
+// withMatch sets a's match and returns a.
+func (a *startAnchored) withMatch(match func(string) []string) *startAnchored {
+	a.match = match
+	return a
 }
 
 // withMayStart sets a's mayStart and returns a.
@@ -2131,6 +2201,10 @@ func (a *startAnchored) find(s string) []string {
 		if afterWord {
 			if m := a.afterWord.FindStringSubmatch(s[p-1:]); m != nil {
 				m[0] = m[0][1:]
+				return m
+			}
+		} else if a.match != nil {
+			if m := a.match(s[p:]); m != nil {
 				return m
 			}
 		} else if m := a.at.FindStringSubmatch(s[p:]); m != nil {

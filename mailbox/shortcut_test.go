@@ -552,7 +552,7 @@ func TestMonthNameMayStart(t *testing.T) {
 				pick("12", "3", "marzo", "Dec", "2026") + pick("", "-", "/", ".", " ") + pick("2026", "26", "05", "1")
 		}
 		for p := 0; p < len(s); p++ {
-			for _, a := range []*startAnchored{monthFirstAt, dayFirstAt, isoDateAt, numericDateAt} {
+			for _, a := range []*startAnchored{monthFirstAt, dayFirstAt} {
 				checked++
 				if a.mayStart(s[p:]) {
 					kept++
@@ -566,6 +566,46 @@ func TestMonthNameMayStart(t *testing.T) {
 	}
 	if kept == 0 || kept == checked {
 		t.Errorf("mayStart kept %d of %d places", kept, checked)
+	}
+}
+
+// TestDateMatchersMatchRegexp checks matchISODate and matchNumericDate
+// against isoDate and numericDate anchored, at every byte of the fixtures'
+// lines and of generated dates with digit runs of every length, each
+// separator and near misses, and replaceDates against ReplaceAllString.
+func TestDateMatchersMatchRegexp(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, strings.Split(ParseRequest(readFixture(t, name), testParseOptions).BodyText, "\n")...)
+	}
+	rng := rand.New(rand.NewSource(1))
+	pick := func(l ...string) string { return l[rng.Intn(len(l))] }
+	run := func() string { return pick("", "1", "05", "12", "123", "2026", "20261", "26", "7") }
+	sep := func() string { return pick("-", "/", ".", ":", " ", "", "_", "é") }
+	for i := 0; i < 60000; i++ {
+		s := pick("", "x", "_", " ", "1", "é", "a1") + run() + sep() + run() + sep() + run() +
+			pick("", " ", "x", "_", "1", ".", "-", "/", "é", "th", " 10:30") + pick("", run()+sep()+run()+sep()+run())
+		texts = append(texts, s)
+	}
+	matched := map[*startAnchored]int{}
+	for _, s := range texts {
+		for _, a := range []*startAnchored{isoDateAt, numericDateAt} {
+			for p := 0; p <= len(s); p++ {
+				got, want := a.match(s[p:]), a.at.FindStringSubmatch(s[p:])
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s: match(%q) = %q, the regexp %q", a.re, s[p:], got, want)
+				}
+				if want != nil {
+					matched[a]++
+				}
+			}
+			if got, want := replaceDates(s, a), a.re.ReplaceAllString(s, " "); got != want {
+				t.Fatalf("%s: replaceDates(%q) = %q, ReplaceAllString %q", a.re, s, got, want)
+			}
+		}
+	}
+	if matched[isoDateAt] < 1000 || matched[numericDateAt] < 1000 {
+		t.Errorf("only %d ISO and %d numeric dates", matched[isoDateAt], matched[numericDateAt])
 	}
 }
 
