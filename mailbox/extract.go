@@ -100,12 +100,26 @@ func splitLabel(line string) (label, value string, ok bool) {
 	if len(head) > 80+len("：") {
 		head = head[:80+len("：")]
 	}
+	// The first of them: each is searched for (a vector search each) in
+	// what lies before those found, which costs less than a loop over the
+	// bytes of a long line.
 	i := -1
-	for k := 0; k < len(head); k++ {
-		if c := head[k]; c == ':' || c == '\t' || c == "："[0] && strings.HasPrefix(head[k:], "：") {
-			i = k
+	if k := strings.IndexByte(head, ':'); k >= 0 {
+		i, head = k, head[:k]
+	}
+	if k := strings.IndexByte(head, '\t'); k >= 0 {
+		i, head = k, head[:k]
+	}
+	for off := 0; ; {
+		k := strings.IndexByte(head[off:], "："[0])
+		if k < 0 {
 			break
 		}
+		if strings.HasPrefix(head[off+k:], "：") {
+			i = off + k
+			break
+		}
+		off += k + 1
 	}
 	if i <= 0 || i > 80 {
 		return "", "", false
