@@ -1498,7 +1498,8 @@ func findForwardMarker(text string) []int {
 		}
 		if i < len(text) && (text[i] == '-' || text[i]|0x20 == 'b') {
 			if loc := forwardMarkerAt.FindStringIndex(text[start:]); loc != nil {
-				return []int{start + loc[0], start + loc[1]}
+				loc[0], loc[1] = start+loc[0], start+loc[1] // in text, in place
+				return loc
 			}
 		}
 		nl := strings.IndexByte(text[start:], '\n')
