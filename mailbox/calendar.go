@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,7 @@ func (p *parser) readCalendar(text string, x *extracted) {
 		}
 		if !t.IsZero() {
 			x.calStart = t
-			x.calStartText = t.Format("Mon 2 Jan 2006 15:04 MST")
+			x.calStartText = startText(t)
 		}
 	}
 
@@ -335,4 +336,29 @@ func loadZone(name string) (*time.Location, error) {
 	}
 	zoneCache.mu.Unlock()
 	return zone, err
+}
+
+// startText is t.Format("Mon 2 Jan 2006 15:04 MST") without Format's
+// reading of the layout (time.nextStdChunk was a fifth of readCalendar's
+// own time), for a year of four digits and a named zone. A zone without a
+// name, which Format writes as an offset, and other years take Format.
+// TestStartTextMatchesFormat checks it.
+func startText(t time.Time) string {
+	zone, _ := t.Zone()
+	y, m, d := t.Date()
+	if zone == "" || y < 1000 || y > 9999 {
+		return t.Format("Mon 2 Jan 2006 15:04 MST")
+	}
+	var buf [64]byte
+	b := append(buf[:0], t.Weekday().String()[:3]...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(d), 10)
+	b = append(b, ' ')
+	b = append(b, m.String()[:3]...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(y), 10)
+	hh, mm := t.Hour(), t.Minute()
+	b = append(b, ' ', byte('0'+hh/10), byte('0'+hh%10), ':', byte('0'+mm/10), byte('0'+mm%10), ' ')
+	b = append(b, zone...)
+	return string(b)
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	ical "github.com/emersion/go-ical"
 	gomail "github.com/emersion/go-message"
@@ -129,5 +130,35 @@ func TestDecodeCalendarMatchesGoICal(t *testing.T) {
 			}
 		}
 		check(text)
+	}
+}
+
+// TestStartTextMatchesFormat checks startText against t.Format over
+// times in zones with and without names, east and west of UTC, at the
+// edges of days, months and the years it writes itself, and outside them.
+func TestStartTextMatchesFormat(t *testing.T) {
+	var zones []*time.Location
+	for _, name := range []string{"UTC", "America/New_York", "Europe/Moscow", "Asia/Kolkata", "Asia/Ho_Chi_Minh",
+		"Australia/Lord_Howe", "Pacific/Kiritimati"} {
+		if loc, err := time.LoadLocation(name); err == nil {
+			zones = append(zones, loc)
+		}
+	}
+	zones = append(zones, time.Local, time.FixedZone("", -5*3600), time.FixedZone("", 5*3600+1800),
+		time.FixedZone("XYZ", 3600), time.FixedZone("", 0))
+	rng := rand.New(rand.NewSource(1))
+	years := []int{1, 999, 1000, 1969, 1970, 2026, 9999, 10000, -1}
+	for i := 0; i < 40000; i++ {
+		var tm time.Time
+		if i%3 == 0 {
+			tm = time.Date(years[rng.Intn(len(years))], time.Month(1+rng.Intn(12)), 1+rng.Intn(31),
+				rng.Intn(24), rng.Intn(60), rng.Intn(60), 0, time.UTC)
+		} else {
+			tm = time.Unix(rng.Int63n(4e9)-1e9, 0)
+		}
+		tm = tm.In(zones[rng.Intn(len(zones))])
+		if got, want := startText(tm), tm.Format("Mon 2 Jan 2006 15:04 MST"); got != want {
+			t.Fatalf("startText(%v) = %q, Format %q", tm, got, want)
+		}
 	}
 }

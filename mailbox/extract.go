@@ -100,12 +100,26 @@ func splitLabel(line string) (label, value string, ok bool) {
 	if len(head) > 80+len("：") {
 		head = head[:80+len("：")]
 	}
+	// The first of them: each is searched for (a vector search each) in
+	// what lies before those found, which costs less than a loop over the
+	// bytes of a long line.
 	i := -1
-	for k := 0; k < len(head); k++ {
-		if c := head[k]; c == ':' || c == '\t' || c == "："[0] && strings.HasPrefix(head[k:], "：") {
-			i = k
+	if k := strings.IndexByte(head, ':'); k >= 0 {
+		i, head = k, head[:k]
+	}
+	if k := strings.IndexByte(head, '\t'); k >= 0 {
+		i, head = k, head[:k]
+	}
+	for off := 0; ; {
+		k := strings.IndexByte(head[off:], "："[0])
+		if k < 0 {
 			break
 		}
+		if strings.HasPrefix(head[off+k:], "：") {
+			i = off + k
+			break
+		}
+		off += k + 1
 	}
 	if i <= 0 || i > 80 {
 		return "", "", false
@@ -144,10 +158,15 @@ func lookupLabel(label string) field {
 	if l == "" || !startsLikeWord(l) {
 		return fieldNone // every label starts with a letter
 	}
-	if len(l) <= 64 && isASCII(l) {
-		// Lower-case on the stack: most labels are short and ASCII.
-		var buf [64]byte
-		b := buf[:len(l)]
+	// Lower-case on the stack, in any script (appendLower is
+	// strings.ToLower): most labels are short, and the Russian, Vietnamese
+	// and Chinese ones were each lower-cased into a new string. The map
+	// lookup of string(b) makes no string either.
+	var buf [128]byte
+	var b []byte
+	if len(l) <= len(buf) && isASCII(l) {
+		// Most labels: ASCII, lower-cased a byte at a time.
+		b = buf[:len(l)]
 		for i := 0; i < len(l); i++ {
 			c := l[i]
 			if c >= 'A' && c <= 'Z' {
@@ -155,16 +174,13 @@ func lookupLabel(label string) field {
 			}
 			b[i] = c
 		}
-		b = bytes.TrimSuffix(b, []byte("(optional)"))
-		b = bytes.TrimSuffix(b, []byte("*"))
-		b = bytes.TrimSpace(b)
-		return labels[string(b)]
+	} else {
+		b = appendLower(buf[:0], l)
 	}
-	l = strings.ToLower(l)
-	l = strings.TrimSuffix(l, "(optional)")
-	l = strings.TrimSuffix(l, "*")
-	l = strings.TrimSpace(l)
-	return labels[l]
+	b = bytes.TrimSuffix(b, []byte("(optional)"))
+	b = bytes.TrimSuffix(b, []byte("*"))
+	b = bytes.TrimSpace(b)
+	return labels[string(b)]
 }
 
 var (
@@ -343,8 +359,11 @@ func (p *parser) extract(body string) extracted {
 				continue
 			}
 			find := re.FindStringSubmatch
-			if i == 0 {
+			switch i {
+			case 0:
 				find = findNameIs
+			case 1:
+				find = findThisIs
 			}
 			if m := find(text); m != nil {
 				x.freeName = cleanName(m[1])
@@ -452,10 +471,19 @@ func findRelativeDay(text string) string {
 			return ""
 		}
 		tried = i
-		return relativeDayAt.FindString(text[i:])
+		return relativeDayAt.FindString(text[i:relativeDayEnd(text, i)])
 	}
 	for d := 0; d+3 <= len(text); d++ {
 		if !isASCIILetter(text[d]) || d > 0 && isWordByte(text[d-1]) || !isDayStem(text[d:d+3]) {
+			continue
+		}
+		// The day word is followed by \s or \b: it is the whole word
+		// ("month" and "Mondays" cannot match, here or after a "next").
+		e := d
+		for e < len(text) && isWordByte(text[e]) {
+			e++
+		}
+		if !isFoldedWord(text[d:e], dayWords) {
 			continue
 		}
 		// A "next " (any spacing) before the day: back over the spaces
@@ -469,7 +497,9 @@ func findRelativeDay(text string) string {
 			for w > 0 && isASCIILetter(text[w-1]) {
 				w--
 			}
-			if w < c && (w == 0 || !isWordByte(text[w-1])) {
+			// Only "next", "this" or "coming" can start a match there (a
+			// day word there was tried as a day).
+			if w < c && (w == 0 || !isWordByte(text[w-1])) && isFoldedWord(text[w:c], nextWords) {
 				if m := try(w); m != "" {
 					return m
 				}
@@ -480,6 +510,42 @@ func findRelativeDay(text string) string {
 		}
 	}
 	return ""
+}
+
+// relativeDayEnd returns where a try of relativeDayAt at text[i:] may stop
+// reading: after the first byte from i on that no match holds. The regexp
+// engine clears a bit for every byte of the text it is given and every
+// instruction of the pattern before it starts, so a try at a 500-byte note
+// cost as much as the note is long, though a match is a few words. A match
+// holds only ASCII letters and digits, \s, ":" and "." (its words have no
+// "k" or "s" that "\u212a" or "ſ" could fold to, and a text with "ſ"
+// does not come here); the byte that stops it is kept, as \b reads it.
+// TestFindRelativeDayMatchesRegexp checks the tries against the pattern.
+func relativeDayEnd(text string, i int) int {
+	for ; i < len(text); i++ {
+		if c := text[i]; !isASCIIAlnum(c) && !isRegexpSpace(c) && c != ':' && c != '.' {
+			return i + 1
+		}
+	}
+	return len(text)
+}
+
+// dayWords and nextWords are relativeDay's day words and the words
+// before them.
+var (
+	dayWords = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "tomorrow",
+		"mon", "tue", "wed", "thu", "fri", "sat"}
+	nextWords = []string{"next", "this", "coming"}
+)
+
+// isFoldedWord reports whether w, in any ASCII case, is one of words.
+func isFoldedWord(w string, words []string) bool {
+	for _, x := range words {
+		if len(w) == len(x) && strings.EqualFold(w, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDayStem reports the first three letters, in any case, of one of
@@ -559,6 +625,41 @@ func findNameIs(text string) []string {
 		}
 	}
 	return nil
+}
+
+// findThisIs is namePatterns[1].FindStringSubmatch(text), without running
+// the pattern over a text it cannot match: a text says "this is" far more
+// often than it gives a name after it, and the pattern, starting with
+// (?m)^ and no literal, cost 14,000 instructions on a 49-byte line. A
+// match holds "this is" in any case, then [ \t]+ and a \p{Lu} (outside
+// the (?i) groups): an ASCII capital or a non-ASCII rune. Under (?i) "s"
+// also matches "ſ", so a text with one takes the pattern.
+// TestFindThisIsMatchesRegexp checks it.
+func findThisIs(text string) []string {
+	if !strings.Contains(text, "ſ") && !thisIsBeforeCapital(text) {
+		return nil
+	}
+	return namePatterns[1].FindStringSubmatch(text)
+}
+
+// thisIsBeforeCapital reports whether s has "this is", in any ASCII case,
+// then spaces or tabs and an ASCII capital or a non-ASCII byte.
+func thisIsBeforeCapital(s string) bool {
+	const phrase = "this is"
+	for i := 0; i+len(phrase) < len(s); i++ {
+		if s[i]|0x20 != 't' || !hasPrefixFold(s[i:], phrase) {
+			continue
+		}
+		j := i + len(phrase)
+		k := j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if k > j && k < len(s) && (s[k] >= 'A' && s[k] <= 'Z' || s[k] >= utf8.RuneSelf) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasPrefixFoldRunes reports whether s starts with prefix as (?i) reads
@@ -652,11 +753,40 @@ func appendLower(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		dst = utf8.AppendRune(dst, lowerRune(r))
 		i += size
 	}
 	return dst
 }
+
+// lowerRune is unicode.ToLower(r), looked up in a table for the letters of
+// Latin, Greek, Cyrillic and Vietnamese text and passed over for Chinese,
+// Japanese and Korean (which have no case): unicode.ToLower searches the
+// case ranges for each rune, and appendLower lower-cases every text whole.
+// TestLowerRuneMatchesToLower checks every rune.
+func lowerRune(r rune) rune {
+	switch {
+	case uint32(r) < uint32(len(lowerTable)):
+		return rune(lowerTable[r])
+	case r >= 0x1e00 && r < 0x1f00:
+		return rune(lowerLatinExtra[r-0x1e00])
+	case r >= 0x3000 && r <= 0x9fff, r >= 0xac00 && r <= 0xd7a3:
+		return r
+	}
+	return unicode.ToLower(r)
+}
+
+// lowerTable holds unicode.ToLower of the runes below U+0800 (all two
+// bytes or fewer in UTF-8), and lowerLatinExtra of U+1E00 to U+1EFF.
+var lowerTable, lowerLatinExtra = func() (t [0x800]uint16, x [0x100]uint16) {
+	for r := range t {
+		t[r] = uint16(unicode.ToLower(rune(r)))
+	}
+	for r := range x {
+		x[r] = uint16(unicode.ToLower(rune(0x1e00 + r)))
+	}
+	return t, x
+}()
 
 // isLabelLine reports whether a line is "Label: value" with a known label.
 func isLabelLine(line string) bool {
@@ -1347,6 +1477,40 @@ var forwardTriggers = byteWords("forward", "reenviado", "transféré", "пере
 
 var forwardSubject = regexp.MustCompile(`(?i)^\s*(?:fwd?|fw|rv|tr|wg|пересл|转发)\s*:`)
 
+// forwardMarkerAt is forwardMarker anchored at the start of the text.
+var forwardMarkerAt = regexp.MustCompile(`^(?:` + forwardMarker.String() + `)`)
+
+// findForwardMarker is forwardMarker.FindStringIndex(text), sooner. The
+// pattern starts with (?m)^ and no literal, so the regexp engine tries it
+// at every byte of the text (a forward's 300 bytes cost more than the
+// rest of findForwarded). A match starts at a line start only, and after
+// the quote marks and blanks ([ \t>]*) it reads "-" or "b"/"B" ("begin
+// forwarded message:"; no other letter folds to "b"). So only the lines
+// that do are tried, in order, with the pattern anchored at their start:
+// the first match is the pattern's leftmost one, and it reads the same
+// text after it (\s* may cross lines, $ is the same end of text).
+// TestFindForwardMarkerMatchesRegexp checks it.
+func findForwardMarker(text string) []int {
+	for start := 0; start < len(text); {
+		i := start
+		for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '>') {
+			i++
+		}
+		if i < len(text) && (text[i] == '-' || text[i]|0x20 == 'b') {
+			if loc := forwardMarkerAt.FindStringIndex(text[start:]); loc != nil {
+				loc[0], loc[1] = start+loc[0], start+loc[1] // in text, in place
+				return loc
+			}
+		}
+		nl := strings.IndexByte(text[start:], '\n')
+		if nl < 0 {
+			break
+		}
+		start += nl + 1
+	}
+	return nil
+}
+
 // findForwarded finds a forwarded original in text and its sender.
 // lower is text lower-cased.
 func findForwarded(text string, lower []byte, subject string) (forwardedBlock, bool) {
@@ -1360,7 +1524,7 @@ func findForwarded(text string, lower []byte, subject string) (forwardedBlock, b
 	if !containsAnyBytes(lower, forwardTriggers) {
 		return forwardedBlock{}, false
 	}
-	loc := forwardMarker.FindStringIndex(text)
+	loc := findForwardMarker(text)
 	if loc == nil {
 		return forwardedBlock{}, false
 	}
@@ -1691,10 +1855,10 @@ func findClock(s string) (hour, minute int, ok bool) {
 	// Blank out dates so their numbers are not read as times. A pattern
 	// that cannot match would leave s as it is.
 	if _, iso, _, _ := datePatternsMayMatch(s); iso {
-		s = isoDate.ReplaceAllString(s, " ")
+		s = replaceDates(s, isoDateAt)
 	}
 	if _, _, _, numeric := datePatternsMayMatch(s); numeric {
-		s = numericDate.ReplaceAllString(s, " ")
+		s = replaceDates(s, numericDateAt)
 	}
 	if han, _, _, _ := datePatternsMayMatch(s); han {
 		s = hanDate.ReplaceAllString(s, " ")
@@ -1729,28 +1893,135 @@ func findClock(s string) (hour, minute int, ok bool) {
 	return hour, minute, true
 }
 
-// findClockTime is clockTime.FindStringSubmatch(s), started at the first
-// ASCII digit of s: each of clockTime's alternatives starts its match at
-// one (\d is ASCII), so the regexp would only fail at every byte before it.
-// When that digit follows an ASCII letter, digit or "_", the \b at its
-// start reads differently in the rest than in s, and the whole of s is
-// searched. (Trying clockTime anchored at each digit, as startAnchored
-// does, costs more: its third alternative has no \b, so every digit of a
-// date before the time is a try.) TestSubjectNamesFormMatchesToLower checks
-// it.
+// findClockTime is clockTime.FindStringSubmatch(s), without the regexp.
+// The pattern has three alternatives, each starting at an ASCII digit, and
+// the regexp engine cost 14,000 instructions a call on a 7-to-35-byte
+// requested time (1.8% of BenchmarkParseRequest's instructions). At each
+// digit in turn, the alternatives are tried in the pattern's order, and in
+// each its choices in the order the pattern prefers them (two digits before
+// one, an optional part before none), so the first match is the one the
+// regexp returns, with the same submatches. Under (?i) the letters
+// ("h", "a", "p", "m") fold only to their ASCII capitals, and \W matches
+// neither "ſ" nor "\u212a" (they fold to word letters).
+// TestFindClockTimeMatchesRegexp checks it.
 func findClockTime(s string) []string {
-	k := 0
-	for k < len(s) && (s[k] < '0' || s[k] > '9') {
-		k++
+	for p := 0; p < len(s); p++ {
+		if !isASCIIDigit(s[p]) {
+			continue
+		}
+		if m := clockAt(s, p); m != nil {
+			return m
+		}
 	}
-	if k == len(s) {
-		return nil
-	}
-	if k > 0 && isWordByte(s[k-1]) {
-		return clockTime.FindStringSubmatch(s)
-	}
-	return clockTime.FindStringSubmatch(s[k:])
+	return nil
 }
+
+// clockAt returns clockTime's submatches for a match starting at s[p], a
+// digit, or nil. Unmatched groups are "", as FindStringSubmatch gives them.
+func clockAt(s string, p int) []string {
+	boundary := p == 0 || !isWordByte(s[p-1]) // s[p] is a word byte
+	// The hour: two digits if there are, else one.
+	hourEnds := []int{p + 1}
+	if p+1 < len(s) && isASCIIDigit(s[p+1]) {
+		hourEnds = []int{p + 2, p + 1}
+	}
+	if boundary {
+		// \b(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])\.?\s?m\.?(?:\W|$)
+		for _, h := range hourEnds {
+			for _, withMinutes := range []bool{true, false} {
+				i, min := h, ""
+				if withMinutes {
+					if i+2 >= len(s) || !(s[i] == ':' || s[i] == '.' || s[i]|0x20 == 'h') ||
+						!isASCIIDigit(s[i+1]) || !isASCIIDigit(s[i+2]) {
+						continue
+					}
+					min, i = s[i+1:i+3], i+3
+				}
+				for i < len(s) && isRegexpSpace(s[i]) {
+					i++
+				}
+				if i >= len(s) || s[i]|0x20 != 'a' && s[i]|0x20 != 'p' {
+					continue
+				}
+				ap := i
+				if end, ok := clockMeridiem(s, ap+1); ok {
+					return []string{s[p:end], s[p:h], min, s[ap : ap+1], "", "", "", ""}
+				}
+			}
+		}
+		// \b(\d{1,2})[:h](\d{2})\b
+		for _, h := range hourEnds {
+			if h+2 < len(s) && (s[h] == ':' || s[h]|0x20 == 'h') && isASCIIDigit(s[h+1]) && isASCIIDigit(s[h+2]) &&
+				(h+3 == len(s) || !isWordByte(s[h+3])) {
+				return []string{s[p : h+3], "", "", "", s[p:h], s[h+1 : h+3], "", ""}
+			}
+		}
+	}
+	// (\d{1,2})[:点时](\d{2})?
+	for _, h := range hourEnds {
+		sep := 0
+		switch {
+		case h < len(s) && s[h] == ':':
+			sep = 1
+		case strings.HasPrefix(s[h:], "点") || strings.HasPrefix(s[h:], "时"):
+			sep = len("点")
+		default:
+			continue
+		}
+		if i := h + sep; i+1 < len(s) && isASCIIDigit(s[i]) && isASCIIDigit(s[i+1]) {
+			return []string{s[p : i+2], "", "", "", "", "", s[p:h], s[i : i+2]}
+		}
+		return []string{s[p : h+sep], "", "", "", "", "", s[p:h], ""}
+	}
+	return nil
+}
+
+// clockMeridiem matches clockTime's \.?\s?m\.?(?:\W|$) at s[i], the
+// choices in the pattern's order, and returns where the match ends.
+func clockMeridiem(s string, i int) (end int, ok bool) {
+	for _, dot1 := range []bool{true, false} {
+		j := i
+		if dot1 {
+			if j >= len(s) || s[j] != '.' {
+				continue
+			}
+			j++
+		}
+		for _, space := range []bool{true, false} {
+			k := j
+			if space {
+				if k >= len(s) || !isRegexpSpace(s[k]) {
+					continue
+				}
+				k++
+			}
+			if k >= len(s) || s[k]|0x20 != 'm' {
+				continue
+			}
+			k++
+			for _, dot2 := range []bool{true, false} {
+				e := k
+				if dot2 {
+					if e >= len(s) || s[e] != '.' {
+						continue
+					}
+					e++
+				}
+				if e == len(s) {
+					return e, true // $
+				}
+				// \W: one rune, not an ASCII word byte, "ſ" or the Kelvin sign.
+				r, size := utf8.DecodeRuneInString(s[e:])
+				if r < utf8.RuneSelf && !isWordByte(byte(r)) || r >= utf8.RuneSelf && r != 'ſ' && r != '\u212a' {
+					return e + size, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+func isASCIIDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // startAnchored finds a regexp's leftmost match the way findRelativeDay
 // does: the date and time patterns have no literal prefix, so the regexp
@@ -1773,6 +2044,12 @@ type startAnchored struct {
 	afterWord *regexp.Regexp // ^[0-9A-Za-z_](?:re)
 	letters   bool           // a match may start at a letter, not only at a digit
 	boundary  bool           // every match starts where \b holds
+	// mayStart, if set, is a cheap test that the pattern may match at the
+	// start of a text: where it is false, the try is skipped.
+	mayStart func(string) bool
+	// match, if set, is the pattern anchored at the start of a text that
+	// starts where \b holds, written out: it is used instead of the regexp.
+	match func(string) []string
 }
 
 func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored {
@@ -1782,11 +2059,129 @@ func newStartAnchored(re *regexp.Regexp, letters, boundary bool) *startAnchored 
 }
 
 var (
-	isoDateAt     = newStartAnchored(isoDate, false, true)
-	numericDateAt = newStartAnchored(numericDate, false, true)
-	monthFirstAt  = newStartAnchored(monthFirst, true, true)
-	dayFirstAt    = newStartAnchored(dayFirst, false, true)
+	isoDateAt     = newStartAnchored(isoDate, false, true).withMatch(matchISODate)
+	numericDateAt = newStartAnchored(numericDate, false, true).withMatch(matchNumericDate)
+	monthFirstAt  = newStartAnchored(monthFirst, true, true).withMayStart(monthNameMayStart)
+	dayFirstAt    = newStartAnchored(dayFirst, false, true).withMayStart(dayFirstMayStart)
 )
+
+// matchISODate and matchNumericDate are isoDate and numericDate anchored
+// at the start of s, as FindStringSubmatch gives them, without the regexp
+// (a run cost 5,000 instructions; findDate and findClock run them on every
+// form's requested date). Neither pattern has (?i) or a non-ASCII class.
+// Each \d{n,m} cannot stop inside a run of digits (what follows it is a
+// separator or \b, which does not hold between two digits), so each run
+// of digits is as long as the pattern takes, and the year of numericDate,
+// (\d{4}|\d{2}), is a run of four or of two. The \b at the start is
+// the caller's (startAnchored tries only where it holds).
+// TestDateMatchersMatchRegexp checks both against their regexps.
+func matchISODate(s string) []string {
+	y, m, d, end, ok := threeRuns(s, "-/.")
+	if !ok || len(y) != 4 || len(m) > 2 || len(d) > 2 {
+		return nil
+	}
+	return []string{s[:end], y, m, d}
+}
+
+func matchNumericDate(s string) []string {
+	d, m, y, end, ok := threeRuns(s, "/.-")
+	if !ok || len(d) > 2 || len(m) > 2 || len(y) != 4 && len(y) != 2 {
+		return nil
+	}
+	return []string{s[:end], d, m, y}
+}
+
+// threeRuns reads three runs of ASCII digits from the start of s, split
+// by one byte of seps each, and where they end; ok is false if s does not
+// start so, or if a word byte follows the last run (\b).
+func threeRuns(s, seps string) (a, b, c string, end int, ok bool) {
+	var runs [3]string
+	i := 0
+	for k := range runs {
+		if k > 0 {
+			if i >= len(s) || strings.IndexByte(seps, s[i]) < 0 {
+				return "", "", "", 0, false
+			}
+			i++
+		}
+		n := digitRun(s[i:])
+		if n == 0 {
+			return "", "", "", 0, false
+		}
+		runs[k], i = s[i:i+n], i+n
+	}
+	if i < len(s) && isWordByte(s[i]) {
+		return "", "", "", 0, false
+	}
+	return runs[0], runs[1], runs[2], i, true
+}
+
+// replaceDates is re.ReplaceAllString(s, " ") for isoDate or numericDate
+// (a the startAnchored of re): each leftmost match, then the next one
+// after it, is replaced by a space. TestDateMatchersMatchRegexp checks it.
+func replaceDates(s string, a *startAnchored) string {
+	var b []byte
+	last := 0 // s[last:] is not yet copied to b
+	for p := 0; p < len(s); p++ {
+		if !isASCIIDigit(s[p]) || p > 0 && isWordByte(s[p-1]) {
+			continue
+		}
+		if m := a.match(s[p:]); m != nil {
+			b = append(b, s[last:p]...)
+			b = append(b, ' ')
+			last = p + len(m[0])
+			p = last - 1
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+// dayFirstMayStart reports whether dayFirst may match at the start of s
+// (a digit where \b holds), so that a time's or phone number's digits are
+// not tried: its day is a run of one or two digits, then "st", "nd", "rd"
+// or "th" or not, an optional "." and \s. Under (?i) "s" also matches
+// "ſ", so a non-ASCII byte after the digits is left to the pattern.
+// TestMonthNameMayStart checks that it rules out no match.
+func dayFirstMayStart(s string) bool {
+	i := digitRun(s)
+	if i < 1 || i > 2 {
+		return false
+	}
+	if i+2 <= len(s) {
+		switch a, b := s[i]|0x20, s[i+1]|0x20; {
+		case a == 's' && b == 't', a == 'n' && b == 'd', a == 'r' && b == 'd', a == 't' && b == 'h':
+			i += 2
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+	}
+	return i < len(s) && (isRegexpSpace(s[i]) || s[i] >= utf8.RuneSelf)
+}
+
+// digitRun returns how many ASCII digits s starts with.
+func digitRun(s string) int {
+	i := 0
+	for i < len(s) && isASCIIDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// withMatch sets a's match and returns a.
+func (a *startAnchored) withMatch(match func(string) []string) *startAnchored {
+	a.match = match
+	return a
+}
+
+// withMayStart sets a's mayStart and returns a.
+func (a *startAnchored) withMayStart(may func(string) bool) *startAnchored {
+	a.mayStart = may
+	return a
+}
 
 // find is a.re.FindStringSubmatch(s).
 func (a *startAnchored) find(s string) []string {
@@ -1797,7 +2192,9 @@ func (a *startAnchored) find(s string) []string {
 		if c >= utf8.RuneSelf {
 			var r rune
 			r, size = utf8.DecodeRuneInString(s[p:])
-			start = a.letters && unicode.IsLetter(r)
+			// Under (?i), \p{L} also matches U+0345, the one rune that
+			// is not a letter but folds to one ("ι").
+			start = a.letters && (unicode.IsLetter(r) || r == '\u0345')
 		} else if a.letters && isASCIILetter(c) {
 			start = true
 		}
@@ -1812,9 +2209,17 @@ func (a *startAnchored) find(s string) []string {
 			p += size
 			continue
 		}
+		if a.mayStart != nil && !a.mayStart(s[p:]) {
+			p += size
+			continue
+		}
 		if afterWord {
 			if m := a.afterWord.FindStringSubmatch(s[p-1:]); m != nil {
 				m[0] = m[0][1:]
+				return m
+			}
+		} else if a.match != nil {
+			if m := a.match(s[p:]); m != nil {
 				return m
 			}
 		} else if m := a.at.FindStringSubmatch(s[p:]); m != nil {
@@ -1823,6 +2228,37 @@ func (a *startAnchored) find(s string) []string {
 		p += size
 	}
 	return nil
+}
+
+// monthNameMayStart reports whether monthFirst may match at the start of
+// s. monthFirstAt tries every word (a date's line holds a few: "Tuesday,
+// December 8, 2026 at 10:30 AM"), and each try costs a regexp run. A match
+// starts with 3 to 10 letters, then an optional ".", then \s+ and a digit.
+// \p{L}{3,10} cannot stop inside a run of letters (what follows it is "."
+// or \s), so an ASCII run must be 3 to 10 letters long and be followed by
+// exactly that. Under (?i), \p{L} also matches some non-letters that fold
+// to letters (U+0345 folds to "ι"), so a run that reaches a non-ASCII byte
+// is left to the pattern. TestMonthNameMayStart checks that the pattern
+// matches no text this rules out.
+func monthNameMayStart(s string) bool {
+	i := 0
+	for i < len(s) && isASCIILetter(s[i]) {
+		i++
+	}
+	if i < len(s) && s[i] >= utf8.RuneSelf {
+		return true
+	}
+	if i < 3 || i > 10 {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+	}
+	sp := i
+	for i < len(s) && isRegexpSpace(s[i]) {
+		i++
+	}
+	return i > sp && i < len(s) && s[i] >= '0' && s[i] <= '9'
 }
 
 // parseRequested reads a requested date and time written by a form.
