@@ -1300,10 +1300,8 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	if end > len(body) {
 		return h, false
 	}
-	for d, dash := range dashes {
-		if hasDelimiter(body[:end], starts[d], dash) {
-			return h, false
-		}
+	if anyDelimiter(body[:end], starts[:], dashes[:]) {
+		return h, false
 	}
 	return h, true
 }
@@ -1429,23 +1427,41 @@ func nextFieldLine(v []byte) (line, rest []byte) {
 	return bytes.Trim(line, " \t"), rest
 }
 
-// hasDelimiter reports whether b, from start, holds dash where a
-// go-message part reader could take it for a delimiter: after a LF (or at
-// the start of the part's body, which follows one), and followed by a
-// space, tab, CR, LF, '-' or the end of b.
-func hasDelimiter(b []byte, start int, dash string) bool {
-	for i := start; i < len(b); {
-		j := bytes.Index(b[i:], []byte(dash))
+// anyDelimiter reports whether b holds, for some level d, dashes[d]
+// from starts[d] where a go-message part reader could take it for a
+// delimiter: at the start of a line (after a LF, as the body of a part
+// starts after its header's blank line), followed by a space, tab, CR,
+// LF, '-' or the end of b. starts is increasing, from 1, and each dash
+// starts with "--" (nestedTooDeeply's). It is hasDelimiter for
+// every level at once, in one pass over the lines of b: each level
+// looking through b for its own dash, from its own start, went through
+// the part headers of all the levels below it again, a bytes.Index and
+// a stop at nearly every line (every part header line has a '-'), 11%
+// of hostile-nested.eml's parse time. TestAnyDelimiterMatchesHasDelimiter
+// compares the two.
+func anyDelimiter(b []byte, starts []int, dashes []string) bool {
+	if len(starts) == 0 {
+		return false
+	}
+	for i := starts[0] - 1; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
 			return false
 		}
-		k := i + j
-		if b[k-1] == '\n' { // a part's body starts after a LF (its header's blank line)
-			if e := k + len(dash); e == len(b) || strings.IndexByte(" \t\r\n-", b[e]) >= 0 {
+		k := i + j + 1 // a line start
+		i = k
+		if k+1 >= len(b) || b[k] != '-' || b[k+1] != '-' {
+			continue
+		}
+		for d, dash := range dashes {
+			if starts[d] > k {
+				break
+			}
+			if e := k + len(dash); e <= len(b) && string(b[k:e]) == dash &&
+				(e == len(b) || strings.IndexByte(" \t\r\n-", b[e]) >= 0) {
 				return true
 			}
 		}
-		i = k + 1
 	}
 	return false
 }
