@@ -1725,20 +1725,23 @@ func (p *parser) rawBodyOnePass() (body, scan string, ok, done bool) {
 		}
 		line := t[i:end]
 		from := len(b)
+		// The line with its LF, in one append; then the CR of a CRLF
+		// gives way to the LF.
+		b = append(b, t[i:next]...)
 		if next > end && line[len(line)-1] == '\r' {
-			b = append(b, line[:len(line)-1]...) // the CR of a CRLF
-		} else {
-			b = append(b, line...)
-		}
-		if next > end {
-			b = append(b, '\n')
+			b[len(b)-2] = '\n'
+			b = b[:len(b)-1]
 		}
 		// withoutMIMEScaffolding's sorting; its trimming drops the CR of
 		// a CRLF too, so the line reads the same with or without it.
-		l := line
-		for len(l) > 0 && (l[len(l)-1] == ' ' || l[len(l)-1] == '\t' || l[len(l)-1] == '\r') {
-			l = l[:len(l)-1]
+		n := len(line)
+		for n > 0 {
+			if c := line[n-1]; c != ' ' && c != '\t' && c != '\r' {
+				break
+			}
+			n--
 		}
+		l := line[:n]
 		keep := false
 		switch {
 		case inHeader && len(l) > 0 && (l[0] == ' ' || l[0] == '\t'):
@@ -1791,9 +1794,23 @@ func isBoundaryLineBytes(t []byte) bool {
 	return true
 }
 
-// hasPrefixFoldBytes is hasPrefixFold for bytes.
+// hasPrefixFoldBytes is hasPrefixFold for bytes, with prefix lower-case
+// ASCII. It compares bytes: EqualFold of len(prefix) bytes with an ASCII
+// prefix only holds for ASCII bytes (the runes that fold to ASCII
+// letters, K and ſ, take more than one byte, so a string holding one
+// runs out first), and it decoded runes for the 200 part headers of a
+// deeply nested message.
 func hasPrefixFoldBytes(s []byte, prefix string) bool {
-	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], []byte(prefix))
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c, p := s[i], prefix[i]
+		if c != p && !('a' <= p && p <= 'z' && c == p-('a'-'A')) {
+			return false
+		}
+	}
+	return true
 }
 
 // finish turns the collected text into the extracted request.

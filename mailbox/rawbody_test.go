@@ -72,7 +72,7 @@ func TestRawBodyScaffoldedMatchesOld(t *testing.T) {
 	words := []string{"a", "é", "Phone: 503-555-0177", " ", "\t", "\r", "\n", "\r\n", "\r\r\n", "\n\n", "\r\n\r\n",
 		"\x00", "\xff", "\xe4\xb8", "\u00a0", "\u0085", "\u2028", "--b1", "--b1--", "--b1 ", "-- ", "--a=b'c",
 		"Content-Type: text/plain", "content-transfer-encoding: 7bit", "MIME-Version: 1.0", " boundary=\"b2\"",
-		"\tcont", "\u212Aontent-x", strings.Repeat("x", 1000), "--" + strings.Repeat("b", 80)}
+		"\tcont", "\u212Aontent-x", "MIME-VER\u017FION: 1.0", "mime-ver\u017Fion:", "Content-", "CONTENT_", "\u212Aontent-", strings.Repeat("x", 1000), "--" + strings.Repeat("b", 80)}
 	lineEnds := []string{"\r\n", "\n", "\r\n", ""}
 	headers := []string{"From: a@b.c\r\nSubject: s\r\n\r\n", "From: a@b.c\nSubject: s\n\n", "From: a@b.c\r\n\r\n",
 		"From: a@b.c\r\nX: y\n\r\n\r\n", "From: a@b.c\r\n", "", "\r\n\r\n", "From: a@b.c\r\n\r\n\n"}
@@ -90,5 +90,27 @@ func TestRawBodyScaffoldedMatchesOld(t *testing.T) {
 			maxPart = 1 + rng.Intn(80)
 		}
 		checkRawBodyScaffolded(t, []byte(b.String()), maxPart)
+	}
+}
+
+// TestHasPrefixFoldBytesMatchesEqualFold compares hasPrefixFoldBytes
+// with hasPrefixFold (strings.EqualFold) over strings made of the
+// prefixes' letters in both cases, other bytes, and the runes that fold
+// to ASCII letters (K, ſ).
+func TestHasPrefixFoldBytesMatchesEqualFold(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	pieces := []string{"c", "C", "o", "O", "n", "N", "t", "T", "e", "E", "-", "_", "m", "M", "i", "I", "v", "V",
+		"r", "R", "s", "S", ":", "\u212A", "\u017F", "\r", "\x00", "\xff", "\xc5", "\x7f", "\x8d", "\x0d", "content-", "mime-version:"}
+	for i := 0; i < 300000; i++ {
+		var b strings.Builder
+		for n := rng.Intn(16); n > 0; n-- {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		s := b.String()
+		for _, prefix := range []string{"content-", "mime-version:"} {
+			if got, want := hasPrefixFoldBytes([]byte(s), prefix), hasPrefixFold(s, prefix); got != want {
+				t.Fatalf("hasPrefixFoldBytes(%q, %q) = %v, want %v", s, prefix, got, want)
+			}
+		}
 	}
 }
