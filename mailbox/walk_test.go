@@ -407,7 +407,8 @@ func TestSimpleMultipartBoundaryMatchesMime(t *testing.T) {
 			b.WriteString([]string{" ", ";", "; charset=utf-8", "\"", "; boundary=x"}[rng.Intn(5)])
 		}
 		v := b.String()
-		got, ok := simpleMultipartBoundary([]byte(v))
+		gotBytes, ok := simpleMultipartBoundary([]byte(v))
+		got := string(gotBytes)
 		if !ok {
 			continue
 		}
