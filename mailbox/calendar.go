@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	ical "github.com/emersion/go-ical"
 )
@@ -16,21 +17,21 @@ import (
 // starts, what it is about, and who the patient is among its organizer and
 // attendees (never the clinic's own address nor an automatic sender).
 func (p *parser) readCalendar(text string, x *extracted) {
-	cal, err := decodeCalendar(text)
-	if err != nil || cal == nil {
+	ev, err := firstEvent(text)
+	if err != nil {
 		p.problem("The calendar invitation could not be read.")
 		return
 	}
-	events := cal.Events()
-	if len(events) == 0 {
+	if ev == nil {
 		return
 	}
-	ev := events[0]
 	x.calendar = true
-	if s, err := ev.Props.Text(ical.PropSummary); err == nil && x.calSummary == "" {
-		x.calSummary = capString(strings.TrimSpace(s), 2000)
+	if ev.summary != nil && x.calSummary == "" {
+		if s, err := ev.summary.Text(); err == nil {
+			x.calSummary = capString(strings.TrimSpace(s), 2000)
+		}
 	}
-	if prop := ev.Props.Get(ical.PropDateTimeStart); prop != nil && x.calStart.IsZero() {
+	if prop := ev.start; prop != nil && x.calStart.IsZero() {
 		t, err := startTime(prop, p.opts.Location)
 		if err != nil {
 			// An unknown TZID (e.g. a Windows zone name): read the wall-clock
@@ -65,10 +66,10 @@ func (p *parser) readCalendar(text string, x *extracted) {
 		}
 		return person{name: cleanName(prop.Params.Get(ical.ParamCommonName)), email: strings.ToLower(email)}
 	}
-	for _, prop := range ev.Props.Values(ical.PropOrganizer) {
+	for _, prop := range ev.organizers {
 		organizer = append(organizer, read(prop))
 	}
-	for _, prop := range ev.Props.Values(ical.PropAttendee) {
+	for _, prop := range ev.attendees {
 		attendees = append(attendees, read(prop))
 	}
 	// A scheduling service's organizer is the clinic; the invitee attends.
@@ -86,37 +87,70 @@ func (p *parser) readCalendar(text string, x *extracted) {
 	}
 }
 
-// decodeCalendar decodes iCalendar text into what go-ical's Decoder gives,
-// and fails where it fails. go-ical builds each parameter value a byte at
-// a time by string concatenation, and copies every line through a
-// bufio.Reader and a strings.Builder: a scheduling service's invitation
-// (a few dozen lines, an ATTENDEE with five parameters) cost 25 µs, most
-// of it garbage. icalDecoder follows the same steps over the text itself:
-// lines and values are slices of text. go-ical can also index past the end
-// of some malformed content lines (found by FuzzParseRequest) and panic;
-// icalDecoder returns an error there instead, and a panic is still turned
-// into one. TestDecodeCalendarMatchesGoICal checks the two against each
-// other.
-func decodeCalendar(text string) (cal *ical.Calendar, err error) {
+// calEvent is what readCalendar reads of a calendar's first event: its
+// first SUMMARY and DTSTART, and its ORGANIZER and ATTENDEE properties,
+// as go-ical's Decoder gives them (Events()[0].Props), except that a
+// property without parameters has nil Params, not an empty map.
+type calEvent struct {
+	summary, start        *ical.Prop
+	organizers, attendees []ical.Prop
+}
+
+// firstEvent reads iCalendar text as go-ical's Decoder does, and fails
+// where it fails (every line of the calendar is still checked), but keeps
+// only the first event's few properties readCalendar reads: it is nil
+// when the calendar has no event. Building the whole calendar (a map of
+// properties per component, a map of parameters per line, the component
+// tree) was most of readCalendar's cost and all of it garbage but these.
+// go-ical can also index past the end of some malformed content lines
+// (found by FuzzParseRequest) and panic; icalDecoder returns an error
+// there instead, and a panic is still turned into one.
+// TestFirstEventMatchesGoICal checks it against go-ical, and
+// TestDecodeCalendarMatchesGoICal checks the line reading it shares with
+// a whole-calendar decoder.
+func firstEvent(text string) (ev *calEvent, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			cal, err = nil, fmt.Errorf("ical: malformed calendar: %v", v)
+			ev, err = nil, fmt.Errorf("ical: malformed calendar: %v", v)
 		}
 	}()
 	d := icalDecoder{s: text}
-	comp, err := d.component()
+	l, err := d.contentLine()
 	if err != nil {
 		return nil, err
 	}
-	if comp.Name != ical.CompCalendar {
-		return nil, fmt.Errorf("ical: invalid toplevel component name: expected %q, got %q", ical.CompCalendar, comp.Name)
+	name, rest, err := splitContentLine(l)
+	if err != nil {
+		return nil, err
 	}
-	return &ical.Calendar{Component: comp}, nil
+	_, value, err := contentLineParams(rest, false)
+	if err != nil {
+		return nil, err
+	}
+	if !upperIs(name, "BEGIN") {
+		return nil, fmt.Errorf("ical: malformed component: expected BEGIN property, got %q", strings.ToUpper(name))
+	}
+	// go-ical decodes the whole component before it looks at the name;
+	// either way, another top-level component is an error.
+	if comp := strings.ToUpper(value); comp != ical.CompCalendar {
+		return nil, fmt.Errorf("ical: invalid toplevel component name: expected %q, got %q", ical.CompCalendar, comp)
+	}
+	if err := d.skimBody(ical.CompCalendar, true, false); err != nil {
+		return nil, err
+	}
+	if !d.found {
+		return nil, nil
+	}
+	return &d.ev, nil
 }
 
 // icalDecoder is go-ical's Decoder (decoder.go) reading a string: s is
-// the text not read yet.
-type icalDecoder struct{ s string }
+// the text not read yet. ev is the first event skimBody found, if found.
+type icalDecoder struct {
+	s     string
+	ev    calEvent
+	found bool
+}
 
 var errICalLine = errors.New("ical: malformed content line")
 
@@ -163,46 +197,55 @@ func (d *icalDecoder) continuedLine() (string, error) {
 	return string(b), nil
 }
 
-// contentLine is the Decoder's decodeContentLine: the next non-empty line,
-// read as a property.
-func (d *icalDecoder) contentLine() (*ical.Prop, error) {
+// contentLine is the first half of the Decoder's decodeContentLine: the
+// next non-empty (unfolded) line.
+func (d *icalDecoder) contentLine() (string, error) {
 	for {
 		l, err := d.continuedLine()
-		if err != nil {
-			return nil, err
-		}
-		if l != "" {
-			return decodeContentLine(l)
+		if err != nil || l != "" {
+			return l, err
 		}
 	}
 }
 
-// decodeContentLine is go-ical's lineDecoder.decodeContentLine:
-// NAME *(";" PARAM "=" VALUE *("," VALUE)) ":" VALUE, where a parameter
-// value is quoted or runs to the next ";,:" (a '"' in it is an error).
-func decodeContentLine(s string) (*ical.Prop, error) {
+// splitContentLine begins go-ical's lineDecoder.decodeContentLine:
+// NAME *(";" PARAM "=" VALUE *("," VALUE)) ":" VALUE. It returns the name
+// as written (go-ical upper-cases it) and the rest from the ";" or ":"
+// after it.
+func splitContentLine(s string) (name, rest string, err error) {
 	i := strings.IndexAny(s, ";:")
 	if i <= 0 {
-		return nil, errICalLine // no colon, or no name
+		return "", "", errICalLine // no colon, or no name
 	}
-	name := strings.ToUpper(s[:i])
-	s = s[i:]
-	params := make(ical.Params)
+	return s[:i], s[i:], nil
+}
+
+// contentLineParams is the rest of decodeContentLine: the parameters, and
+// the value after them. A parameter value is quoted or runs to the next
+// ";,:" (a '"' in it is an error). The parameters are collected (their
+// names upper-cased, as go-ical does) only when collect is set, and then
+// params is nil if there are none; otherwise they are only checked.
+func contentLineParams(s string, collect bool) (params ical.Params, value string, err error) {
 	for len(s) > 0 && s[0] == ';' {
 		s = s[1:]
 		eq := strings.IndexByte(s, '=')
 		if eq <= 0 {
-			return nil, errICalLine // no "=", or no parameter name
+			return nil, "", errICalLine // no "=", or no parameter name
 		}
-		paramName := strings.ToUpper(s[:eq])
+		paramName := s[:eq]
+		if collect {
+			paramName = strings.ToUpper(paramName)
+			if params == nil {
+				params = make(ical.Params)
+			}
+		}
 		s = s[eq+1:]
-		var values []string
 		for {
 			var v string
 			if len(s) > 0 && s[0] == '"' {
 				end := strings.IndexByte(s[1:], '"')
 				if end < 0 {
-					return nil, errICalLine // unterminated quoted string
+					return nil, "", errICalLine // unterminated quoted string
 				}
 				v, s = s[1:1+end], s[2+end:]
 			} else {
@@ -210,16 +253,18 @@ func decodeContentLine(s string) (*ical.Prop, error) {
 				if end < 0 {
 					end = len(s)
 				} else if s[end] == '"' {
-					return nil, errICalLine // a double quote inside a value
+					return nil, "", errICalLine // a double quote inside a value
 				}
 				v, s = s[:end], s[end:]
 			}
-			values = append(values, v)
+			if collect {
+				params[paramName] = append(params[paramName], v)
+			}
 			// go-ical reads the byte after a value unchecked: at the end
 			// of the line it panics, and after a quoted value anything but
 			// ",;:" makes it panic.
 			if len(s) == 0 {
-				return nil, errICalLine
+				return nil, "", errICalLine
 			}
 			if s[0] == ',' {
 				s = s[1:]
@@ -228,56 +273,88 @@ func decodeContentLine(s string) (*ical.Prop, error) {
 			if s[0] == ';' || s[0] == ':' {
 				break
 			}
-			return nil, errICalLine
+			return nil, "", errICalLine
 		}
-		params[paramName] = append(params[paramName], values...)
 	}
 	if len(s) == 0 || s[0] != ':' {
-		return nil, errICalLine // expected a colon
+		return nil, "", errICalLine // expected a colon
 	}
-	return &ical.Prop{Name: name, Params: params, Value: s[1:]}, nil
+	return params, s[1:], nil
 }
 
-// componentBody is the Decoder's decodeComponentBody: properties and
-// nested components up to the END of the component name.
-func (d *icalDecoder) componentBody(name string) (*ical.Component, error) {
-	var prop *ical.Prop
-	props := make(ical.Props)
-	var children []*ical.Component
+// upperIs reports whether strings.ToUpper(s) == upper, an upper-case
+// ASCII name, without making the upper-case copy of a lower-case name.
+// (Not strings.EqualFold: ToUpper makes "ı" an "I", EqualFold does not.)
+func upperIs(s, upper string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.ToUpper(s) == upper
+		}
+	}
+	return len(s) == len(upper) && strings.EqualFold(s, upper)
+}
+
+// skimBody is the Decoder's decodeComponentBody without building the
+// component: it checks every line and nested component up to the END of
+// name. Inside the calendar (top), the first VEVENT's properties
+// readCalendar reads are kept in d.ev (event is set while reading it).
+func (d *icalDecoder) skimBody(name string, top, event bool) error {
 	for {
-		var err error
-		if prop, err = d.contentLine(); err != nil {
-			return nil, err
+		l, err := d.contentLine()
+		if err != nil {
+			return err
 		}
-		if prop.Name == "END" {
-			break
+		propName, rest, err := splitContentLine(l)
+		if err != nil {
+			return err
 		}
-		if prop.Name == "BEGIN" {
-			child, err := d.componentBody(strings.ToUpper(prop.Value))
-			if err != nil {
-				return nil, err
+		// The event's property this line is, if readCalendar reads it.
+		known := ""
+		if event {
+			switch {
+			case d.ev.summary == nil && upperIs(propName, ical.PropSummary):
+				known = ical.PropSummary
+			case d.ev.start == nil && upperIs(propName, ical.PropDateTimeStart):
+				known = ical.PropDateTimeStart
+			case upperIs(propName, ical.PropOrganizer):
+				known = ical.PropOrganizer
+			case upperIs(propName, ical.PropAttendee):
+				known = ical.PropAttendee
 			}
-			children = append(children, child)
-			continue
 		}
-		props[prop.Name] = append(props[prop.Name], *prop)
+		params, value, err := contentLineParams(rest, known != "")
+		if err != nil {
+			return err
+		}
+		switch {
+		case known != "":
+			prop := ical.Prop{Name: known, Params: params, Value: value}
+			switch known {
+			case ical.PropSummary:
+				d.ev.summary = &prop
+			case ical.PropDateTimeStart:
+				d.ev.start = &prop
+			case ical.PropOrganizer:
+				d.ev.organizers = append(d.ev.organizers, prop)
+			case ical.PropAttendee:
+				d.ev.attendees = append(d.ev.attendees, prop)
+			}
+		case upperIs(propName, "END"):
+			if !strings.EqualFold(value, name) {
+				return fmt.Errorf("ical: malformed component: expected END property for %q, got %q", name, value)
+			}
+			return nil
+		case upperIs(propName, "BEGIN"):
+			child := strings.ToUpper(value)
+			first := top && !d.found && child == ical.CompEvent
+			if first {
+				d.found = true
+			}
+			if err := d.skimBody(child, false, first); err != nil {
+				return err
+			}
+		}
 	}
-	if !strings.EqualFold(prop.Value, name) {
-		return nil, fmt.Errorf("ical: malformed component: expected END property for %q, got %q", name, prop.Value)
-	}
-	return &ical.Component{Name: name, Props: props, Children: children}, nil
-}
-
-// component is the Decoder's decodeComponent: a BEGIN line and its body.
-func (d *icalDecoder) component() (*ical.Component, error) {
-	prop, err := d.contentLine()
-	if err != nil {
-		return nil, err
-	}
-	if prop.Name != "BEGIN" {
-		return nil, fmt.Errorf("ical: malformed component: expected BEGIN property, got %q", prop.Name)
-	}
-	return d.componentBody(strings.ToUpper(prop.Value))
 }
 
 // startTime is prop.DateTime(loc), with the time zones TZID parameters
