@@ -17,21 +17,21 @@ import (
 // starts, what it is about, and who the patient is among its organizer and
 // attendees (never the clinic's own address nor an automatic sender).
 func (p *parser) readCalendar(text string, x *extracted) {
-	ev, err := firstEvent(text)
+	ev, found, err := firstEvent(text)
 	if err != nil {
 		p.problem("The calendar invitation could not be read.")
 		return
 	}
-	if ev == nil {
+	if !found {
 		return
 	}
 	x.calendar = true
-	if ev.summary != nil && x.calSummary == "" {
+	if ev.hasSummary && x.calSummary == "" {
 		if s, err := ev.summary.Text(); err == nil {
 			x.calSummary = capString(strings.TrimSpace(s), 2000)
 		}
 	}
-	if prop := ev.start; prop != nil && x.calStart.IsZero() {
+	if prop := &ev.start; ev.hasStart && x.calStart.IsZero() {
 		t, err := startTime(prop, p.opts.Location)
 		if err != nil {
 			// An unknown TZID (e.g. a Windows zone name): read the wall-clock
@@ -56,34 +56,27 @@ func (p *parser) readCalendar(text string, x *extracted) {
 		}
 	}
 
-	type person struct{ name, email string }
-	var organizer []person
-	var attendees []person
-	read := func(prop ical.Prop) person {
-		email := strings.TrimSpace(prop.Value)
-		if len(email) > 7 && strings.EqualFold(email[:7], "mailto:") {
-			email = email[7:]
-		}
-		return person{name: cleanName(prop.Params.Get(ical.ParamCommonName)), email: strings.ToLower(email)}
-	}
-	for _, prop := range ev.organizers {
-		organizer = append(organizer, read(prop))
-	}
-	for _, prop := range ev.attendees {
-		attendees = append(attendees, read(prop))
-	}
 	// A scheduling service's organizer is the clinic; the invitee attends.
-	// A patient's own invitation has the patient as organizer.
-	order := append(append([]person{}, organizer...), attendees...)
+	// A patient's own invitation has the patient as organizer. The first
+	// address in that order that is neither the clinic's nor automatic is
+	// the patient's; the name is read only for it.
+	first, then := ev.organizers, ev.attendees
 	if isSchedulingService(p.req.From) || p.isAutomated(p.req.From) {
-		order = append(append([]person{}, attendees...), organizer...)
+		first, then = then, first
 	}
-	for _, c := range order {
-		if c.email == "" || p.isOwn(c.email) || p.isAutomated(c.email) {
-			continue
+	for _, props := range [2][]ical.Prop{first, then} {
+		for i := range props {
+			email := strings.TrimSpace(props[i].Value)
+			if len(email) > 7 && strings.EqualFold(email[:7], "mailto:") {
+				email = email[7:]
+			}
+			email = strings.ToLower(email)
+			if email == "" || p.isOwn(email) || p.isAutomated(email) {
+				continue
+			}
+			x.calName, x.calEmail = cleanName(props[i].Params.Get(ical.ParamCommonName)), email
+			return
 		}
-		x.calName, x.calEmail = c.name, c.email
-		return
 	}
 }
 
@@ -92,14 +85,15 @@ func (p *parser) readCalendar(text string, x *extracted) {
 // as go-ical's Decoder gives them (Events()[0].Props), except that a
 // property without parameters has nil Params, not an empty map.
 type calEvent struct {
-	summary, start        *ical.Prop
+	summary, start        ical.Prop
+	hasSummary, hasStart  bool
 	organizers, attendees []ical.Prop
 }
 
 // firstEvent reads iCalendar text as go-ical's Decoder does, and fails
 // where it fails (every line of the calendar is still checked), but keeps
-// only the first event's few properties readCalendar reads: it is nil
-// when the calendar has no event. Building the whole calendar (a map of
+// only the first event's few properties readCalendar reads; found is
+// false when the calendar has no event. Building the whole calendar (a map of
 // properties per component, a map of parameters per line, the component
 // tree) was most of readCalendar's cost and all of it garbage but these.
 // go-ical can also index past the end of some malformed content lines
@@ -108,40 +102,37 @@ type calEvent struct {
 // TestFirstEventMatchesGoICal checks it against go-ical, and
 // TestDecodeCalendarMatchesGoICal checks the line reading it shares with
 // a whole-calendar decoder.
-func firstEvent(text string) (ev *calEvent, err error) {
+func firstEvent(text string) (ev calEvent, found bool, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			ev, err = nil, fmt.Errorf("ical: malformed calendar: %v", v)
+			ev, found, err = calEvent{}, false, fmt.Errorf("ical: malformed calendar: %v", v)
 		}
 	}()
 	d := icalDecoder{s: text}
 	l, err := d.contentLine()
 	if err != nil {
-		return nil, err
+		return calEvent{}, false, err
 	}
 	name, rest, err := splitContentLine(l)
 	if err != nil {
-		return nil, err
+		return calEvent{}, false, err
 	}
 	_, value, err := contentLineParams(rest, false)
 	if err != nil {
-		return nil, err
+		return calEvent{}, false, err
 	}
-	if !upperIs(name, "BEGIN") {
-		return nil, fmt.Errorf("ical: malformed component: expected BEGIN property, got %q", strings.ToUpper(name))
+	if knownName(name) != "BEGIN" {
+		return calEvent{}, false, fmt.Errorf("ical: malformed component: expected BEGIN property, got %q", strings.ToUpper(name))
 	}
 	// go-ical decodes the whole component before it looks at the name;
 	// either way, another top-level component is an error.
 	if comp := strings.ToUpper(value); comp != ical.CompCalendar {
-		return nil, fmt.Errorf("ical: invalid toplevel component name: expected %q, got %q", ical.CompCalendar, comp)
+		return calEvent{}, false, fmt.Errorf("ical: invalid toplevel component name: expected %q, got %q", ical.CompCalendar, comp)
 	}
 	if err := d.skimBody(ical.CompCalendar, true, false); err != nil {
-		return nil, err
+		return calEvent{}, false, err
 	}
-	if !d.found {
-		return nil, nil
-	}
-	return &d.ev, nil
+	return d.ev, d.found, nil
 }
 
 // icalDecoder is go-ical's Decoder (decoder.go) reading a string: s is
@@ -213,11 +204,17 @@ func (d *icalDecoder) contentLine() (string, error) {
 // as written (go-ical upper-cases it) and the rest from the ";" or ":"
 // after it.
 func splitContentLine(s string) (name, rest string, err error) {
-	i := strings.IndexAny(s, ";:")
-	if i <= 0 {
-		return "", "", errICalLine // no colon, or no name
+	// strings.IndexAny(s, ";:"), which go-ical's rune reading finds too:
+	// the loop is a third of the cost, for the name is short.
+	for i := 0; i < len(s); i++ {
+		if s[i] == ';' || s[i] == ':' {
+			if i == 0 {
+				break
+			}
+			return s[:i], s[i:], nil
+		}
 	}
-	return s[:i], s[i:], nil
+	return "", "", errICalLine // no colon, or no name
 }
 
 // contentLineParams is the rest of decodeContentLine: the parameters, and
@@ -282,16 +279,44 @@ func contentLineParams(s string, collect bool) (params ical.Params, value string
 	return params, s[1:], nil
 }
 
-// upperIs reports whether strings.ToUpper(s) == upper, an upper-case
-// ASCII name, without making the upper-case copy of a lower-case name.
-// (Not strings.EqualFold: ToUpper makes "ı" an "I", EqualFold does not.)
-func upperIs(s, upper string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return strings.ToUpper(s) == upper
+// knownName is strings.ToUpper(name) when that is one of the names
+// skimBody looks for (BEGIN, END, and the event's properties
+// readCalendar reads), and "" otherwise, without the upper-case copy of a
+// lower-case name, and looking at each line's name once. (Not
+// strings.EqualFold alone: ToUpper makes "ı" an "I", EqualFold does not.)
+func knownName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			switch u := strings.ToUpper(name); u {
+			case "BEGIN", "END", ical.PropSummary, ical.PropDateTimeStart, ical.PropOrganizer, ical.PropAttendee:
+				return u
+			}
+			return ""
 		}
 	}
-	return len(s) == len(upper) && strings.EqualFold(s, upper)
+	var known string
+	switch len(name) {
+	case 3:
+		known = "END"
+	case 5:
+		known = "BEGIN"
+	case 7:
+		known = ical.PropSummary
+		if name[0] == 'D' || name[0] == 'd' {
+			known = ical.PropDateTimeStart
+		}
+	case 8:
+		known = ical.PropAttendee
+	case 9:
+		known = ical.PropOrganizer
+	default:
+		return ""
+	}
+	// ASCII name and ASCII known: EqualFold is ToUpper's comparison.
+	if strings.EqualFold(name, known) {
+		return known
+	}
+	return ""
 }
 
 // skimBody is the Decoder's decodeComponentBody without building the
@@ -309,42 +334,41 @@ func (d *icalDecoder) skimBody(name string, top, event bool) error {
 			return err
 		}
 		// The event's property this line is, if readCalendar reads it.
-		known := ""
+		known := knownName(propName)
+		keep := false
 		if event {
-			switch {
-			case d.ev.summary == nil && upperIs(propName, ical.PropSummary):
-				known = ical.PropSummary
-			case d.ev.start == nil && upperIs(propName, ical.PropDateTimeStart):
-				known = ical.PropDateTimeStart
-			case upperIs(propName, ical.PropOrganizer):
-				known = ical.PropOrganizer
-			case upperIs(propName, ical.PropAttendee):
-				known = ical.PropAttendee
+			switch known {
+			case ical.PropSummary:
+				keep = !d.ev.hasSummary
+			case ical.PropDateTimeStart:
+				keep = !d.ev.hasStart
+			case ical.PropOrganizer, ical.PropAttendee:
+				keep = true
 			}
 		}
-		params, value, err := contentLineParams(rest, known != "")
+		params, value, err := contentLineParams(rest, keep)
 		if err != nil {
 			return err
 		}
 		switch {
-		case known != "":
+		case keep:
 			prop := ical.Prop{Name: known, Params: params, Value: value}
 			switch known {
 			case ical.PropSummary:
-				d.ev.summary = &prop
+				d.ev.summary, d.ev.hasSummary = prop, true
 			case ical.PropDateTimeStart:
-				d.ev.start = &prop
+				d.ev.start, d.ev.hasStart = prop, true
 			case ical.PropOrganizer:
 				d.ev.organizers = append(d.ev.organizers, prop)
 			case ical.PropAttendee:
 				d.ev.attendees = append(d.ev.attendees, prop)
 			}
-		case upperIs(propName, "END"):
+		case known == "END":
 			if !strings.EqualFold(value, name) {
 				return fmt.Errorf("ical: malformed component: expected END property for %q, got %q", name, value)
 			}
 			return nil
-		case upperIs(propName, "BEGIN"):
+		case known == "BEGIN":
 			child := strings.ToUpper(value)
 			first := top && !d.found && child == ical.CompEvent
 			if first {

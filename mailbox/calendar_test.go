@@ -270,7 +270,7 @@ func TestFirstEventMatchesGoICal(t *testing.T) {
 	var check func(string)
 	check = func(text string) {
 		t.Helper()
-		got, gotErr := firstEvent(text)
+		ev, found, gotErr := firstEvent(text)
 		cal, wantErr := goICalDecode(text)
 		if (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("%q:\nfirstEvent error %v\ngo-ical error    %v", text, gotErr, wantErr)
@@ -278,20 +278,26 @@ func TestFirstEventMatchesGoICal(t *testing.T) {
 		if wantErr != nil {
 			return
 		}
-		var want *calEvent
-		if evs := cal.Events(); len(evs) > 0 {
-			props := evs[0].Props
-			want = &calEvent{summary: props.Get(ical.PropSummary), start: props.Get(ical.PropDateTimeStart),
-				organizers: props.Values(ical.PropOrganizer), attendees: props.Values(ical.PropAttendee)}
-			events++
+		// Both as go-ical's properties; firstEvent leaves a property
+		// without parameters nil Params.
+		type event struct {
+			summary, start        *ical.Prop
+			organizers, attendees []ical.Prop
 		}
-		// firstEvent leaves a property without parameters nil Params.
 		norm := func(p *ical.Prop) {
 			if p != nil && p.Params == nil {
 				p.Params = ical.Params{}
 			}
 		}
-		if got != nil {
+		var got, want *event
+		if found {
+			got = &event{organizers: ev.organizers, attendees: ev.attendees}
+			if ev.hasSummary {
+				got.summary = &ev.summary
+			}
+			if ev.hasStart {
+				got.start = &ev.start
+			}
 			norm(got.summary)
 			norm(got.start)
 			for i := range got.organizers {
@@ -300,6 +306,12 @@ func TestFirstEventMatchesGoICal(t *testing.T) {
 			for i := range got.attendees {
 				norm(&got.attendees[i])
 			}
+		}
+		if evs := cal.Events(); len(evs) > 0 {
+			props := evs[0].Props
+			want = &event{summary: props.Get(ical.PropSummary), start: props.Get(ical.PropDateTimeStart),
+				organizers: props.Values(ical.PropOrganizer), attendees: props.Values(ical.PropAttendee)}
+			events++
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q:\nfirstEvent %#v\ngo-ical    %#v", text, got, want)
@@ -335,4 +347,108 @@ func TestFirstEventMatchesGoICal(t *testing.T) {
 	if events < 10000 {
 		t.Fatalf("only %d texts had an event", events)
 	}
+}
+
+// readCalendarGoICal is readCalendar as it was before firstEvent: the
+// whole calendar decoded (here by go-ical itself), the patient chosen
+// from every organizer and attendee read.
+func (p *parser) readCalendarGoICal(text string, x *extracted) {
+	cal, err := goICalDecode(text)
+	if err != nil || cal == nil {
+		p.problem("The calendar invitation could not be read.")
+		return
+	}
+	events := cal.Events()
+	if len(events) == 0 {
+		return
+	}
+	ev := events[0]
+	x.calendar = true
+	if s, err := ev.Props.Text(ical.PropSummary); err == nil && x.calSummary == "" {
+		x.calSummary = capString(strings.TrimSpace(s), 2000)
+	}
+	if prop := ev.Props.Get(ical.PropDateTimeStart); prop != nil && x.calStart.IsZero() {
+		t, err := startTime(prop, p.opts.Location)
+		if err != nil {
+			// An unknown TZID (e.g. a Windows zone name): read the wall-clock
+			// time where the clinic is and say so.
+			loose := *prop
+			loose.Params = ical.Params{}
+			for k, v := range prop.Params {
+				if k != ical.ParamTimezoneID {
+					loose.Params[k] = v
+				}
+			}
+			if t2, err2 := loose.DateTime(p.opts.Location); err2 == nil {
+				t = t2
+				p.problem("The invitation's time zone %q is unknown; the time was read as local time.", capString(prop.Params.Get(ical.ParamTimezoneID), 60))
+			} else {
+				p.problem("The invitation's start time %q could not be read.", capString(prop.Value, 40))
+			}
+		}
+		if !t.IsZero() {
+			x.calStart = t
+			x.calStartText = startText(t)
+		}
+	}
+
+	type person struct{ name, email string }
+	var organizer []person
+	var attendees []person
+	read := func(prop ical.Prop) person {
+		email := strings.TrimSpace(prop.Value)
+		if len(email) > 7 && strings.EqualFold(email[:7], "mailto:") {
+			email = email[7:]
+		}
+		return person{name: cleanName(prop.Params.Get(ical.ParamCommonName)), email: strings.ToLower(email)}
+	}
+	for _, prop := range ev.Props.Values(ical.PropOrganizer) {
+		organizer = append(organizer, read(prop))
+	}
+	for _, prop := range ev.Props.Values(ical.PropAttendee) {
+		attendees = append(attendees, read(prop))
+	}
+	// A scheduling service's organizer is the clinic; the invitee attends.
+	// A patient's own invitation has the patient as organizer.
+	order := append(append([]person{}, organizer...), attendees...)
+	if isSchedulingService(p.req.From) || p.isAutomated(p.req.From) {
+		order = append(append([]person{}, attendees...), organizer...)
+	}
+	for _, c := range order {
+		if c.email == "" || p.isOwn(c.email) || p.isAutomated(c.email) {
+			continue
+		}
+		x.calName, x.calEmail = c.name, c.email
+		return
+	}
+}
+
+// TestReadCalendarMatchesGoICal checks readCalendar against
+// readCalendarGoICal on the decoder tests' texts, for messages from a
+// patient, a scheduling service and an automatic sender, with and
+// without the clinic's own addresses: the same fields and problems.
+func TestReadCalendarMatchesGoICal(t *testing.T) {
+	froms := []string{"tom@example.com", "notifications@calendly.com", "no-reply@example.com", ""}
+	owns := [][]string{nil, {"frontdesk@acuclinic.example", " ann@example.com "}}
+	texts := 0
+	forCalendarTexts(t, func(text string) {
+		t.Helper()
+		texts++
+		// Addresses the texts use, as the clinic's own now and then.
+		from, own := froms[texts%len(froms)], owns[texts/len(froms)%len(owns)]
+		opts := testParseOptions
+		opts.OwnAddresses = own
+		p1 := &parser{opts: opts}
+		p1.req.From = from
+		p2 := &parser{opts: opts}
+		p2.req.From = from
+		var x1, x2 extracted
+		x1.calSummary = []string{"", "kept"}[texts%2]
+		x2.calSummary = x1.calSummary
+		p1.readCalendar(text, &x1)
+		p2.readCalendarGoICal(text, &x2)
+		if !reflect.DeepEqual(x1, x2) || !reflect.DeepEqual(p1.req.Problems, p2.req.Problems) {
+			t.Fatalf("%q from %q:\nreadCalendar %+v %q\ngo-ical      %+v %q", text, from, x1, p1.req.Problems, x2, p2.req.Problems)
+		}
+	})
 }
