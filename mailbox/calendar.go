@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	ical "github.com/emersion/go-ical"
 )
@@ -16,21 +17,21 @@ import (
 // starts, what it is about, and who the patient is among its organizer and
 // attendees (never the clinic's own address nor an automatic sender).
 func (p *parser) readCalendar(text string, x *extracted) {
-	cal, err := decodeCalendar(text)
-	if err != nil || cal == nil {
+	ev, found, err := firstEvent(text)
+	if err != nil {
 		p.problem("The calendar invitation could not be read.")
 		return
 	}
-	events := cal.Events()
-	if len(events) == 0 {
+	if !found {
 		return
 	}
-	ev := events[0]
 	x.calendar = true
-	if s, err := ev.Props.Text(ical.PropSummary); err == nil && x.calSummary == "" {
-		x.calSummary = capString(strings.TrimSpace(s), 2000)
+	if ev.hasSummary && x.calSummary == "" {
+		if s, err := ev.summary.Text(); err == nil {
+			x.calSummary = capString(strings.TrimSpace(s), 2000)
+		}
 	}
-	if prop := ev.Props.Get(ical.PropDateTimeStart); prop != nil && x.calStart.IsZero() {
+	if prop := &ev.start; ev.hasStart && x.calStart.IsZero() {
 		t, err := startTime(prop, p.opts.Location)
 		if err != nil {
 			// An unknown TZID (e.g. a Windows zone name): read the wall-clock
@@ -55,68 +56,92 @@ func (p *parser) readCalendar(text string, x *extracted) {
 		}
 	}
 
-	type person struct{ name, email string }
-	var organizer []person
-	var attendees []person
-	read := func(prop ical.Prop) person {
-		email := strings.TrimSpace(prop.Value)
-		if len(email) > 7 && strings.EqualFold(email[:7], "mailto:") {
-			email = email[7:]
-		}
-		return person{name: cleanName(prop.Params.Get(ical.ParamCommonName)), email: strings.ToLower(email)}
-	}
-	for _, prop := range ev.Props.Values(ical.PropOrganizer) {
-		organizer = append(organizer, read(prop))
-	}
-	for _, prop := range ev.Props.Values(ical.PropAttendee) {
-		attendees = append(attendees, read(prop))
-	}
 	// A scheduling service's organizer is the clinic; the invitee attends.
-	// A patient's own invitation has the patient as organizer.
-	order := append(append([]person{}, organizer...), attendees...)
+	// A patient's own invitation has the patient as organizer. The first
+	// address in that order that is neither the clinic's nor automatic is
+	// the patient's; the name is read only for it.
+	first, then := ev.organizers, ev.attendees
 	if isSchedulingService(p.req.From) || p.isAutomated(p.req.From) {
-		order = append(append([]person{}, attendees...), organizer...)
+		first, then = then, first
 	}
-	for _, c := range order {
-		if c.email == "" || p.isOwn(c.email) || p.isAutomated(c.email) {
-			continue
+	for _, props := range [2][]ical.Prop{first, then} {
+		for i := range props {
+			email := strings.TrimSpace(props[i].Value)
+			if len(email) > 7 && strings.EqualFold(email[:7], "mailto:") {
+				email = email[7:]
+			}
+			email = strings.ToLower(email)
+			if email == "" || p.isOwn(email) || p.isAutomated(email) {
+				continue
+			}
+			x.calName, x.calEmail = cleanName(props[i].Params.Get(ical.ParamCommonName)), email
+			return
 		}
-		x.calName, x.calEmail = c.name, c.email
-		return
 	}
 }
 
-// decodeCalendar decodes iCalendar text into what go-ical's Decoder gives,
-// and fails where it fails. go-ical builds each parameter value a byte at
-// a time by string concatenation, and copies every line through a
-// bufio.Reader and a strings.Builder: a scheduling service's invitation
-// (a few dozen lines, an ATTENDEE with five parameters) cost 25 µs, most
-// of it garbage. icalDecoder follows the same steps over the text itself:
-// lines and values are slices of text. go-ical can also index past the end
-// of some malformed content lines (found by FuzzParseRequest) and panic;
-// icalDecoder returns an error there instead, and a panic is still turned
-// into one. TestDecodeCalendarMatchesGoICal checks the two against each
-// other.
-func decodeCalendar(text string) (cal *ical.Calendar, err error) {
+// calEvent is what readCalendar reads of a calendar's first event: its
+// first SUMMARY and DTSTART, and its ORGANIZER and ATTENDEE properties,
+// as go-ical's Decoder gives them (Events()[0].Props), except that a
+// property without parameters has nil Params, not an empty map.
+type calEvent struct {
+	summary, start        ical.Prop
+	hasSummary, hasStart  bool
+	organizers, attendees []ical.Prop
+}
+
+// firstEvent reads iCalendar text as go-ical's Decoder does, and fails
+// where it fails (every line of the calendar is still checked), but keeps
+// only the first event's few properties readCalendar reads; found is
+// false when the calendar has no event. Building the whole calendar (a map of
+// properties per component, a map of parameters per line, the component
+// tree) was most of readCalendar's cost and all of it garbage but these.
+// go-ical can also index past the end of some malformed content lines
+// (found by FuzzParseRequest) and panic; icalDecoder returns an error
+// there instead, and a panic is still turned into one.
+// TestFirstEventMatchesGoICal checks it against go-ical, and
+// TestDecodeCalendarMatchesGoICal checks the line reading it shares with
+// a whole-calendar decoder.
+func firstEvent(text string) (ev calEvent, found bool, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			cal, err = nil, fmt.Errorf("ical: malformed calendar: %v", v)
+			ev, found, err = calEvent{}, false, fmt.Errorf("ical: malformed calendar: %v", v)
 		}
 	}()
 	d := icalDecoder{s: text}
-	comp, err := d.component()
+	l, err := d.contentLine()
 	if err != nil {
-		return nil, err
+		return calEvent{}, false, err
 	}
-	if comp.Name != ical.CompCalendar {
-		return nil, fmt.Errorf("ical: invalid toplevel component name: expected %q, got %q", ical.CompCalendar, comp.Name)
+	name, rest, err := splitContentLine(l)
+	if err != nil {
+		return calEvent{}, false, err
 	}
-	return &ical.Calendar{Component: comp}, nil
+	_, value, err := contentLineParams(rest, false)
+	if err != nil {
+		return calEvent{}, false, err
+	}
+	if knownName(name) != "BEGIN" {
+		return calEvent{}, false, fmt.Errorf("ical: malformed component: expected BEGIN property, got %q", strings.ToUpper(name))
+	}
+	// go-ical decodes the whole component before it looks at the name;
+	// either way, another top-level component is an error.
+	if comp := strings.ToUpper(value); comp != ical.CompCalendar {
+		return calEvent{}, false, fmt.Errorf("ical: invalid toplevel component name: expected %q, got %q", ical.CompCalendar, comp)
+	}
+	if err := d.skimBody(ical.CompCalendar, true, false); err != nil {
+		return calEvent{}, false, err
+	}
+	return d.ev, d.found, nil
 }
 
 // icalDecoder is go-ical's Decoder (decoder.go) reading a string: s is
-// the text not read yet.
-type icalDecoder struct{ s string }
+// the text not read yet. ev is the first event skimBody found, if found.
+type icalDecoder struct {
+	s     string
+	ev    calEvent
+	found bool
+}
 
 var errICalLine = errors.New("ical: malformed content line")
 
@@ -163,46 +188,61 @@ func (d *icalDecoder) continuedLine() (string, error) {
 	return string(b), nil
 }
 
-// contentLine is the Decoder's decodeContentLine: the next non-empty line,
-// read as a property.
-func (d *icalDecoder) contentLine() (*ical.Prop, error) {
+// contentLine is the first half of the Decoder's decodeContentLine: the
+// next non-empty (unfolded) line.
+func (d *icalDecoder) contentLine() (string, error) {
 	for {
 		l, err := d.continuedLine()
-		if err != nil {
-			return nil, err
-		}
-		if l != "" {
-			return decodeContentLine(l)
+		if err != nil || l != "" {
+			return l, err
 		}
 	}
 }
 
-// decodeContentLine is go-ical's lineDecoder.decodeContentLine:
-// NAME *(";" PARAM "=" VALUE *("," VALUE)) ":" VALUE, where a parameter
-// value is quoted or runs to the next ";,:" (a '"' in it is an error).
-func decodeContentLine(s string) (*ical.Prop, error) {
-	i := strings.IndexAny(s, ";:")
-	if i <= 0 {
-		return nil, errICalLine // no colon, or no name
+// splitContentLine begins go-ical's lineDecoder.decodeContentLine:
+// NAME *(";" PARAM "=" VALUE *("," VALUE)) ":" VALUE. It returns the name
+// as written (go-ical upper-cases it) and the rest from the ";" or ":"
+// after it.
+func splitContentLine(s string) (name, rest string, err error) {
+	// strings.IndexAny(s, ";:"), which go-ical's rune reading finds too:
+	// the loop is a third of the cost, for the name is short.
+	for i := 0; i < len(s); i++ {
+		if s[i] == ';' || s[i] == ':' {
+			if i == 0 {
+				break
+			}
+			return s[:i], s[i:], nil
+		}
 	}
-	name := strings.ToUpper(s[:i])
-	s = s[i:]
-	params := make(ical.Params)
+	return "", "", errICalLine // no colon, or no name
+}
+
+// contentLineParams is the rest of decodeContentLine: the parameters, and
+// the value after them. A parameter value is quoted or runs to the next
+// ";,:" (a '"' in it is an error). The parameters are collected (their
+// names upper-cased, as go-ical does) only when collect is set, and then
+// params is nil if there are none; otherwise they are only checked.
+func contentLineParams(s string, collect bool) (params ical.Params, value string, err error) {
 	for len(s) > 0 && s[0] == ';' {
 		s = s[1:]
 		eq := strings.IndexByte(s, '=')
 		if eq <= 0 {
-			return nil, errICalLine // no "=", or no parameter name
+			return nil, "", errICalLine // no "=", or no parameter name
 		}
-		paramName := strings.ToUpper(s[:eq])
+		paramName := s[:eq]
+		if collect {
+			paramName = strings.ToUpper(paramName)
+			if params == nil {
+				params = make(ical.Params)
+			}
+		}
 		s = s[eq+1:]
-		var values []string
 		for {
 			var v string
 			if len(s) > 0 && s[0] == '"' {
 				end := strings.IndexByte(s[1:], '"')
 				if end < 0 {
-					return nil, errICalLine // unterminated quoted string
+					return nil, "", errICalLine // unterminated quoted string
 				}
 				v, s = s[1:1+end], s[2+end:]
 			} else {
@@ -210,16 +250,18 @@ func decodeContentLine(s string) (*ical.Prop, error) {
 				if end < 0 {
 					end = len(s)
 				} else if s[end] == '"' {
-					return nil, errICalLine // a double quote inside a value
+					return nil, "", errICalLine // a double quote inside a value
 				}
 				v, s = s[:end], s[end:]
 			}
-			values = append(values, v)
+			if collect {
+				params[paramName] = append(params[paramName], v)
+			}
 			// go-ical reads the byte after a value unchecked: at the end
 			// of the line it panics, and after a quoted value anything but
 			// ",;:" makes it panic.
 			if len(s) == 0 {
-				return nil, errICalLine
+				return nil, "", errICalLine
 			}
 			if s[0] == ',' {
 				s = s[1:]
@@ -228,56 +270,115 @@ func decodeContentLine(s string) (*ical.Prop, error) {
 			if s[0] == ';' || s[0] == ':' {
 				break
 			}
-			return nil, errICalLine
+			return nil, "", errICalLine
 		}
-		params[paramName] = append(params[paramName], values...)
 	}
 	if len(s) == 0 || s[0] != ':' {
-		return nil, errICalLine // expected a colon
+		return nil, "", errICalLine // expected a colon
 	}
-	return &ical.Prop{Name: name, Params: params, Value: s[1:]}, nil
+	return params, s[1:], nil
 }
 
-// componentBody is the Decoder's decodeComponentBody: properties and
-// nested components up to the END of the component name.
-func (d *icalDecoder) componentBody(name string) (*ical.Component, error) {
-	var prop *ical.Prop
-	props := make(ical.Props)
-	var children []*ical.Component
-	for {
-		var err error
-		if prop, err = d.contentLine(); err != nil {
-			return nil, err
-		}
-		if prop.Name == "END" {
-			break
-		}
-		if prop.Name == "BEGIN" {
-			child, err := d.componentBody(strings.ToUpper(prop.Value))
-			if err != nil {
-				return nil, err
+// knownName is strings.ToUpper(name) when that is one of the names
+// skimBody looks for (BEGIN, END, and the event's properties
+// readCalendar reads), and "" otherwise, without the upper-case copy of a
+// lower-case name, and looking at each line's name once. (Not
+// strings.EqualFold alone: ToUpper makes "ı" an "I", EqualFold does not.)
+func knownName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			switch u := strings.ToUpper(name); u {
+			case "BEGIN", "END", ical.PropSummary, ical.PropDateTimeStart, ical.PropOrganizer, ical.PropAttendee:
+				return u
 			}
-			children = append(children, child)
-			continue
+			return ""
 		}
-		props[prop.Name] = append(props[prop.Name], *prop)
 	}
-	if !strings.EqualFold(prop.Value, name) {
-		return nil, fmt.Errorf("ical: malformed component: expected END property for %q, got %q", name, prop.Value)
+	var known string
+	switch len(name) {
+	case 3:
+		known = "END"
+	case 5:
+		known = "BEGIN"
+	case 7:
+		known = ical.PropSummary
+		if name[0] == 'D' || name[0] == 'd' {
+			known = ical.PropDateTimeStart
+		}
+	case 8:
+		known = ical.PropAttendee
+	case 9:
+		known = ical.PropOrganizer
+	default:
+		return ""
 	}
-	return &ical.Component{Name: name, Props: props, Children: children}, nil
+	// ASCII name and ASCII known: EqualFold is ToUpper's comparison.
+	if strings.EqualFold(name, known) {
+		return known
+	}
+	return ""
 }
 
-// component is the Decoder's decodeComponent: a BEGIN line and its body.
-func (d *icalDecoder) component() (*ical.Component, error) {
-	prop, err := d.contentLine()
-	if err != nil {
-		return nil, err
+// skimBody is the Decoder's decodeComponentBody without building the
+// component: it checks every line and nested component up to the END of
+// name. Inside the calendar (top), the first VEVENT's properties
+// readCalendar reads are kept in d.ev (event is set while reading it).
+func (d *icalDecoder) skimBody(name string, top, event bool) error {
+	for {
+		l, err := d.contentLine()
+		if err != nil {
+			return err
+		}
+		propName, rest, err := splitContentLine(l)
+		if err != nil {
+			return err
+		}
+		// The event's property this line is, if readCalendar reads it.
+		known := knownName(propName)
+		keep := false
+		if event {
+			switch known {
+			case ical.PropSummary:
+				keep = !d.ev.hasSummary
+			case ical.PropDateTimeStart:
+				keep = !d.ev.hasStart
+			case ical.PropOrganizer, ical.PropAttendee:
+				keep = true
+			}
+		}
+		params, value, err := contentLineParams(rest, keep)
+		if err != nil {
+			return err
+		}
+		switch {
+		case keep:
+			prop := ical.Prop{Name: known, Params: params, Value: value}
+			switch known {
+			case ical.PropSummary:
+				d.ev.summary, d.ev.hasSummary = prop, true
+			case ical.PropDateTimeStart:
+				d.ev.start, d.ev.hasStart = prop, true
+			case ical.PropOrganizer:
+				d.ev.organizers = append(d.ev.organizers, prop)
+			case ical.PropAttendee:
+				d.ev.attendees = append(d.ev.attendees, prop)
+			}
+		case known == "END":
+			if !strings.EqualFold(value, name) {
+				return fmt.Errorf("ical: malformed component: expected END property for %q, got %q", name, value)
+			}
+			return nil
+		case known == "BEGIN":
+			child := strings.ToUpper(value)
+			first := top && !d.found && child == ical.CompEvent
+			if first {
+				d.found = true
+			}
+			if err := d.skimBody(child, false, first); err != nil {
+				return err
+			}
+		}
 	}
-	if prop.Name != "BEGIN" {
-		return nil, fmt.Errorf("ical: malformed component: expected BEGIN property, got %q", prop.Name)
-	}
-	return d.componentBody(strings.ToUpper(prop.Value))
 }
 
 // startTime is prop.DateTime(loc), with the time zones TZID parameters

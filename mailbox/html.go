@@ -143,23 +143,33 @@ func (t *textBuf) writeFields(text []byte) {
 	first := true
 	for i := 0; i < len(text); {
 		// Skip the spaces before a word, then copy the word.
+		// The ASCII test is written out here, not left to spaceAt: a
+		// call per byte (spaceAt is not inlined) costs as much again.
 		for i < len(text) {
-			r, size := rune(text[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRune(text[i:])
+			if c := text[i]; c < utf8.RuneSelf {
+				if !asciiSpace[c] {
+					break
+				}
+				i++
+				continue
 			}
-			if !unicode.IsSpace(r) {
+			space, size := spaceAt(text, i)
+			if !space {
 				break
 			}
 			i += size
 		}
 		start := i
 		for i < len(text) {
-			r, size := rune(text[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRune(text[i:])
+			if c := text[i]; c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					break
+				}
+				i++
+				continue
 			}
-			if unicode.IsSpace(r) {
+			space, size := spaceAt(text, i)
+			if space {
 				break
 			}
 			i += size
@@ -174,14 +184,27 @@ func (t *textBuf) writeFields(text []byte) {
 	}
 }
 
+// asciiSpace holds the ASCII bytes unicode.IsSpace calls white space.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// spaceAt reports whether the rune at text[i] is white space
+// (unicode.IsSpace), and its length. An ASCII byte is looked up in
+// asciiSpace: writeFields and hasNonSpace read every byte of a mail's
+// HTML text, and unicode.IsSpace's call and switch cost as much as the
+// rest of writeFields.
+func spaceAt(text []byte, i int) (bool, int) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return asciiSpace[c], 1
+	}
+	r, size := utf8.DecodeRune(text[i:])
+	return unicode.IsSpace(r), size
+}
+
 // hasNonSpace reports whether text has a word, as strings.Fields reads it.
 func hasNonSpace(text []byte) bool {
 	for i := 0; i < len(text); {
-		r, size := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(text[i:])
-		}
-		if !unicode.IsSpace(r) {
+		space, size := spaceAt(text, i)
+		if !space {
 			return true
 		}
 		i += size
