@@ -1759,7 +1759,7 @@ func (p *parser) rawBodyOnePass() (body, scan string, ok, done bool) {
 		switch {
 		case inHeader && len(l) > 0 && (l[0] == ' ' || l[0] == '\t'):
 			// a part header's continuation
-		case isBoundaryLineBytes(l):
+		case isBoundaryLine(l):
 			inHeader = true
 		case inHeader && (hasPrefixFoldBytes(l, "content-") || hasPrefixFoldBytes(l, "mime-version:")):
 		default:
@@ -1782,29 +1782,7 @@ func (p *parser) rawBodyOnePass() (body, scan string, ok, done bool) {
 	}
 	// body ends with no LF: a kept last line gets one, as every line kept
 	// has (withoutMIMEScaffolding).
-	lastLF := runs[len(runs)-1][1] < len(body)
-	var sb strings.Builder
-	sb.Grow(size + 1)
-	for _, r := range runs {
-		sb.WriteString(body[r[0]:r[1]])
-	}
-	if !lastLF {
-		sb.WriteByte('\n')
-	}
-	return body, sb.String(), true, true
-}
-
-// isBoundaryLineBytes is isBoundaryLine for a line of bytes.
-func isBoundaryLineBytes(t []byte) bool {
-	if len(t) < 3 || len(t) > 74 || t[0] != '-' || t[1] != '-' {
-		return false
-	}
-	for _, c := range t[2:] {
-		if !isBchar[c] {
-			return false
-		}
-	}
-	return true
+	return body, joinRuns(body, runs, size, runs[len(runs)-1][1] < len(body)), true, true
 }
 
 // hasPrefixFoldBytes is hasPrefixFold for bytes, with prefix lower-case
@@ -1925,7 +1903,13 @@ func withoutMIMEScaffolding(body string) string {
 		return ""
 	}
 	// A kept last line without a LF gets one, as every line kept has.
-	lastLF := runs[len(runs)-1][1] < len(body) || body[len(body)-1] == '\n'
+	return joinRuns(body, runs, size, runs[len(runs)-1][1] < len(body) || body[len(body)-1] == '\n')
+}
+
+// joinRuns is the runs of body kept (size bytes in all) in one string of
+// the right size, with a LF added unless the last one ends with one
+// (lastLF).
+func joinRuns(body string, runs [][2]int, size int, lastLF bool) string {
 	var b strings.Builder
 	b.Grow(size + 1)
 	for _, r := range runs {
@@ -1939,7 +1923,7 @@ func withoutMIMEScaffolding(body string) string {
 
 // isBoundaryLine reports a MIME boundary delimiter line: "--" and a
 // boundary (RFC 2046 bchars, no spaces), optionally closed by "--".
-func isBoundaryLine(t string) bool {
+func isBoundaryLine[T string | []byte](t T) bool {
 	if len(t) < 3 || len(t) > 74 || t[0] != '-' || t[1] != '-' {
 		return false
 	}
