@@ -219,7 +219,11 @@ func (p *parser) parse(raw []byte) {
 			return
 		}
 	}
-	p.walkEntity(e, 0, t)
+	var known []byte // e's undecoded body, for walkEntity's multipartParts
+	if fast && t == nil {
+		known = body
+	}
+	p.walkEntity(e, 0, t, known)
 }
 
 // walkShortcuts lets tests turn off the walk's shortcuts
@@ -1123,12 +1127,15 @@ func (p *parser) noteEntityError(err error) {
 
 // walk visits e and its parts depth first, reading only text parts.
 func (p *parser) walk(e *message.Entity, depth int) {
-	p.walkEntity(e, depth, nil)
+	p.walkEntity(e, depth, nil, nil)
 }
 
 // walkEntity is walk, reading what it needs of e's header from t when t
-// is not nil (a message of one part, see singlePartEntity).
-func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
+// is not nil (a message of one part, see singlePartEntity). body, when
+// not nil, is e's body as it was given to message.New: a multipart's
+// parts are then found in it (multipartParts) when they are laid out as
+// usual, rather than by go-message's reader.
+func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType, body []byte) {
 	if p.stopped {
 		return
 	}
@@ -1147,6 +1154,13 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
 		mediaType, charset = t.mediaType, t.charset
 	} else {
 		mediaType, charset = partType(&e.Header)
+	}
+	if body != nil && walkShortcuts {
+		var stack [16]partSpan
+		if parts, ok := multipartParts(e.Header.Get("Content-Type"), body, stack[:0]); ok {
+			p.walkParts(body, parts, depth+1)
+			return
+		}
 	}
 	if mr := e.MultipartReader(); mr != nil {
 		for {
@@ -1205,6 +1219,164 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
 		// Images, PDFs and the like: the multipart reader discards their
 		// bytes as it moves on, without keeping them.
 	}
+}
+
+// partSpan is where a part of a multipart is in the multipart's body:
+// its header (with the blank line ending it) from start to data, its
+// data (the part's body) from data to end.
+type partSpan struct{ start, data, end int }
+
+// walkParts walks the parts of a multipart of body body at depth, as
+// walkEntity walks those NextPart gives: the entity go-message makes for
+// a part, message.New(part header, part data), is made here from the
+// fields of the part's header as readMessageBody makes a message's
+// (singlePartEntity, or message.New with the header of the fields walk
+// and message.New read), and its decoding error noted before it is
+// walked.
+func (p *parser) walkParts(body []byte, parts []partSpan, depth int) {
+	for _, part := range parts {
+		header, data := body[part.start:part.data], body[part.data:part.end]
+		_, ent, _, _ := readTopFields(header, nil) // read before by multipartParts: ok
+		if e, t, ok := singlePartEntity(&ent, data, nil); ok {
+			p.walkEntity(e, depth, t, nil)
+		} else {
+			h, ok := ent.header()
+			if !ok {
+				h, _, _, _ = readTopHeader(header) // a field repeated: all of them, in order
+			}
+			e, err := message.New(message.Header{Header: h}, bytes.NewReader(data))
+			p.noteEntityError(err)
+			p.walkEntity(e, depth, nil, data)
+		}
+		if p.stopped {
+			return
+		}
+	}
+}
+
+// multipartParts finds the parts of a multipart of Content-Type
+// contentType and undecoded body body, appending them to parts, as
+// go-message reads them (Entity.MultipartReader, textproto.NextPart and
+// partReader) when they are laid out as usual: ok is false for anything
+// else, and go-message reads the multipart. Making a multipart reader
+// costs a 4 KiB bufio.Reader, reading each part's header a
+// textproto.Header of every field, and message.New parses its
+// Content-Type into a map: about a tenth of all the parsing time, for
+// the two or three parts of most mail, whose bytes are all in memory.
+//
+// As go-message reads them: the boundary is Content-Type's parameter
+// (simpleMultipartBoundary; not one RFC 2047-encoded, which go-message
+// would decode). Lines of preamble are skipped up to the first delimiter
+// line, "--" and the boundary, spaces or tabs, and the line end, which
+// says whether the line ends of the delimiters are CRLF or LF (nl). Each
+// part's header is read up to its blank line (scanHeader, which reads as
+// textproto.ReadHeader does); its data ends where the first nl, "--" and
+// the boundary follow it, followed by a space, tab, CR, LF or '-'
+// (scanUntilBoundary; "--" and the boundary followed by anything else is
+// data). The next line is then the nl, and the one after it another
+// delimiter line, or the closing one ("--" and the boundary and "--",
+// spaces or tabs, then nl or the end of the body), after which nothing
+// is read.
+//
+// Not usual, so left to go-message: a preamble line starting with "--"
+// and the boundary that is not a delimiter line, no delimiter line, a
+// line of over 1000 bytes where go-message reads lines (bufio's 4 KiB
+// limit is near), a header scanHeader leaves to go-message or that the
+// body ends in, part data starting with "--" and the boundary (which
+// partReader reads apart), a boundary that is missing, over 200 bytes or
+// holds "=?", a part not followed by a delimiter line or the closing
+// delimiter, and no closing delimiter. TestMultipartPartsMatchGoMessage
+// compares the walk with go-message's.
+func multipartParts(contentType string, body []byte, parts []partSpan) ([]partSpan, bool) {
+	var ctBuf [128]byte
+	boundary, ok := simpleMultipartBoundary(append(ctBuf[:0], contentType...))
+	if !ok || len(boundary) > 200 || bytes.Contains(boundary, []byte("=?")) {
+		return nil, false
+	}
+	var buf [206]byte
+	nlDash := append(append(buf[:0], "\r\n--"...), boundary...) // nl, "--" and the boundary
+	dash := nlDash[2:]
+	nl := nlDash[:2]
+	// The preamble, up to the first delimiter line.
+	i := 0
+	for {
+		line, next, ok := multipartLine(body, i)
+		if !ok {
+			return nil, false
+		}
+		i = next
+		if rest, ok := bytes.CutPrefix(line, dash); ok {
+			rest = bytes.TrimLeft(rest, " \t")
+			if string(rest) == "\n" {
+				nl, nlDash = nl[1:], nlDash[1:]
+			}
+			if !bytes.Equal(rest, nl) {
+				return nil, false
+			}
+			break
+		}
+	}
+	for {
+		// i is where a part starts, after its delimiter line.
+		n, blank, ok := scanHeader(body[i:], func([]byte, int, int) {})
+		if !ok || !blank {
+			return nil, false
+		}
+		start, data := i, i+n
+		rest := body[data:]
+		if bytes.HasPrefix(rest, dash) || bytes.HasPrefix(dash, rest) {
+			return nil, false
+		}
+		end := -1
+		for from := 0; end < 0; {
+			k := bytes.Index(rest[from:], nlDash)
+			if k < 0 {
+				return nil, false
+			}
+			after := from + k + len(nlDash)
+			if after == len(rest) {
+				return nil, false // the body ends there: no delimiter line
+			}
+			if c := rest[after]; c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '-' {
+				end = from + k
+			}
+			from = after
+		}
+		parts = append(parts, partSpan{start, data, data + end})
+		line, next, ok := multipartLine(body, data+end+len(nl)) // after the nl, which starts nlDash
+		if !ok {
+			return nil, false
+		}
+		after := line[len(dash):]
+		if bytes.Equal(bytes.TrimLeft(after, " \t"), nl) {
+			i = next // another delimiter line
+			continue
+		}
+		if closing, ok := bytes.CutPrefix(after, []byte("--")); ok {
+			if closing = bytes.TrimLeft(closing, " \t"); len(closing) == 0 || bytes.Equal(closing, nl) {
+				return parts, true // the closing delimiter (with no LF, the body's end)
+			}
+		}
+		return nil, false
+	}
+}
+
+// multipartLine is the line of body at i, with its LF, as bufio's
+// ReadSlice gives it to NextPart (without one at the end of the body),
+// and where the next one starts. ok is false for a line of over 1000
+// bytes, and at the end of the body.
+func multipartLine(body []byte, i int) (line []byte, next int, ok bool) {
+	if i >= len(body) {
+		return nil, i, false
+	}
+	j := bytes.IndexByte(body[i:], '\n')
+	if j < 0 {
+		j = len(body) - i - 1
+	}
+	if j >= 1000 {
+		return nil, i, false
+	}
+	return body[i : i+j+1], i + j + 1, true
 }
 
 // partType is the media type and charset parameter walk reads from a
