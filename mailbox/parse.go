@@ -1149,12 +1149,6 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType, body []
 		p.tooDeep()
 		return
 	}
-	var mediaType, charset string
-	if t != nil {
-		mediaType, charset = t.mediaType, t.charset
-	} else {
-		mediaType, charset = partType(&e.Header)
-	}
 	if body != nil && walkShortcuts {
 		var stack [16]partSpan
 		if parts, ok := multipartParts(e.Header.Get("Content-Type"), body, stack[:0]); ok {
@@ -1180,6 +1174,15 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType, body []
 				return
 			}
 		}
+	}
+	// Not a multipart: its type is read only now, as a multipart's
+	// Content-Type ("multipart/mixed; boundary=...") is one partType
+	// leaves to mime.ParseMediaType, which makes a map of its parameters.
+	var mediaType, charset string
+	if t != nil {
+		mediaType, charset = t.mediaType, t.charset
+	} else {
+		mediaType, charset = partType(&e.Header)
 	}
 	var attachment bool
 	if t != nil {
