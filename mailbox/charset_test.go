@@ -7,6 +7,8 @@ import (
 	"io"
 	"math/rand"
 	"mime"
+	"mime/quotedprintable"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-message/charset"
@@ -187,4 +189,41 @@ func (o oddTransformer) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, 
 		nSrc++
 	}
 	return nDst, nSrc, nil
+}
+
+// TestQPDecodeMatchesReader checks that qpDecode gives what io.ReadAll of
+// an io.LimitReader of quotedprintable.Reader gives, bytes and error, for
+// quoted-printable text good and broken (bad escapes, "=" before a line
+// end or the end, spaces after "=", control bytes, CR alone, 8-bit bytes,
+// lines of and around bufio's 4 KiB), every limit around their ends and
+// random ones, and a buffer with text in it already.
+func TestQPDecodeMatchesReader(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	pieces := []string{"Hello", " ", "\t", "=C3=A9", "=c3=a9", "=3D", "=\r\n", "=\n", "= \r\n", "=  \t\n", "=x\r\n", "=\r",
+		"\r\n", "\n", "\r", "  \r\n", "=", "==", "=4", "=4\r\n", "=G1", "=4g", "a=\rb", "\x01", "\x7f", "\xe9", "caf\xc3\xa9",
+		"=\r\nx", "= x", "=\t\r\n", "\r\r\n", strings.Repeat("y", 4094), strings.Repeat("w", 4096), strings.Repeat("v", 5000)}
+	for i := 0; i < 5000; i++ {
+		var b strings.Builder
+		for k := rng.Intn(12); k > 0; k-- {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		if rng.Intn(3) == 0 {
+			b.WriteString(strings.Repeat("z", rng.Intn(4200)))
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		src := []byte(b.String())
+		want, wantErr := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(src)))
+		limits := []int64{int64(len(want)) + 1, int64(len(want)), int64(len(want)) - 1, int64(rng.Intn(len(want) + 2)), 1 << 20}
+		for _, n := range limits {
+			if n < 0 {
+				continue
+			}
+			w, werr := io.ReadAll(io.LimitReader(quotedprintable.NewReader(bytes.NewReader(src)), n))
+			prefix := []byte("kept")
+			g, gerr := qpDecode(prefix, src, n)
+			if !bytes.Equal(g[:4], []byte("kept")) || !bytes.Equal(g[4:], w) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("%q, limit %d: %q, %v; quotedprintable %q, %v (all of it: %v)", src, n, g[4:], gerr, w, werr, wantErr)
+			}
+		}
+	}
 }
