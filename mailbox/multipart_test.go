@@ -208,6 +208,30 @@ func TestMultipartPartsMatchGoMessage(t *testing.T) {
 			check(name+" cut", raw[:rng.Intn(len(raw)+1)])
 		}
 	}
+	// Past the part and depth limits, with multipartParts at every level.
+	var many strings.Builder
+	many.WriteString("From: Ann <ann@example.com>\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n")
+	for i := 0; i < maxMIMEParts+20; i++ {
+		fmt.Fprintf(&many, "--m\r\nContent-Type: text/plain\r\n\r\nPart %d, 503-555-0142.\r\n", i)
+	}
+	many.WriteString("--m--\r\n")
+	deep := "Phone: 503-555-0177\r\n"
+	for d := maxMIMEDepth + 3; d >= 0; d-- {
+		deep = fmt.Sprintf("Content-Type: multipart/mixed; boundary=d%d\r\n\r\n--d%d\r\nContent-Type: text/plain\r\n\r\nLevel %d\r\n"+
+			"--d%d\r\n%s\r\n--d%d--\r\n", d, d, d, d, deep, d)
+	}
+	for what, raw := range map[string]string{"too many parts": many.String(), "too deep": "From: Ann <ann@example.com>\r\n" + deep} {
+		if e, _, _, body, _, _ := readMessageBody([]byte(raw), nil); e != nil {
+			if _, ok := multipartParts(e.Header.Get("Content-Type"), body, nil); !ok {
+				t.Errorf("%s: not split by multipartParts", what)
+			}
+		}
+		check(what, []byte(raw))
+		if fast, _ := walkBothWays([]byte(raw)); !fast.Stopped {
+			t.Errorf("%s: the walk did not stop", what)
+		}
+	}
+
 	hits := 0
 	const n = 20000
 	for i := 0; i < n; i++ {
