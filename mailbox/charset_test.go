@@ -112,7 +112,7 @@ func TestDecodingReaderMatchesTransform(t *testing.T) {
 		}
 	}
 	ends := []error{io.EOF, io.ErrUnexpectedEOF, errors.New("connection lost")}
-	for i := 0; i < 3000; i++ {
+	for i := 0; i < 1500; i++ {
 		label := labels[rng.Intn(len(labels))]
 		in := input()
 		end, withLast := ends[rng.Intn(len(ends))], rng.Intn(2) == 0
@@ -127,7 +127,7 @@ func TestDecodingReaderMatchesTransform(t *testing.T) {
 		}
 		compare(label, in, want, got.(*decodingReader), seed)
 	}
-	for i := 0; i < 3000; i++ {
+	for i := 0; i < 1500; i++ {
 		in := input()
 		end, withLast := ends[rng.Intn(len(ends))], rng.Intn(2) == 0
 		seed := rng.Int63()
@@ -202,7 +202,7 @@ func TestQPDecodeMatchesReader(t *testing.T) {
 	pieces := []string{"Hello", " ", "\t", "=C3=A9", "=c3=a9", "=3D", "=\r\n", "=\n", "= \r\n", "=  \t\n", "=x\r\n", "=\r",
 		"\r\n", "\n", "\r", "  \r\n", "=", "==", "=4", "=4\r\n", "=G1", "=4g", "a=\rb", "\x01", "\x7f", "\xe9", "caf\xc3\xa9",
 		"=\r\nx", "= x", "=\t\r\n", "\r\r\n", strings.Repeat("y", 4094), strings.Repeat("w", 4096), strings.Repeat("v", 5000)}
-	for i := 0; i < 5000; i++ {
+	for i := 0; i < 2500; i++ {
 		var b strings.Builder
 		for k := rng.Intn(12); k > 0; k-- {
 			b.WriteString(pieces[rng.Intn(len(pieces))])

@@ -250,7 +250,7 @@ func TestMultipartPartsMatchGoMessage(t *testing.T) {
 			}
 		}
 		check(fmt.Sprint(i), []byte(raw))
-		if i%16 == 0 {
+		if i%32 == 0 {
 			f, s := parseBothWays([]byte(raw))
 			if !reflect.DeepEqual(f, s) {
 				t.Fatalf("%q:\nwith multipartParts %+v\nwith go-message     %+v", raw, f, s)
