@@ -10,6 +10,7 @@
 package mailbox
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"fmt"
@@ -172,6 +173,9 @@ type parser struct {
 	// wrote: release clears those, not the whole slice.
 	lines     *[]string
 	linesUsed int
+	// qp is what singlePartEntity reads a quoted-printable body through
+	// (qpSource), given back by release.
+	qp *qpBody
 }
 
 // problem notes a problem for the receptionist, once. Most have no
@@ -192,7 +196,7 @@ func (p *parser) problem(format string, args ...any) {
 }
 
 func (p *parser) parse(raw []byte) {
-	e, t, top, body, fast, err := readMessageBody(raw)
+	e, t, top, body, fast, err := readMessageBody(raw, p)
 	if e == nil {
 		p.problem("The message's header could not be read, so the sender and subject are unknown.")
 		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
@@ -215,7 +219,11 @@ func (p *parser) parse(raw []byte) {
 			return
 		}
 	}
-	p.walkEntity(e, 0, t)
+	var known []byte // e's undecoded body, for walkEntity's multipartParts
+	if fast && t == nil {
+		known = body
+	}
+	p.walkEntity(e, 0, t, known)
 }
 
 // walkShortcuts lets tests turn off the walk's shortcuts
@@ -292,8 +300,9 @@ func readMessage(raw []byte) (*message.Entity, topFields, error) {
 // body (the bytes after the header) when the header was read here
 // (fast). A message of one part with a usual header gets an entity made
 // without a header (singlePartEntity): what walk reads of its header is
-// then t; otherwise t is nil.
-func readMessageBody(raw []byte) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
+// then t; otherwise t is nil. p, when not nil, lends singlePartEntity
+// its buffers (qpSource).
+func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
 	top, ent, body, ok := readTopFields(raw, nil)
 	if !ok {
 		e, err = message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
@@ -302,7 +311,7 @@ func readMessageBody(raw []byte) (e *message.Entity, t *entityType, top topField
 		}
 		return e, nil, top, nil, false, err
 	}
-	if e, t, ok := singlePartEntity(&ent, body); ok {
+	if e, t, ok := singlePartEntity(&ent, body, p); ok {
 		return e, t, top, body, true, nil
 	}
 	h, ok := ent.header()
@@ -338,20 +347,21 @@ type entityType struct {
 // anything else, and for the errors message.New would return (an unknown
 // encoding or charset): message.New then reads it.
 // TestSinglePartEntityMatchesGoMessage compares the two.
-func singlePartEntity(ent *entityFields, body []byte) (e *message.Entity, t *entityType, ok bool) {
+func singlePartEntity(ent *entityFields, body []byte, p *parser) (e *message.Entity, t *entityType, ok bool) {
 	var mediaType, charset string // as message.New reads them: mediaType, mediaParams["charset"]
 	if v := ent.vals[entityContentType]; v != "" {
 		if mediaType, charset, ok = simpleContentType(v); !ok || strings.HasPrefix(mediaType, "multipart/") {
 			return nil, nil, false
 		}
 	}
-	var r io.Reader = bytes.NewReader(body)
+	var r io.Reader
 	switch strings.ToLower(ent.vals[entityEncoding]) {
 	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
+		r = &qpText{r: quotedprintable.NewReader(p.qpSource(body)), src: body}
 	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &whitespaceToNewline{r})
+		r = base64.NewDecoder(base64.StdEncoding, &whitespaceToNewline{bytes.NewReader(body)})
 	case "7bit", "8bit", "binary", "":
+		r = bytes.NewReader(body)
 	default:
 		return nil, nil, false
 	}
@@ -380,6 +390,197 @@ func singlePartEntity(ent *entityFields, body []byte) (e *message.Entity, t *ent
 		t.attachment = strings.EqualFold(disposition, "attachment")
 	}
 	return &message.Entity{Body: r}, t, true
+}
+
+// qpBody is a body read through a bufio.Reader of the size
+// quotedprintable.NewReader makes (bufio.NewReader), which it then uses
+// as it is rather than wrapping it in a new one: 4 KiB per
+// quoted-printable message, the most common encoding of text mail, and
+// a fifth of all the memory parsing allocated. The bytes read are the
+// same.
+type qpBody struct {
+	body bytes.Reader
+	br   *bufio.Reader
+}
+
+// qpBufferSize is bufio's default size, which bufio.NewReader asks for.
+const qpBufferSize = 4096
+
+var qpBodyPool = sync.Pool{New: func() any { return &qpBody{br: bufio.NewReaderSize(nil, qpBufferSize)} }}
+
+// qpZeros clear a pooled qpBody's buffer (release).
+var qpZeros [qpBufferSize]byte
+
+// qpSource is body, for quotedprintable.NewReader, in the parser's qpBody
+// (a bytes.Reader when p is nil).
+func (p *parser) qpSource(body []byte) io.Reader {
+	if p == nil {
+		return bytes.NewReader(body)
+	}
+	if p.qp == nil {
+		p.qp = qpBodyPool.Get().(*qpBody)
+	}
+	p.qp.body.Reset(body)
+	p.qp.br.Reset(&p.qp.body)
+	return p.qp.br
+}
+
+// releaseQP gives the parser's qpBody back to the pool, its buffer all
+// zeros, as the scratch buffer: bufio fills its buffer from the front
+// and never further than the bytes it has read, so the first of those
+// (at most the buffer) are overwritten with zeros, read through the
+// same buffer.
+func (p *parser) releaseQP() {
+	if p.qp == nil {
+		return
+	}
+	read := min(int(p.qp.body.Size())-p.qp.body.Len(), qpBufferSize)
+	p.qp.body.Reset(qpZeros[:read])
+	p.qp.br.Reset(&p.qp.body)
+	if _, err := p.qp.br.Peek(read); err == nil {
+		p.qp.body.Reset(nil)
+		p.qp.br.Reset(nil)
+		qpBodyPool.Put(p.qp)
+	}
+	p.qp = nil
+}
+
+// qpText is a quoted-printable body, src, read through r, a
+// quotedprintable.Reader of it: readAll, the first to read it, decodes src
+// at once instead (qpDecode). quotedprintable.Reader hands on its bytes
+// one at a time, a twentieth of all the parsing time.
+type qpText struct {
+	r       io.Reader
+	src     []byte
+	started bool // some of it has been read
+}
+
+func (q *qpText) Read(p []byte) (int, error) {
+	q.started = true
+	return q.r.Read(p)
+}
+
+// qpDecode appends to dst what io.ReadAll(io.LimitReader(r, n)) gives,
+// for r quotedprintable.NewReader(bytes.NewReader(src)), with its error:
+// it reads src in the reader's lines (bufio's ReadSlice of a 4 KiB
+// buffer: a line with no LF within 4 KiB is cut there, with
+// bufio.ErrBufferFull, which ends the reading), trims and ends them as
+// it does, and decodes them byte for byte as it does, runs of bytes that
+// stand for themselves at once. TestQPDecodeMatchesReader compares them.
+func qpDecode(dst, src []byte, n int64) ([]byte, error) {
+	limit := int64(len(dst)) + n
+	var rerr error
+	for pos := 0; ; {
+		if int64(len(dst)) >= limit {
+			return dst, nil // io.LimitReader reads no further
+		}
+		if rerr != nil {
+			return dst, okEOF(rerr)
+		}
+		// The next line, as ReadSlice gives it.
+		rest := src[pos:]
+		var whole []byte
+		if i := bytes.IndexByte(rest[:min(len(rest), qpBufferSize)], '\n'); i >= 0 {
+			whole = rest[:i+1]
+		} else if len(rest) >= qpBufferSize {
+			whole, rerr = rest[:qpBufferSize], bufio.ErrBufferFull
+		} else {
+			whole, rerr = rest, io.EOF
+		}
+		pos += len(whole)
+		hasLF := bytes.HasSuffix(whole, []byte("\n"))
+		hasCR := bytes.HasSuffix(whole, []byte("\r\n"))
+		line := bytes.TrimRight(whole, "\n\r \t")
+		tail := ""
+		if bytes.HasSuffix(line, []byte("=")) {
+			rightStripped := bytes.TrimLeft(whole[len(line):], " \t")
+			line = line[:len(line)-1]
+			if !bytes.HasPrefix(rightStripped, []byte("\n")) && !bytes.HasPrefix(rightStripped, []byte("\r\n")) &&
+				!(len(rightStripped) == 0 && len(line) > 0 && rerr == io.EOF) {
+				rerr = fmt.Errorf("quotedprintable: invalid bytes after =: %q", rightStripped)
+			}
+		} else if hasCR {
+			tail = "\r\n"
+		} else if hasLF {
+			tail = "\n"
+		}
+		// The line's bytes, then its tail.
+		for i := 0; i < len(line); {
+			if int64(len(dst)) >= limit {
+				return dst, nil
+			}
+			// A run of bytes that stand for themselves.
+			j := i
+			for j < len(line) && int64(len(dst)+j-i) < limit && qpLiteral[line[j]] {
+				j++
+			}
+			if j > i {
+				dst = append(dst, line[i:j]...)
+				i = j
+				continue
+			}
+			c := line[i]
+			if c != '=' {
+				return dst, fmt.Errorf("quotedprintable: invalid unescaped byte 0x%02x in body", c)
+			}
+			// "=" and two hex digits; the line's tail may follow the "=".
+			var v [2]byte
+			nv := copy(v[:], line[i+1:])
+			nv += copy(v[nv:], tail)
+			hi, hok := unhex(v[0])
+			lo, lok := unhex(v[1])
+			switch {
+			case nv == 2 && hok && lok:
+				dst = append(dst, hi<<4|lo)
+				i += 3
+			case i+1 < len(line) && line[i+1] != '\r': // not followed by a line end: a literal '='
+				dst = append(dst, '=')
+				i++
+			case nv < 2:
+				return dst, io.ErrUnexpectedEOF
+			case !hok:
+				return dst, fmt.Errorf("quotedprintable: invalid hex byte 0x%02x", v[0])
+			default:
+				return dst, fmt.Errorf("quotedprintable: invalid hex byte 0x%02x", v[1])
+			}
+		}
+		for i := 0; i < len(tail); i++ {
+			if int64(len(dst)) >= limit {
+				return dst, nil
+			}
+			dst = append(dst, tail[i])
+		}
+	}
+}
+
+// okEOF is err, nil for io.EOF (io.ReadAll's end).
+func okEOF(err error) error {
+	if err == io.EOF {
+		return nil
+	}
+	return err
+}
+
+// qpLiteral tells the bytes quotedprintable.Reader hands on as they are:
+// tab, CR, LF, printable ASCII but '=', and all bytes from 0x80.
+var qpLiteral = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '\t' || c == '\r' || c == '\n' || c >= ' ' && c <= '~' && c != '=' || c >= 0x80
+	}
+	return t
+}()
+
+// unhex is quotedprintable's fromHex, lower case letters too.
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // whitespaceToNewline is go-message's whitespaceReplacingReader, which
@@ -1064,12 +1265,15 @@ func (p *parser) noteEntityError(err error) {
 
 // walk visits e and its parts depth first, reading only text parts.
 func (p *parser) walk(e *message.Entity, depth int) {
-	p.walkEntity(e, depth, nil)
+	p.walkEntity(e, depth, nil, nil)
 }
 
 // walkEntity is walk, reading what it needs of e's header from t when t
-// is not nil (a message of one part, see singlePartEntity).
-func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
+// is not nil (a message of one part, see singlePartEntity). body, when
+// not nil, is e's body as it was given to message.New: a multipart's
+// parts are then found in it (multipartParts) when they are laid out as
+// usual, rather than by go-message's reader.
+func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType, body []byte) {
 	if p.stopped {
 		return
 	}
@@ -1083,11 +1287,12 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
 		p.tooDeep()
 		return
 	}
-	var mediaType, charset string
-	if t != nil {
-		mediaType, charset = t.mediaType, t.charset
-	} else {
-		mediaType, charset = partType(&e.Header)
+	if body != nil && walkShortcuts {
+		var stack [16]partSpan
+		if parts, ok := multipartParts(e.Header.Get("Content-Type"), body, stack[:0]); ok {
+			p.walkParts(body, parts, depth+1)
+			return
+		}
 	}
 	if mr := e.MultipartReader(); mr != nil {
 		for {
@@ -1107,6 +1312,15 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
 				return
 			}
 		}
+	}
+	// Not a multipart: its type is read only now, as a multipart's
+	// Content-Type ("multipart/mixed; boundary=...") is one partType
+	// leaves to mime.ParseMediaType, which makes a map of its parameters.
+	var mediaType, charset string
+	if t != nil {
+		mediaType, charset = t.mediaType, t.charset
+	} else {
+		mediaType, charset = partType(&e.Header)
 	}
 	var attachment bool
 	if t != nil {
@@ -1146,6 +1360,164 @@ func (p *parser) walkEntity(e *message.Entity, depth int, t *entityType) {
 		// Images, PDFs and the like: the multipart reader discards their
 		// bytes as it moves on, without keeping them.
 	}
+}
+
+// partSpan is where a part of a multipart is in the multipart's body:
+// its header (with the blank line ending it) from start to data, its
+// data (the part's body) from data to end.
+type partSpan struct{ start, data, end int }
+
+// walkParts walks the parts of a multipart of body body at depth, as
+// walkEntity walks those NextPart gives: the entity go-message makes for
+// a part, message.New(part header, part data), is made here from the
+// fields of the part's header as readMessageBody makes a message's
+// (singlePartEntity, or message.New with the header of the fields walk
+// and message.New read), and its decoding error noted before it is
+// walked.
+func (p *parser) walkParts(body []byte, parts []partSpan, depth int) {
+	for _, part := range parts {
+		header, data := body[part.start:part.data], body[part.data:part.end]
+		_, ent, _, _ := readTopFields(header, nil) // read before by multipartParts: ok
+		if e, t, ok := singlePartEntity(&ent, data, nil); ok {
+			p.walkEntity(e, depth, t, nil)
+		} else {
+			h, ok := ent.header()
+			if !ok {
+				h, _, _, _ = readTopHeader(header) // a field repeated: all of them, in order
+			}
+			e, err := message.New(message.Header{Header: h}, bytes.NewReader(data))
+			p.noteEntityError(err)
+			p.walkEntity(e, depth, nil, data)
+		}
+		if p.stopped {
+			return
+		}
+	}
+}
+
+// multipartParts finds the parts of a multipart of Content-Type
+// contentType and undecoded body body, appending them to parts, as
+// go-message reads them (Entity.MultipartReader, textproto.NextPart and
+// partReader) when they are laid out as usual: ok is false for anything
+// else, and go-message reads the multipart. Making a multipart reader
+// costs a 4 KiB bufio.Reader, reading each part's header a
+// textproto.Header of every field, and message.New parses its
+// Content-Type into a map: about a tenth of all the parsing time, for
+// the two or three parts of most mail, whose bytes are all in memory.
+//
+// As go-message reads them: the boundary is Content-Type's parameter
+// (simpleMultipartBoundary; not one RFC 2047-encoded, which go-message
+// would decode). Lines of preamble are skipped up to the first delimiter
+// line, "--" and the boundary, spaces or tabs, and the line end, which
+// says whether the line ends of the delimiters are CRLF or LF (nl). Each
+// part's header is read up to its blank line (scanHeader, which reads as
+// textproto.ReadHeader does); its data ends where the first nl, "--" and
+// the boundary follow it, followed by a space, tab, CR, LF or '-'
+// (scanUntilBoundary; "--" and the boundary followed by anything else is
+// data). The next line is then the nl, and the one after it another
+// delimiter line, or the closing one ("--" and the boundary and "--",
+// spaces or tabs, then nl or the end of the body), after which nothing
+// is read.
+//
+// Not usual, so left to go-message: a preamble line starting with "--"
+// and the boundary that is not a delimiter line, no delimiter line, a
+// line of over 1000 bytes where go-message reads lines (bufio's 4 KiB
+// limit is near), a header scanHeader leaves to go-message or that the
+// body ends in, part data starting with "--" and the boundary (which
+// partReader reads apart), a boundary that is missing, over 200 bytes or
+// holds "=?", a part not followed by a delimiter line or the closing
+// delimiter, and no closing delimiter. TestMultipartPartsMatchGoMessage
+// compares the walk with go-message's.
+func multipartParts(contentType string, body []byte, parts []partSpan) ([]partSpan, bool) {
+	var ctBuf [128]byte
+	boundary, ok := simpleMultipartBoundary(append(ctBuf[:0], contentType...))
+	if !ok || len(boundary) > 200 || bytes.Contains(boundary, []byte("=?")) {
+		return nil, false
+	}
+	var buf [206]byte
+	nlDash := append(append(buf[:0], "\r\n--"...), boundary...) // nl, "--" and the boundary
+	dash := nlDash[2:]
+	nl := nlDash[:2]
+	// The preamble, up to the first delimiter line.
+	i := 0
+	for {
+		line, next, ok := multipartLine(body, i)
+		if !ok {
+			return nil, false
+		}
+		i = next
+		if rest, ok := bytes.CutPrefix(line, dash); ok {
+			rest = bytes.TrimLeft(rest, " \t")
+			if string(rest) == "\n" {
+				nl, nlDash = nl[1:], nlDash[1:]
+			}
+			if !bytes.Equal(rest, nl) {
+				return nil, false
+			}
+			break
+		}
+	}
+	for {
+		// i is where a part starts, after its delimiter line.
+		n, blank, ok := scanHeader(body[i:], func([]byte, int, int) {})
+		if !ok || !blank {
+			return nil, false
+		}
+		start, data := i, i+n
+		rest := body[data:]
+		if bytes.HasPrefix(rest, dash) || bytes.HasPrefix(dash, rest) {
+			return nil, false
+		}
+		end := -1
+		for from := 0; end < 0; {
+			k := bytes.Index(rest[from:], nlDash)
+			if k < 0 {
+				return nil, false
+			}
+			after := from + k + len(nlDash)
+			if after == len(rest) {
+				return nil, false // the body ends there: no delimiter line
+			}
+			if c := rest[after]; c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '-' {
+				end = from + k
+			}
+			from = after
+		}
+		parts = append(parts, partSpan{start, data, data + end})
+		line, next, ok := multipartLine(body, data+end+len(nl)) // after the nl, which starts nlDash
+		if !ok {
+			return nil, false
+		}
+		after := line[len(dash):]
+		if bytes.Equal(bytes.TrimLeft(after, " \t"), nl) {
+			i = next // another delimiter line
+			continue
+		}
+		if closing, ok := bytes.CutPrefix(after, []byte("--")); ok {
+			if closing = bytes.TrimLeft(closing, " \t"); len(closing) == 0 || bytes.Equal(closing, nl) {
+				return parts, true // the closing delimiter (with no LF, the body's end)
+			}
+		}
+		return nil, false
+	}
+}
+
+// multipartLine is the line of body at i, with its LF, as bufio's
+// ReadSlice gives it to NextPart (without one at the end of the body),
+// and where the next one starts. ok is false for a line of over 1000
+// bytes, and at the end of the body.
+func multipartLine(body []byte, i int) (line []byte, next int, ok bool) {
+	if i >= len(body) {
+		return nil, i, false
+	}
+	j := bytes.IndexByte(body[i:], '\n')
+	if j < 0 {
+		j = len(body) - i - 1
+	}
+	if j >= 1000 {
+		return nil, i, false
+	}
+	return body[i : i+j+1], i + j + 1, true
 }
 
 // partType is the media type and charset parameter walk reads from a
@@ -1524,6 +1896,13 @@ func (p *parser) readAll(r io.Reader, n int64) ([]byte, error) {
 	if p.scratch == nil {
 		p.scratch = scratchPool.Get().(*[]byte)
 	}
+	if q, ok := r.(*qpText); ok && !q.started {
+		q.started = true // what it gives is read here
+		b, err := qpDecode((*p.scratch)[:0], q.src, n)
+		*p.scratch = b
+		p.scratchUsed = max(p.scratchUsed, len(b))
+		return b, err
+	}
 	lr := io.LimitedReader{R: r, N: n}
 	b := (*p.scratch)[:0]
 	for {
@@ -1581,6 +1960,7 @@ func (p *parser) release() {
 		linesPool.Put(p.lines)
 	}
 	p.lines = nil
+	p.releaseQP()
 }
 
 // textWithoutCR is strings.ReplaceAll(validText(b), "\r\n", "\n"). When b

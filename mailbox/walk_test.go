@@ -192,7 +192,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 	const n = 6000
 	for i := 0; i < n; i++ {
 		raw := nestedVariant(rng)
-		if e, _, _, body, fast, _ := readMessageBody(raw); fast {
+		if e, _, _, body, fast, _ := readMessageBody(raw, nil); fast {
 			if _, ok := nestedTooDeeply(e.Header.Header, body); ok {
 				hits++
 			}
@@ -218,7 +218,7 @@ func TestNestedTooDeeplyMatchesWalk(t *testing.T) {
 }
 
 func tookShortcut(raw []byte) bool {
-	e, _, _, body, fast, _ := readMessageBody(raw)
+	e, _, _, body, fast, _ := readMessageBody(raw, nil)
 	if !fast {
 		return false
 	}
@@ -446,11 +446,26 @@ func (s *scribbler) Read(p []byte) (int, error) {
 // and a reader that scribbles over all of the slice it is given.
 func TestReleaseLeavesNoText(t *testing.T) {
 	buf := make([]byte, 0, 8<<10)
-	checked := 0 // messages read with a buffer grown past its first size
+	checked := 0   // messages read with a buffer grown past its first size
+	qpChecked := 0 // messages read through a qpBody
 	check := func(what string, p *parser) {
 		t.Helper()
-		s, lines := p.scratch, p.lines
+		s, lines, qp := p.scratch, p.lines, p.qp
 		p.release()
+		if qp != nil {
+			// bufio keeps its buffer unexported: reflect reads it.
+			buf := reflect.ValueOf(qp.br).Elem().FieldByName("buf").Bytes()
+			if len(buf) != qpBufferSize {
+				t.Fatalf("%s: the pooled qpBody's buffer is %d bytes", what, len(buf))
+			}
+			if i := bytes.IndexFunc(buf, func(r rune) bool { return r != 0 }); i >= 0 {
+				t.Fatalf("%s: the pooled qpBody's buffer holds text at %d", what, i)
+			}
+			if qp.body.Len() != 0 {
+				t.Fatalf("%s: the pooled qpBody still reads %d bytes", what, qp.body.Len())
+			}
+			qpChecked++
+		}
 		if lines != nil && cap(*lines) <= maxPooledLines {
 			for i, l := range (*lines)[:cap(*lines)] {
 				if unsafe.StringData(l) != nil {
@@ -497,6 +512,9 @@ func TestReleaseLeavesNoText(t *testing.T) {
 		}
 		raw := "From: Ann <ann@example.com>\r\nSubject: hi\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
 			"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n" + body + "\r\n--b1--\r\n"
+		if i%2 == 1 { // a message of one part (singlePartEntity)
+			raw = "From: Ann <ann@example.com>\r\nSubject: hi\r\nContent-Type: text/plain; charset=utf-8\r\n" + body
+		}
 		parse(fmt.Sprintf("part of %d bytes, %d", size, i), []byte(raw))
 	}
 	for _, name := range fixtureNames(t) {
@@ -511,6 +529,9 @@ func TestReleaseLeavesNoText(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Errorf("only %d messages were read with a grown buffer", checked)
+	}
+	if qpChecked < 30 {
+		t.Errorf("only %d messages were read through a qpBody", qpChecked)
 	}
 }
 
@@ -559,7 +580,11 @@ func TestSinglePartEntityMatchesGoMessage(t *testing.T) {
 		raw := []byte(b.String())
 
 		want, _, wantErr := readMessage(raw)
-		got, typ, _, _, _, gotErr := readMessageBody(raw)
+		var p *parser // odd messages: with the parser's buffers (qpSource)
+		if i%2 == 1 {
+			p = &parser{}
+		}
+		got, typ, _, _, _, gotErr := readMessageBody(raw, p)
 		if (want == nil) != (got == nil) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
 			t.Fatalf("%q: readMessageBody gives %v, %v; message.New %v, %v", raw, got != nil, gotErr, want != nil, wantErr)
 		}
@@ -590,6 +615,9 @@ func TestSinglePartEntityMatchesGoMessage(t *testing.T) {
 		wb, wErr := io.ReadAll(want.Body)
 		if !bytes.Equal(gb, wb) || fmt.Sprint(gErr) != fmt.Sprint(wErr) {
 			t.Fatalf("%q: body %q, %v; message.New %q, %v", raw, gb, gErr, wb, wErr)
+		}
+		if p != nil {
+			p.release()
 		}
 	}
 	t.Logf("%d of %d made without a header", fast, n)
