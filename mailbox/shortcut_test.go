@@ -1248,3 +1248,39 @@ func TestStartAnchoredMatchesRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendLowerASCIIWords checks appendLower's eight-bytes-at-a-time way
+// against strings.ToLower: every ASCII byte at every place of a word (and
+// of the tail after it), and random text of all ASCII bytes with non-ASCII
+// runes and bytes that are not UTF-8 at random places, so that words start
+// at every offset from them.
+func TestAppendLowerASCIIWords(t *testing.T) {
+	var texts []string
+	for c := 0; c < 0x80; c++ {
+		for at := 0; at < 11; at++ {
+			b := []byte("aZ@[`{mQ0z~")
+			b[at] = byte(c)
+			texts = append(texts, string(b))
+		}
+	}
+	rng := rand.New(rand.NewSource(4))
+	others := []string{"É", "Σ", "İ", "\u212a", "预", "\xff", "\xe2\x82", "ẞ"}
+	for i := 0; i < 30000; i++ {
+		b := make([]byte, 0, 48)
+		for n := rng.Intn(40); len(b) < n; {
+			if rng.Intn(12) == 0 {
+				b = append(b, others[rng.Intn(len(others))]...)
+			} else {
+				b = append(b, byte(rng.Intn(0x80)))
+			}
+		}
+		texts = append(texts, string(b))
+	}
+	buf := []byte("pre")
+	for _, s := range texts {
+		buf = appendLower(buf[:3], s)
+		if got, want := string(buf[3:]), strings.ToLower(s); got != want || string(buf[:3]) != "pre" {
+			t.Fatalf("appendLower(%q) = %q, strings.ToLower %q", s, got, want)
+		}
+	}
+}
