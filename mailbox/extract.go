@@ -1008,13 +1008,27 @@ func normalizePhone(s, region string) (string, bool) {
 	if err != nil || !isValidPhone(n) {
 		return "", false
 	}
-	if n.GetCountryCode() == 1 && n.GetNationalNumber() >= 2e9 && n.GetExtension() == "" && !n.GetItalianLeadingZero() {
-		// phonenumbers.Format's E.164 of a +1 number with ten digits
-		// (nanpDigits' numbers) is "+1" and the digits; Format builds it
-		// through two builders and a metadata lookup.
-		return "+1" + strconv.FormatUint(n.GetNationalNumber(), 10), true
+	return e164(n), true
+}
+
+// e164 is phonenumbers.Format(n, phonenumbers.E164): for a number with a
+// national number, "+", the country code and the national significant
+// number (what FormatWithBuf writes for E164, through three builders);
+// Format gives back the raw input of one without. TestE164MatchesFormat
+// checks them against each other.
+func e164(n *phonenumbers.PhoneNumber) string {
+	if n.GetNationalNumber() == 0 && n.GetRawInput() != "" {
+		return n.GetRawInput()
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), true
+	var buf [32]byte
+	b := append(buf[:0], '+')
+	b = strconv.AppendInt(b, int64(n.GetCountryCode()), 10)
+	if n.GetItalianLeadingZero() && n.GetNumberOfLeadingZeros() > 0 {
+		b = append(b, phonenumbers.GetNationalSignificantNumber(n)...)
+	} else {
+		b = strconv.AppendUint(b, n.GetNationalNumber(), 10)
+	}
+	return string(b)
 }
 
 // parsePhone is phonenumbers.Parse with a shortcut for the commonest
