@@ -1004,6 +1004,18 @@ func normalizePhone(s, region string) (string, bool) {
 	if digits < 7 || digits > 15 {
 		return "", false
 	}
+	if nn, ok := nanpDigits(s, region); ok {
+		// parsePhone's commonest case, without the PhoneNumber (three
+		// allocations) and the national number made a string twice (by
+		// isValidPhone and e164): "+1" and the ten digits, which are the
+		// national significant number.
+		var buf [24]byte
+		e := string(strconv.AppendUint(append(buf[:0], "+1"...), nn, 10))
+		if !isValidNSN(1, e[2:]) {
+			return "", false
+		}
+		return e, true
+	}
 	n, err := parsePhone(s, region)
 	if err != nil || !isValidPhone(n) {
 		return "", false
@@ -1214,9 +1226,13 @@ func nanpDigits(s, region string) (uint64, bool) {
 // This does the same with phoneRules. TestParsePhoneShortcut and
 // TestIsValidPhoneMatchesPhonenumbers check it against IsValidNumber.
 func isValidPhone(n *phonenumbers.PhoneNumber) bool {
-	cc := int(n.GetCountryCode())
+	return isValidNSN(int(n.GetCountryCode()), nationalSignificantNumber(n))
+}
+
+// isValidNSN is isValidPhone of the number of country code cc whose
+// national significant number is nsn.
+func isValidNSN(cc int, nsn string) bool {
 	regions := phonenumbers.GetRegionCodesForCountryCode(cc)
-	nsn := nationalSignificantNumber(n)
 	var rules *phoneRules
 	valid := false // known to be valid for the region found
 	if len(regions) == 1 {
