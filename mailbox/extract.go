@@ -1530,6 +1530,22 @@ func NormalizePhone(s, region string) string {
 	return b.String()
 }
 
+// forwardedAddress is parseAddress(v): the sender in a forward's "From:"
+// line. net/mail.ParseAddress, which parseAddress starts with, makes a
+// dozen strings and errors for a plain "Name <address>"; simpleAddress
+// reads those without a copy, as net/mail reads them (it compares its
+// reading with go-message's, which is net/mail's with more charsets, and
+// a value with no encoded word needs no charset). Other values take
+// parseAddress's way. TestForwardedAddressMatchesParseAddress checks it.
+func forwardedAddress(v string) (name, addr string) {
+	if !strings.Contains(v, "=?") {
+		if n, a, ok := simpleAddress(strings.TrimSpace(v)); ok {
+			return strings.TrimSpace(n), strings.ToLower(a)
+		}
+	}
+	return parseAddress(v)
+}
+
 // forwardedBlock is the original message inside a forward.
 type forwardedBlock struct {
 	name, email string
@@ -1616,7 +1632,7 @@ func findForwarded(text string, lower []byte, subject string) (forwardedBlock, b
 		}
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case "from", "de", "von", "от", "发件人", "từ", "expéditeur":
-			fb.name, fb.email = parseAddress(v)
+			fb.name, fb.email = forwardedAddress(v)
 		}
 	}
 	if i > len(lines) {

@@ -1284,3 +1284,45 @@ func TestAppendLowerASCIIWords(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedAddressMatchesParseAddress checks forwardedAddress against
+// parseAddress (net/mail, then the email pattern) on the "From:" values of
+// the fixtures' forwards and on generated ones: names plain, quoted,
+// dotted, not ASCII or encoded, addresses bare, in brackets or broken,
+// comments, lists and groups, white space of every kind around them.
+func TestForwardedAddressMatchesParseAddress(t *testing.T) {
+	values := []string{"Olga Ivanova <olga.ivanova@example.ru>", " Sarah Kim <sarah.kim@example.com> ",
+		"sarah@example.com", "\u00a0Ann <a@b.c>\u2003", "Ann <A@B.C>", "=?utf-8?q?Ann?= <a@b.c>", "<a@b.c>", ""}
+	rng := rand.New(rand.NewSource(6))
+	words := []string{"Ann", "Lee", "ann", "a.b", ".a", "a.", "O'Neil", "J.", "Dr.", "x!#$%&'*+/=?^_`{|}~-",
+		`"Ann Lee"`, `"Lee, Ann"`, `""`, `"a\"b"`, `"(x)"`, `"Ann`, `"é"`, "é", "Ánn", "Иван", "=?utf-8?q?a?=", "=?x",
+		"(comment)", "<", ">", "@", ",", ";", ":", "[", "]", "\\", "\"", "\x01", "\x7f", "\xff", "a@b", "<a@b.c>",
+		"<A.B@C.D>", "<.a@b.c>", "<a@b..c>", "<a@[1.2.3.4]>", "<\"a b\"@c.d>", "<a@b.c", "a@b.c>", "<>", "< a@b.c>",
+		"<a@b.c >", "a@b.c", "Ann+Tag@Example.com", "a@b", "a@-b.c", "Group:"}
+	seps := []string{" ", " ", "", "  ", "\t", ", ", "\u00a0", " (c) ", "\r"}
+	addrs := []string{"<a@b.c>", "<A.B@C.D>", "<ann+tag@example.com>", "a@b.c", "<a@b..c>", "<a@b.c", "<>"}
+	for i := 0; i < 30000; i++ {
+		v := randomText(rng, 1+rng.Intn(4), words, seps)
+		if i%2 == 0 {
+			// Mostly well-formed: a display name and an address.
+			v = seps[rng.Intn(7)] + randomText(rng, rng.Intn(4), words[:20], []string{" ", " ", "", "\t"}) +
+				addrs[rng.Intn(len(addrs))] + seps[rng.Intn(7)]
+		}
+		values = append(values, v)
+	}
+	fast := 0
+	for _, v := range values {
+		name, addr := forwardedAddress(v)
+		wantName, wantAddr := parseAddress(v)
+		if name != wantName || addr != wantAddr {
+			t.Fatalf("forwardedAddress(%q) = %q, %q; parseAddress %q, %q", v, name, addr, wantName, wantAddr)
+		}
+		if _, _, ok := simpleAddress(strings.TrimSpace(v)); ok && !strings.Contains(v, "=?") {
+			fast++
+		}
+	}
+	t.Logf("%d of %d took the shortcut", fast, len(values))
+	if fast < 3000 {
+		t.Errorf("only %d of the values took the shortcut", fast)
+	}
+}
