@@ -844,7 +844,7 @@ func isASCII(s string) bool {
 
 // cleanName tidies a name: one space between words, no surrounding quotes.
 func cleanName(s string) string {
-	if !singleSpaced(s) {
+	if !fieldsJoined(s) {
 		s = strings.Join(strings.Fields(s), " ")
 	}
 	s = strings.Trim(s, `"'.,;: `)
@@ -862,6 +862,30 @@ func singleSpaced(s string) bool {
 		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
 			return false
 		}
+	}
+	return true
+}
+
+// fieldsJoined reports an s, in any script, that strings.Join(
+// strings.Fields(s), " ") leaves as it is: no white space (unicode.IsSpace)
+// but single spaces between words. Names not written in ASCII (Spanish,
+// Vietnamese, Russian, Chinese ones) were split into words and joined
+// again, two allocations each. TestSingleSpacedMatchesFields checks it.
+func fieldsJoined(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if asciiSpace[c] && (c != ' ' || i == 0 || i == len(s)-1 || s[i+1] == ' ') {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return false
+		}
+		i += size
 	}
 	return true
 }
@@ -2505,6 +2529,18 @@ func splitName(name string) (given, family string) {
 		if last < 0 {
 			return "", ""
 		}
+		return name[:last], name[last+1:]
+	}
+	if fieldsJoined(name) {
+		// Its words are those between its spaces, without a copy.
+		first := strings.IndexByte(name, ' ')
+		if first < 0 {
+			return "", ""
+		}
+		if familyNameFirst(name) {
+			return name[first+1:], name[:first]
+		}
+		last := strings.LastIndexByte(name, ' ')
 		return name[:last], name[last+1:]
 	}
 	words := strings.Fields(name)

@@ -846,16 +846,29 @@ func TestSingleSpacedMatchesFields(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(1))
 	words := []string{"Ann", "Lee", "a", "O'Neil", "é", "王", "\xff", "\u00a0", "\u0085", "\u2003", "\u3000", "\v", "\f",
-		"\r", "\n", "\t", " ", "  ", ",", ".", "\"", ""}
-	spaced := 0
-	for i := 0; i < 30000; i++ {
+		"\r", "\n", "\t", " ", "  ", ",", ".", "\"", "", "Nguyễn", "Văn", "Иван", "山田", "花子", "Lucía", "\u200b",
+		"\u2028", "\u1680", "\xc3", "\x85"}
+	spaced, joined := 0, 0
+	// Half the names are words of any script a space apart, with now and
+	// then white space or a byte that is not UTF-8.
+	names := []string{"Ann", "Lee", "é", "王", "Nguyễn", "Văn", "Иван", "山田", "花子", "Lucía", "\u200b", "\xc3", "\u00a0", "\u3000"}
+	for i := 0; i < 50000; i++ {
 		s := randomText(rng, rng.Intn(6), words, []string{"", " ", " ", " ", "  ", "\t"})
+		if i%2 == 1 {
+			s = strings.TrimSuffix(randomText(rng, 1+rng.Intn(4), names[:10+rng.Intn(5)], []string{" "}), " ")
+		}
 		fields := strings.Join(strings.Fields(s), " ")
 		if singleSpaced(s) {
 			spaced++
 			if fields != s {
 				t.Fatalf("singleSpaced(%q), but its fields are %q", s, fields)
 			}
+		}
+		if fieldsJoined(s) != (fields == s) {
+			t.Fatalf("fieldsJoined(%q) = %v, but its fields are %q", s, fieldsJoined(s), fields)
+		}
+		if fields == s && !singleSpaced(s) {
+			joined++
 		}
 		g, f := splitName(s)
 		if wg, wf := splitNamePlain(s); g != wg || f != wf {
@@ -865,8 +878,8 @@ func TestSingleSpacedMatchesFields(t *testing.T) {
 			t.Fatalf("cleanName(%q) = %q, want %q", s, got, want)
 		}
 	}
-	if spaced < 3000 {
-		t.Errorf("only %d generated names are single-spaced", spaced)
+	if spaced < 3000 || joined < 3000 {
+		t.Errorf("only %d generated names are single-spaced ASCII, %d in other scripts", spaced, joined)
 	}
 	for r := rune(0); r < 0x20000; r++ {
 		if got, want := familyNameFirst(string(r)), unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul); got != want {
