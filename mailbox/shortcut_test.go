@@ -431,7 +431,7 @@ func TestWriteFieldsMatchesFields(t *testing.T) {
 		var b textBuf
 		b.WriteString("x")
 		b.writeFields([]byte(s))
-		if got := b.String(); got != "x"+want {
+		if got := string(b.buf); got != "x"+want {
 			t.Fatalf("writeFields(%q) wrote %q, want %q", s, got[1:], want)
 		}
 		if got := hasNonSpace([]byte(s)); got != (want != "") {
@@ -1337,5 +1337,50 @@ func TestForwardedAddressMatchesParseAddress(t *testing.T) {
 	t.Logf("%d of %d took the shortcut", fast, len(values))
 	if fast < 3000 {
 		t.Errorf("only %d of the values took the shortcut", fast)
+	}
+}
+
+// tidyTextPlain is tidyText as it was first written, over a string.
+func tidyTextPlain(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := 0
+	for _, l := range lines {
+		l = strings.TrimRight(strings.TrimSpace(l), "\t")
+		l = strings.TrimSpace(l)
+		if l == "" {
+			blank++
+			if blank > 1 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+// TestTidyTextMatchesSplitJoin checks tidyText, which works in place,
+// against tidyTextPlain on the fixtures' HTML made text and on generated
+// text: lines of words, blank lines in runs, white space of every kind
+// (tabs, CRs, no-break and ideographic spaces) at their ends, bytes that
+// are not UTF-8, text that starts or ends with a line break.
+func TestTidyTextMatchesSplitJoin(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, string(readFixture(t, name)))
+	}
+	rng := rand.New(rand.NewSource(7))
+	words := []string{"Name", "Ana", "é", "预约", "-", "\t", " ", "  ", "\n", "\n", "\n\n", "\r", "\u00a0", "\u3000",
+		"\u0085", "\u2028", "\xff", "\xc2", "\v", ""}
+	for i := 0; i < 30000; i++ {
+		texts = append(texts, randomText(rng, rng.Intn(12), words, []string{"", " ", "\n", "\t", "\n \n"}))
+	}
+	for _, s := range texts {
+		buf := []byte(s)
+		if got, want := tidyText(buf), tidyTextPlain(s); got != want {
+			t.Fatalf("tidyText(%q) = %q, want %q", s, got, want)
+		}
 	}
 }
