@@ -125,7 +125,7 @@ func splitLabel(line string) (label, value string, ok bool) {
 		return "", "", false
 	}
 	label = trimLabelLeft(line[:i])
-	label = strings.TrimSpace(strings.Trim(label, "*_ "))
+	label = strings.TrimSpace(trimMarks(label, true))
 	if label == "" {
 		return "", "", false
 	}
@@ -152,9 +152,24 @@ func trimLabelLeft(s string) string {
 	return s
 }
 
+// trimMarks is strings.Trim(s, "*_ ") (spaces too) or strings.Trim(s, "*_"):
+// the bold and underline marks around labels and values. strings.Trim
+// builds a set of its cutset's bytes on every call, and is called for
+// every line of a request, twice. TestTrimMarksMatchesTrim checks it.
+func trimMarks(s string, spaces bool) string {
+	mark := func(c byte) bool { return c == '*' || c == '_' || spaces && c == ' ' }
+	for len(s) > 0 && mark(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && mark(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // lookupLabel returns the field a label names.
 func lookupLabel(label string) field {
-	l := strings.Trim(strings.TrimSpace(label), "*_ ")
+	l := trimMarks(strings.TrimSpace(label), true)
 	if l == "" || !startsLikeWord(l) {
 		return fieldNone // every label starts with a letter
 	}
@@ -260,7 +275,7 @@ func (p *parser) extract(body string) extracted {
 		var value string
 		if label, v, ok := splitLabel(line); ok {
 			f = lookupLabel(label)
-			value = strings.TrimSpace(strings.Trim(v, "*_"))
+			value = strings.TrimSpace(trimMarks(v, false))
 		}
 		if f == fieldNone {
 			// The label alone on its line, the value on the next.

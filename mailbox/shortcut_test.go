@@ -1384,3 +1384,20 @@ func TestTidyTextMatchesSplitJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestTrimMarksMatchesTrim checks trimMarks against strings.Trim with its
+// two cutsets on generated text: marks, spaces and other bytes at both
+// ends and inside, text of marks only, runes that are not ASCII.
+func TestTrimMarksMatchesTrim(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	words := []string{"*", "_", " ", "**", "__", "\t", "Name", "a", "é", "\u00a0", "\xff", "-", ""}
+	for i := 0; i < 30000; i++ {
+		s := randomText(rng, rng.Intn(8), words, []string{"", "", " ", "*"})
+		if got, want := trimMarks(s, true), strings.Trim(s, "*_ "); got != want {
+			t.Fatalf("trimMarks(%q, true) = %q, want %q", s, got, want)
+		}
+		if got, want := trimMarks(s, false), strings.Trim(s, "*_"); got != want {
+			t.Fatalf("trimMarks(%q, false) = %q, want %q", s, got, want)
+		}
+	}
+}
