@@ -2395,16 +2395,19 @@ func parseRequested(s, region string, loc *time.Location) (time.Time, bool) {
 func (p *parser) decide(x extracted) {
 	r := &p.req
 	region := p.opts.DefaultRegion
-	fromAutomated := p.isAutomated(r.From)
+	// The sender's domain is looked up once for each list: isAutomated
+	// looked it up in both, and the source below again.
+	fromScheduling, fromForm := isSchedulingService(r.From), isFormService(r.From)
+	fromAutomated := r.From != "" && (isAutomatedLocal(localPart(r.From)) || fromScheduling || fromForm)
 	replyToPatient := r.ReplyTo != "" && !p.isAutomated(r.ReplyTo) && !p.isOwn(r.ReplyTo)
 
 	// Source.
 	switch {
-	case isSchedulingService(r.From) || (x.calendar && fromAutomated && x.labelCount > 0):
+	case fromScheduling || (x.calendar && fromAutomated && x.labelCount > 0):
 		r.Source = SourceScheduling
 	case x.calendar:
 		r.Source = SourceCalendar
-	case isFormService(r.From) || (fromAutomated && x.labelCount >= 1) ||
+	case fromForm || (fromAutomated && x.labelCount >= 1) ||
 		(x.labelCount >= 2 && subjectNamesForm(capString(r.Subject, 200))):
 		r.Source = SourceWebForm
 	default:
@@ -2617,8 +2620,13 @@ func (p *parser) isAutomated(addr string) bool {
 	if addr == "" {
 		return false
 	}
+	return isAutomatedLocal(localPart(addr)) || isSchedulingService(addr) || isFormService(addr)
+}
+
+// localPart is addr before its first "@" (all of it without one).
+func localPart(addr string) string {
 	local, _, _ := strings.Cut(addr, "@")
-	return isAutomatedLocal(local) || isSchedulingService(addr) || isFormService(addr)
+	return local
 }
 
 // automatedLocalWords are the local parts automatedLocal names, each
