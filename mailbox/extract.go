@@ -303,7 +303,8 @@ func (p *parser) extract(body string) extracted {
 		}
 		if f == fieldMessage {
 			// A message runs on until the next label.
-			var more []string
+			var stack [16]string
+			more := stack[:0]
 			for j := i + 1; j < len(lines); j++ {
 				next := strings.TrimSpace(lines[j])
 				if isLabelLine(next) || strings.HasPrefix(next, "--") || isClosingLine(next) {
@@ -312,7 +313,7 @@ func (p *parser) extract(body string) extracted {
 				more = append(more, next)
 				i = j
 			}
-			value = strings.TrimSpace(value + "\n" + strings.Join(more, "\n"))
+			value = joinMessage(value, more)
 		}
 		if value == "" {
 			continue
@@ -411,6 +412,28 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	return x
+}
+
+// joinMessage is strings.TrimSpace(value + "\n" + strings.Join(more,
+// "\n")), the lines of a message, made in one string (the concatenation
+// and the join made two), or none when there are no more lines.
+// TestJoinMessageMatchesJoin checks it.
+func joinMessage(value string, more []string) string {
+	if len(more) == 0 {
+		return strings.TrimSpace(value) // the "\n" would be trimmed
+	}
+	size := len(value) + len(more)
+	for _, l := range more {
+		size += len(l)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(value)
+	for _, l := range more {
+		b.WriteByte('\n')
+		b.WriteString(l)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // findEmail is emailPattern.FindString(s), without the regexp: the

@@ -1401,3 +1401,21 @@ func TestTrimMarksMatchesTrim(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinMessageMatchesJoin checks joinMessage against the concatenation
+// and join it replaces, on generated values and lines: empty ones, white
+// space of every kind at their ends, none or many lines.
+func TestJoinMessageMatchesJoin(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	words := []string{"Lower", "back", "pain", "é", "预约", " ", "\t", "\n", "\u00a0", "\u3000", "\xff", ""}
+	for i := 0; i < 30000; i++ {
+		value := randomText(rng, rng.Intn(4), words, []string{"", " "})
+		var more []string
+		for n := rng.Intn(4) * rng.Intn(8); len(more) < n; {
+			more = append(more, randomText(rng, rng.Intn(4), words, []string{"", " "}))
+		}
+		if got, want := joinMessage(value, more), strings.TrimSpace(value+"\n"+strings.Join(more, "\n")); got != want {
+			t.Fatalf("joinMessage(%q, %q) = %q, want %q", value, more, got, want)
+		}
+	}
+}
