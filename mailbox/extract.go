@@ -1725,9 +1725,12 @@ func mayBeAttribution(t string) bool {
 		if len(tail) > 32 {
 			tail = tail[len(tail)-32:]
 		}
-		tail = strings.TrimRight(strings.TrimSuffix(strings.ToLower(tail), ":"), " \t\n\f\r")
+		// Lower-cased on the stack: strings.ToLower made a copy of every
+		// "Label:" line's tail (appendLower is strings.ToLower).
+		var buf [4 * 32]byte
+		lower := bytes.TrimRight(bytes.TrimSuffix(appendLower(buf[:0], tail), []byte(":")), " \t\n\f\r")
 		for _, w := range attributionWords {
-			if strings.HasSuffix(tail, w) {
+			if bytes.HasSuffix(lower, []byte(w)) {
 				return true
 			}
 		}

@@ -1419,3 +1419,56 @@ func TestJoinMessageMatchesJoin(t *testing.T) {
 		}
 	}
 }
+
+// mayBeAttributionPlain is mayBeAttribution as it was first written, with
+// strings.ToLower.
+func mayBeAttributionPlain(t string) bool {
+	switch {
+	case strings.HasSuffix(t, ":"):
+		tail := t
+		if len(tail) > 32 {
+			tail = tail[len(tail)-32:]
+		}
+		tail = strings.TrimRight(strings.TrimSuffix(strings.ToLower(tail), ":"), " \t\n\f\r")
+		for _, w := range attributionWords {
+			if strings.HasSuffix(tail, w) {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(t, "__"):
+		return true
+	case strings.HasPrefix(t, "--"):
+		return strings.Contains(strings.ToLower(t), "original")
+	}
+	return false
+}
+
+// TestMayBeAttributionMatchesToLower checks mayBeAttribution against
+// mayBeAttributionPlain on generated lines: attribution words in any case
+// and script (ESCRIBIÓ, ПИШЕТ, VIẾT), long lines whose last 32 bytes start
+// inside a character, white space and colons before the end, bytes that
+// are not UTF-8, label lines.
+func TestMayBeAttributionMatchesToLower(t *testing.T) {
+	rng := rand.New(rand.NewSource(10))
+	words := append([]string{"On", "Mon", "Ann", "<a@b.c>", "Name", "Message", "ÉCRIT", "ESCRIBIÓ", "ПИШЕТ", "VIẾT",
+		"WROTE", "Schrieb", "é", "预约", "\xff", "\xe2\x82", " ", "\t", "\f", ":", "::", "__", "--", "Original", "ORİGINAL"},
+		attributionWords...)
+	trues := 0
+	for i := 0; i < 30000; i++ {
+		s := randomText(rng, rng.Intn(10), words, []string{"", " ", " ", "\t"})
+		if rng.Intn(2) == 0 {
+			s += []string{":", " :", "\t:", "::", ": "}[rng.Intn(5)]
+		}
+		got, want := mayBeAttribution(s), mayBeAttributionPlain(s)
+		if got != want {
+			t.Fatalf("mayBeAttribution(%q) = %v, want %v", s, got, want)
+		}
+		if got {
+			trues++
+		}
+	}
+	if trues < 2000 {
+		t.Errorf("only %d generated lines may be attributions", trues)
+	}
+}
