@@ -1692,7 +1692,10 @@ func findForwarded(text string, lower []byte, subject string) (forwardedBlock, b
 		if !ok {
 			break
 		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
+		// The key lower-cased on the stack, not copied: strings.ToLower
+		// made a string of every capitalised key ("From", "Date").
+		var keyBuf [64]byte
+		switch string(appendLower(keyBuf[:0], strings.TrimSpace(k))) {
 		case "from", "de", "von", "от", "发件人", "từ", "expéditeur":
 			fb.name, fb.email = forwardedAddress(v)
 		}
@@ -1700,11 +1703,20 @@ func findForwarded(text string, lower []byte, subject string) (forwardedBlock, b
 	if i > len(lines) {
 		i = len(lines)
 	}
-	var body []string
-	for _, l := range lines[i:] {
-		body = append(body, strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+	// The body's lines, each without a "> " quote mark, joined in one
+	// string (collecting them in a growing slice cost an allocation
+	// every time it doubled). They are rest's lines, shortened.
+	if i < len(lines) {
+		var b strings.Builder
+		b.Grow(len(rest))
+		for j, l := range lines[i:] {
+			if j > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+		}
+		fb.body = b.String()
 	}
-	fb.body = strings.Join(body, "\n")
 	return fb, fb.email != "" || fb.name != ""
 }
 

@@ -1472,3 +1472,110 @@ func TestMayBeAttributionMatchesToLower(t *testing.T) {
 		t.Errorf("only %d generated lines may be attributions", trues)
 	}
 }
+
+// findForwardedPlain is findForwarded as it was first written: keys
+// lower-cased by strings.ToLower, the body's lines collected and joined,
+// the sender read by parseAddress.
+func findForwardedPlain(text string, lower []byte, subject string) (forwardedBlock, bool) {
+	// forwardMarker matches only a line of dashes around words, or "Begin
+	// forwarded message:" ("forwarded" has no letter with a case variant
+	// outside ASCII): a text with neither "--" nor "forwarded" has none,
+	// and two searches rule that out sooner than the triggers' eight.
+	if !strings.Contains(text, "--") && !bytes.Contains(lower, []byte("forwarded")) {
+		return forwardedBlock{}, false
+	}
+	if !containsAnyBytes(lower, forwardTriggers) {
+		return forwardedBlock{}, false
+	}
+	loc := findForwardMarker(text)
+	if loc == nil {
+		return forwardedBlock{}, false
+	}
+	marker := strings.ToLower(text[loc[0]:loc[1]])
+	if strings.Contains(marker, "original message") && !forwardSubject.MatchString(subject) {
+		return forwardedBlock{}, false // a reply's quoted history, not a forward
+	}
+	rest := strings.TrimLeft(text[loc[1]:], "\r\n")
+	lines := strings.Split(rest, "\n")
+	var fb forwardedBlock
+	i := 0
+	for ; i < len(lines) && i < 30; i++ {
+		line := strings.TrimSpace(strings.TrimLeft(lines[i], "> "))
+		if line == "" {
+			if fb.email != "" || fb.name != "" {
+				i++
+				break
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			break
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "from", "de", "von", "от", "发件人", "từ", "expéditeur":
+			fb.name, fb.email = parseAddress(v)
+		}
+	}
+	if i > len(lines) {
+		i = len(lines)
+	}
+	var body []string
+	for _, l := range lines[i:] {
+		body = append(body, strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+	}
+	fb.body = strings.Join(body, "\n")
+	return fb, fb.email != "" || fb.name != ""
+}
+
+// TestFindForwardedMatchesPlain checks findForwarded against
+// findForwardedPlain on the fixtures' texts and on generated forwards:
+// markers of each language, header keys in any case and script, quoted
+// and blank lines between and after them, bodies of none to many lines.
+func TestFindForwardedMatchesPlain(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, ParseRequest(readFixture(t, name), testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(11))
+	markers := []string{"---------- Forwarded message ---------", "Begin forwarded message:", "-----Original Message-----",
+		"-------- Mensaje reenviado --------", "-------- Message transféré --------", "-------- Пересылаемое сообщение --------",
+		"---- 转发的邮件 ----", "-------- Weitergeleitete Nachricht --------", "-- not a marker --", ""}
+	keys := []string{"From", "FROM", "from", "De", "Von", "От", "ОТ", "发件人", "Từ", "TỪ", "Expéditeur", "EXPÉDITEUR",
+		"Date", "Subject", "To", "Fecha", "> From", " From ", "Frоm", strings.Repeat("K", 70), "İ"}
+	values := []string{"Ann Lee <ann@example.com>", "ann@example.com", `"Lee, Ann" <A@B.C>`, "Mon, 7 Dec 2026", "Hi",
+		"=?utf-8?q?Ann?= <a@b.c>", "", "x:y"}
+	bodyLines := []string{"Hello", "> quoted", ">> deep", "> ", ">", "", "Name: Ann", "  indented", "é预约", "\xff"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		b.WriteString(randomText(rng, rng.Intn(3), bodyLines, []string{"\n"}))
+		b.WriteString(markers[rng.Intn(len(markers))] + []string{"\n", "\r\n", "\n\n", ""}[rng.Intn(4)])
+		for n := rng.Intn(6); n > 0; n-- {
+			prefix := []string{"", "> ", ">", " "}[rng.Intn(4)]
+			b.WriteString(prefix + keys[rng.Intn(len(keys))] + ":" + []string{" ", "", "  "}[rng.Intn(3)] +
+				values[rng.Intn(len(values))] + "\n")
+			if rng.Intn(5) == 0 {
+				b.WriteString("\n")
+			}
+		}
+		b.WriteString(randomText(rng, rng.Intn(8), bodyLines, []string{"\n", "\n", "\r\n"}))
+		texts = append(texts, b.String())
+	}
+	found := 0
+	for _, text := range texts {
+		lower := appendLower(nil, text)
+		for _, subject := range []string{"Fwd: visit", "Re: visit"} {
+			got, gotOK := findForwarded(text, lower, subject)
+			want, wantOK := findForwardedPlain(text, lower, subject)
+			if got != want || gotOK != wantOK {
+				t.Fatalf("findForwarded(%q, %q) = %+v, %v; want %+v, %v", text, subject, got, gotOK, want, wantOK)
+			}
+			if gotOK {
+				found++
+			}
+		}
+	}
+	if found < 5000 {
+		t.Errorf("only %d generated texts were forwards", found)
+	}
+}
