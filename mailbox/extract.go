@@ -125,7 +125,7 @@ func splitLabel(line string) (label, value string, ok bool) {
 		return "", "", false
 	}
 	label = trimLabelLeft(line[:i])
-	label = strings.TrimSpace(strings.Trim(label, "*_ "))
+	label = strings.TrimSpace(trimMarks(label, true))
 	if label == "" {
 		return "", "", false
 	}
@@ -152,9 +152,24 @@ func trimLabelLeft(s string) string {
 	return s
 }
 
+// trimMarks is strings.Trim(s, "*_ ") (spaces too) or strings.Trim(s, "*_"):
+// the bold and underline marks around labels and values. strings.Trim
+// builds a set of its cutset's bytes on every call, and is called for
+// every line of a request, twice. TestTrimMarksMatchesTrim checks it.
+func trimMarks(s string, spaces bool) string {
+	mark := func(c byte) bool { return c == '*' || c == '_' || spaces && c == ' ' }
+	for len(s) > 0 && mark(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && mark(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // lookupLabel returns the field a label names.
 func lookupLabel(label string) field {
-	l := strings.Trim(strings.TrimSpace(label), "*_ ")
+	l := trimMarks(strings.TrimSpace(label), true)
 	if l == "" || !startsLikeWord(l) {
 		return fieldNone // every label starts with a letter
 	}
@@ -260,7 +275,7 @@ func (p *parser) extract(body string) extracted {
 		var value string
 		if label, v, ok := splitLabel(line); ok {
 			f = lookupLabel(label)
-			value = strings.TrimSpace(strings.Trim(v, "*_"))
+			value = strings.TrimSpace(trimMarks(v, false))
 		}
 		if f == fieldNone {
 			// The label alone on its line, the value on the next.
@@ -288,7 +303,8 @@ func (p *parser) extract(body string) extracted {
 		}
 		if f == fieldMessage {
 			// A message runs on until the next label.
-			var more []string
+			var stack [16]string
+			more := stack[:0]
 			for j := i + 1; j < len(lines); j++ {
 				next := strings.TrimSpace(lines[j])
 				if isLabelLine(next) || strings.HasPrefix(next, "--") || isClosingLine(next) {
@@ -297,7 +313,7 @@ func (p *parser) extract(body string) extracted {
 				more = append(more, next)
 				i = j
 			}
-			value = strings.TrimSpace(value + "\n" + strings.Join(more, "\n"))
+			value = joinMessage(value, more)
 		}
 		if value == "" {
 			continue
@@ -396,6 +412,28 @@ func (p *parser) extract(body string) extracted {
 		}
 	}
 	return x
+}
+
+// joinMessage is strings.TrimSpace(value + "\n" + strings.Join(more,
+// "\n")), the lines of a message, made in one string (the concatenation
+// and the join made two), or none when there are no more lines.
+// TestJoinMessageMatchesJoin checks it.
+func joinMessage(value string, more []string) string {
+	if len(more) == 0 {
+		return strings.TrimSpace(value) // the "\n" would be trimmed
+	}
+	size := len(value) + len(more)
+	for _, l := range more {
+		size += len(l)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(value)
+	for _, l := range more {
+		b.WriteByte('\n')
+		b.WriteString(l)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // findEmail is emailPattern.FindString(s), without the regexp: the
@@ -743,6 +781,16 @@ var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &
 func appendLower(dst []byte, s string) []byte {
 	dst = slices.Grow(dst, len(s))
 	for i := 0; i < len(s); {
+		if len(s)-i >= 8 {
+			// Eight ASCII bytes at a time (most text is ASCII; a byte
+			// at a time was most of the cost of lower-casing a text).
+			w := stringWord(s[i : i+8])
+			if w&asciiHighBits == 0 {
+				dst = binary.LittleEndian.AppendUint64(dst, lowerASCIIWord(w))
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 'A' && c <= 'Z' {
@@ -757,6 +805,31 @@ func appendLower(dst []byte, s string) []byte {
 		i += size
 	}
 	return dst
+}
+
+// asciiHighBits is the high bit of each byte of a uint64: none is set in
+// eight ASCII bytes.
+const asciiHighBits = 0x8080808080808080
+
+// stringWord is the first eight bytes of s as a little-endian uint64 (the
+// compiler makes the eight loads one).
+func stringWord(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// lowerASCIIWord lower-cases the eight ASCII bytes in w (no high bit set)
+// at once: a byte gets 0x20 added when it is 'A' to 'Z'. Adding 0x80-'A'
+// to each byte sets its high bit when it is 'A' or above, adding
+// 0x80-'Z'-1 when it is above 'Z'; neither sum carries into the next byte
+// (no byte is above 0x7F). TestAppendLowerMatchesToLower checks it.
+func lowerASCIIWord(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	atLeastA := w + ones*(0x80-'A')
+	aboveZ := w + ones*(0x80-'Z'-1)
+	upper := atLeastA &^ aboveZ & asciiHighBits
+	return w | upper>>2
 }
 
 // lowerRune is unicode.ToLower(r), looked up in a table for the letters of
@@ -809,7 +882,7 @@ func isASCII(s string) bool {
 
 // cleanName tidies a name: one space between words, no surrounding quotes.
 func cleanName(s string) string {
-	if !singleSpaced(s) {
+	if !fieldsJoined(s) {
 		s = strings.Join(strings.Fields(s), " ")
 	}
 	s = strings.Trim(s, `"'.,;: `)
@@ -827,6 +900,30 @@ func singleSpaced(s string) bool {
 		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
 			return false
 		}
+	}
+	return true
+}
+
+// fieldsJoined reports an s, in any script, that strings.Join(
+// strings.Fields(s), " ") leaves as it is: no white space (unicode.IsSpace)
+// but single spaces between words. Names not written in ASCII (Spanish,
+// Vietnamese, Russian, Chinese ones) were split into words and joined
+// again, two allocations each. TestSingleSpacedMatchesFields checks it.
+func fieldsJoined(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if asciiSpace[c] && (c != ' ' || i == 0 || i == len(s)-1 || s[i+1] == ' ') {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return false
+		}
+		i += size
 	}
 	return true
 }
@@ -969,17 +1066,43 @@ func normalizePhone(s, region string) (string, bool) {
 	if digits < 7 || digits > 15 {
 		return "", false
 	}
+	if nn, ok := nanpDigits(s, region); ok {
+		// parsePhone's commonest case, without the PhoneNumber (three
+		// allocations) and the national number made a string twice (by
+		// isValidPhone and e164): "+1" and the ten digits, which are the
+		// national significant number.
+		var buf [24]byte
+		e := string(strconv.AppendUint(append(buf[:0], "+1"...), nn, 10))
+		if !isValidNSN(1, e[2:]) {
+			return "", false
+		}
+		return e, true
+	}
 	n, err := parsePhone(s, region)
 	if err != nil || !isValidPhone(n) {
 		return "", false
 	}
-	if n.GetCountryCode() == 1 && n.GetNationalNumber() >= 2e9 && n.GetExtension() == "" && !n.GetItalianLeadingZero() {
-		// phonenumbers.Format's E.164 of a +1 number with ten digits
-		// (nanpDigits' numbers) is "+1" and the digits; Format builds it
-		// through two builders and a metadata lookup.
-		return "+1" + strconv.FormatUint(n.GetNationalNumber(), 10), true
+	return e164(n), true
+}
+
+// e164 is phonenumbers.Format(n, phonenumbers.E164): for a number with a
+// national number, "+", the country code and the national significant
+// number (what FormatWithBuf writes for E164, through three builders);
+// Format gives back the raw input of one without. TestE164MatchesFormat
+// checks them against each other.
+func e164(n *phonenumbers.PhoneNumber) string {
+	if n.GetNationalNumber() == 0 && n.GetRawInput() != "" {
+		return n.GetRawInput()
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), true
+	var buf [32]byte
+	b := append(buf[:0], '+')
+	b = strconv.AppendInt(b, int64(n.GetCountryCode()), 10)
+	if n.GetItalianLeadingZero() && n.GetNumberOfLeadingZeros() > 0 {
+		b = append(b, phonenumbers.GetNationalSignificantNumber(n)...)
+	} else {
+		b = strconv.AppendUint(b, n.GetNationalNumber(), 10)
+	}
+	return string(b)
 }
 
 // parsePhone is phonenumbers.Parse with a shortcut for the commonest
@@ -1165,9 +1288,13 @@ func nanpDigits(s, region string) (uint64, bool) {
 // This does the same with phoneRules. TestParsePhoneShortcut and
 // TestIsValidPhoneMatchesPhonenumbers check it against IsValidNumber.
 func isValidPhone(n *phonenumbers.PhoneNumber) bool {
-	cc := int(n.GetCountryCode())
+	return isValidNSN(int(n.GetCountryCode()), nationalSignificantNumber(n))
+}
+
+// isValidNSN is isValidPhone of the number of country code cc whose
+// national significant number is nsn.
+func isValidNSN(cc int, nsn string) bool {
 	regions := phonenumbers.GetRegionCodesForCountryCode(cc)
-	nsn := nationalSignificantNumber(n)
 	var rules *phoneRules
 	valid := false // known to be valid for the region found
 	if len(regions) == 1 {
@@ -1465,6 +1592,22 @@ func NormalizePhone(s, region string) string {
 	return b.String()
 }
 
+// forwardedAddress is parseAddress(v): the sender in a forward's "From:"
+// line. net/mail.ParseAddress, which parseAddress starts with, makes a
+// dozen strings and errors for a plain "Name <address>"; simpleAddress
+// reads those without a copy, as net/mail reads them (it compares its
+// reading with go-message's, which is net/mail's with more charsets, and
+// a value with no encoded word needs no charset). Other values take
+// parseAddress's way. TestForwardedAddressMatchesParseAddress checks it.
+func forwardedAddress(v string) (name, addr string) {
+	if !strings.Contains(v, "=?") {
+		if n, a, ok := simpleAddress(strings.TrimSpace(v)); ok {
+			return strings.TrimSpace(n), strings.ToLower(a)
+		}
+	}
+	return parseAddress(v)
+}
+
 // forwardedBlock is the original message inside a forward.
 type forwardedBlock struct {
 	name, email string
@@ -1549,19 +1692,31 @@ func findForwarded(text string, lower []byte, subject string) (forwardedBlock, b
 		if !ok {
 			break
 		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
+		// The key lower-cased on the stack, not copied: strings.ToLower
+		// made a string of every capitalised key ("From", "Date").
+		var keyBuf [64]byte
+		switch string(appendLower(keyBuf[:0], strings.TrimSpace(k))) {
 		case "from", "de", "von", "от", "发件人", "từ", "expéditeur":
-			fb.name, fb.email = parseAddress(v)
+			fb.name, fb.email = forwardedAddress(v)
 		}
 	}
 	if i > len(lines) {
 		i = len(lines)
 	}
-	var body []string
-	for _, l := range lines[i:] {
-		body = append(body, strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+	// The body's lines, each without a "> " quote mark, joined in one
+	// string (collecting them in a growing slice cost an allocation
+	// every time it doubled). They are rest's lines, shortened.
+	if i < len(lines) {
+		var b strings.Builder
+		b.Grow(len(rest))
+		for j, l := range lines[i:] {
+			if j > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+		}
+		fb.body = b.String()
 	}
-	fb.body = strings.Join(body, "\n")
 	return fb, fb.email != "" || fb.name != ""
 }
 
@@ -1582,9 +1737,12 @@ func mayBeAttribution(t string) bool {
 		if len(tail) > 32 {
 			tail = tail[len(tail)-32:]
 		}
-		tail = strings.TrimRight(strings.TrimSuffix(strings.ToLower(tail), ":"), " \t\n\f\r")
+		// Lower-cased on the stack: strings.ToLower made a copy of every
+		// "Label:" line's tail (appendLower is strings.ToLower).
+		var buf [4 * 32]byte
+		lower := bytes.TrimRight(bytes.TrimSuffix(appendLower(buf[:0], tail), []byte(":")), " \t\n\f\r")
 		for _, w := range attributionWords {
-			if strings.HasSuffix(tail, w) {
+			if bytes.HasSuffix(lower, []byte(w)) {
 				return true
 			}
 		}
@@ -2275,16 +2433,19 @@ func parseRequested(s, region string, loc *time.Location) (time.Time, bool) {
 func (p *parser) decide(x extracted) {
 	r := &p.req
 	region := p.opts.DefaultRegion
-	fromAutomated := p.isAutomated(r.From)
+	// The sender's domain is looked up once for each list: isAutomated
+	// looked it up in both, and the source below again.
+	fromScheduling, fromForm := isSchedulingService(r.From), isFormService(r.From)
+	fromAutomated := r.From != "" && (isAutomatedLocal(localPart(r.From)) || fromScheduling || fromForm)
 	replyToPatient := r.ReplyTo != "" && !p.isAutomated(r.ReplyTo) && !p.isOwn(r.ReplyTo)
 
 	// Source.
 	switch {
-	case isSchedulingService(r.From) || (x.calendar && fromAutomated && x.labelCount > 0):
+	case fromScheduling || (x.calendar && fromAutomated && x.labelCount > 0):
 		r.Source = SourceScheduling
 	case x.calendar:
 		r.Source = SourceCalendar
-	case isFormService(r.From) || (fromAutomated && x.labelCount >= 1) ||
+	case fromForm || (fromAutomated && x.labelCount >= 1) ||
 		(x.labelCount >= 2 && subjectNamesForm(capString(r.Subject, 200))):
 		r.Source = SourceWebForm
 	default:
@@ -2426,6 +2587,18 @@ func splitName(name string) (given, family string) {
 		}
 		return name[:last], name[last+1:]
 	}
+	if fieldsJoined(name) {
+		// Its words are those between its spaces, without a copy.
+		first := strings.IndexByte(name, ' ')
+		if first < 0 {
+			return "", ""
+		}
+		if familyNameFirst(name) {
+			return name[first+1:], name[:first]
+		}
+		last := strings.LastIndexByte(name, ' ')
+		return name[:last], name[last+1:]
+	}
 	words := strings.Fields(name)
 	if len(words) < 2 {
 		return "", ""
@@ -2485,8 +2658,13 @@ func (p *parser) isAutomated(addr string) bool {
 	if addr == "" {
 		return false
 	}
+	return isAutomatedLocal(localPart(addr)) || isSchedulingService(addr) || isFormService(addr)
+}
+
+// localPart is addr before its first "@" (all of it without one).
+func localPart(addr string) string {
 	local, _, _ := strings.Cut(addr, "@")
-	return isAutomatedLocal(local) || isSchedulingService(addr) || isFormService(addr)
+	return local
 }
 
 // automatedLocalWords are the local parts automatedLocal names, each

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,7 +62,9 @@ func TestParsePhoneShortcut(t *testing.T) {
 	}
 	inputs = append(inputs, "503-555-0142", "+1 (503) 555-0142", "(503) 555–0142", "+15035550142",
 		"0035550142", "1035550142", "+1 0035550142", "+1 1035550142", "+2 503 555 0142", "011 503 555 0142",
-		"2026-12-07", "+1 503 555 0142 x12", "503.555.0142;ext=7", "+1 (503) 555-0142 / 971-555-0100")
+		"2026-12-07", "+1 503 555 0142 x12", "503.555.0142;ext=7", "+1 (503) 555-0142 / 971-555-0100",
+		"+1 876 555 0142", "+1 416 555 0142", "+1 787 555 0142", "+1 268 464 1234", "(416) 555-0142",
+		"876 555 0142", "+1 800 555 0142", "+1 900 555 0142", "+1 555 555 0142", "+1 2015550123")
 	for _, region := range []string{"US", "CA", "GB", "VN"} {
 		for _, s := range inputs {
 			want, wantErr := phonenumbers.Parse(s, region)
@@ -455,4 +458,70 @@ func randomDigits(rng *rand.Rand, n int) string {
 		b.WriteByte(byte('0' + rng.Intn(10)))
 	}
 	return b.String()
+}
+
+// TestE164MatchesFormat checks e164 against phonenumbers.Format(n, E164):
+// every region's example numbers of every type, what Parse makes of
+// random numbers written with a country code (leading zeros, extensions
+// and all), and numbers built by hand with leading zeros, extensions, raw
+// input and no national number.
+func TestE164MatchesFormat(t *testing.T) {
+	var numbers []*phonenumbers.PhoneNumber
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	for region := range phonenumbers.GetSupportedRegions() {
+		for _, typ := range types {
+			if n := phonenumbers.GetExampleNumberForType(region, typ); n != nil {
+				numbers = append(numbers, n)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(5))
+	var codes []int
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		codes = append(codes, cc)
+	}
+	slices.Sort(codes)
+	// Parse is slow (under -race most of all): a few thousand of its
+	// numbers, and many more built by hand below.
+	for i := 0; i < 3000; i++ {
+		s := "+" + strconv.Itoa(codes[rng.Intn(len(codes))]) + " " + strings.Repeat("0", rng.Intn(3)) +
+			randomDigits(rng, 4+rng.Intn(10))
+		if rng.Intn(8) == 0 {
+			s += " ext. " + randomDigits(rng, 1+rng.Intn(4))
+		}
+		if n, err := phonenumbers.Parse(s, "US"); err == nil {
+			numbers = append(numbers, n)
+		}
+	}
+	for i := 0; i < 20000; i++ {
+		cc, nn := int32(codes[rng.Intn(len(codes))]), rng.Uint64()>>uint(rng.Intn(64))
+		if rng.Intn(10) == 0 {
+			nn = 0
+		}
+		n := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}
+		if rng.Intn(2) == 0 {
+			yes := rng.Intn(3) > 0
+			n.ItalianLeadingZero = &yes
+			if rng.Intn(2) == 0 {
+				z := int32(rng.Intn(5) - 1)
+				n.NumberOfLeadingZeros = &z
+			}
+		}
+		if rng.Intn(4) == 0 {
+			raw := "+" + randomDigits(rng, rng.Intn(6))
+			n.RawInput = &raw
+		}
+		if rng.Intn(4) == 0 {
+			ext := randomDigits(rng, 3)
+			n.Extension = &ext
+		}
+		numbers = append(numbers, n)
+	}
+	for _, n := range numbers {
+		if got, want := e164(n), phonenumbers.Format(n, phonenumbers.E164); got != want {
+			t.Fatalf("e164(%v) = %q, phonenumbers.Format %q", n, got, want)
+		}
+	}
 }

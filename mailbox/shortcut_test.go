@@ -431,7 +431,7 @@ func TestWriteFieldsMatchesFields(t *testing.T) {
 		var b textBuf
 		b.WriteString("x")
 		b.writeFields([]byte(s))
-		if got := b.String(); got != "x"+want {
+		if got := string(b.buf); got != "x"+want {
 			t.Fatalf("writeFields(%q) wrote %q, want %q", s, got[1:], want)
 		}
 		if got := hasNonSpace([]byte(s)); got != (want != "") {
@@ -846,16 +846,29 @@ func TestSingleSpacedMatchesFields(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(1))
 	words := []string{"Ann", "Lee", "a", "O'Neil", "é", "王", "\xff", "\u00a0", "\u0085", "\u2003", "\u3000", "\v", "\f",
-		"\r", "\n", "\t", " ", "  ", ",", ".", "\"", ""}
-	spaced := 0
-	for i := 0; i < 30000; i++ {
+		"\r", "\n", "\t", " ", "  ", ",", ".", "\"", "", "Nguyễn", "Văn", "Иван", "山田", "花子", "Lucía", "\u200b",
+		"\u2028", "\u1680", "\xc3", "\x85"}
+	spaced, joined := 0, 0
+	// Half the names are words of any script a space apart, with now and
+	// then white space or a byte that is not UTF-8.
+	names := []string{"Ann", "Lee", "é", "王", "Nguyễn", "Văn", "Иван", "山田", "花子", "Lucía", "\u200b", "\xc3", "\u00a0", "\u3000"}
+	for i := 0; i < 50000; i++ {
 		s := randomText(rng, rng.Intn(6), words, []string{"", " ", " ", " ", "  ", "\t"})
+		if i%2 == 1 {
+			s = strings.TrimSuffix(randomText(rng, 1+rng.Intn(4), names[:10+rng.Intn(5)], []string{" "}), " ")
+		}
 		fields := strings.Join(strings.Fields(s), " ")
 		if singleSpaced(s) {
 			spaced++
 			if fields != s {
 				t.Fatalf("singleSpaced(%q), but its fields are %q", s, fields)
 			}
+		}
+		if fieldsJoined(s) != (fields == s) {
+			t.Fatalf("fieldsJoined(%q) = %v, but its fields are %q", s, fieldsJoined(s), fields)
+		}
+		if fields == s && !singleSpaced(s) {
+			joined++
 		}
 		g, f := splitName(s)
 		if wg, wf := splitNamePlain(s); g != wg || f != wf {
@@ -865,8 +878,8 @@ func TestSingleSpacedMatchesFields(t *testing.T) {
 			t.Fatalf("cleanName(%q) = %q, want %q", s, got, want)
 		}
 	}
-	if spaced < 3000 {
-		t.Errorf("only %d generated names are single-spaced", spaced)
+	if spaced < 3000 || joined < 3000 {
+		t.Errorf("only %d generated names are single-spaced ASCII, %d in other scripts", spaced, joined)
 	}
 	for r := rune(0); r < 0x20000; r++ {
 		if got, want := familyNameFirst(string(r)), unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul); got != want {
@@ -1246,5 +1259,325 @@ func TestStartAnchoredMatchesRegexp(t *testing.T) {
 		if matched < 300 {
 			t.Errorf("%s: only %d texts match", a.re, matched)
 		}
+	}
+}
+
+// TestAppendLowerASCIIWords checks appendLower's eight-bytes-at-a-time way
+// against strings.ToLower: every ASCII byte at every place of a word (and
+// of the tail after it), and random text of all ASCII bytes with non-ASCII
+// runes and bytes that are not UTF-8 at random places, so that words start
+// at every offset from them.
+func TestAppendLowerASCIIWords(t *testing.T) {
+	var texts []string
+	for c := 0; c < 0x80; c++ {
+		for at := 0; at < 11; at++ {
+			b := []byte("aZ@[`{mQ0z~")
+			b[at] = byte(c)
+			texts = append(texts, string(b))
+		}
+	}
+	rng := rand.New(rand.NewSource(4))
+	others := []string{"É", "Σ", "İ", "\u212a", "预", "\xff", "\xe2\x82", "ẞ"}
+	for i := 0; i < 30000; i++ {
+		b := make([]byte, 0, 48)
+		for n := rng.Intn(40); len(b) < n; {
+			if rng.Intn(12) == 0 {
+				b = append(b, others[rng.Intn(len(others))]...)
+			} else {
+				b = append(b, byte(rng.Intn(0x80)))
+			}
+		}
+		texts = append(texts, string(b))
+	}
+	buf := []byte("pre")
+	for _, s := range texts {
+		buf = appendLower(buf[:3], s)
+		if got, want := string(buf[3:]), strings.ToLower(s); got != want || string(buf[:3]) != "pre" {
+			t.Fatalf("appendLower(%q) = %q, strings.ToLower %q", s, got, want)
+		}
+	}
+}
+
+// TestForwardedAddressMatchesParseAddress checks forwardedAddress against
+// parseAddress (net/mail, then the email pattern) on the "From:" values of
+// the fixtures' forwards and on generated ones: names plain, quoted,
+// dotted, not ASCII or encoded, addresses bare, in brackets or broken,
+// comments, lists and groups, white space of every kind around them.
+func TestForwardedAddressMatchesParseAddress(t *testing.T) {
+	values := []string{"Olga Ivanova <olga.ivanova@example.ru>", " Sarah Kim <sarah.kim@example.com> ",
+		"sarah@example.com", "\u00a0Ann <a@b.c>\u2003", "Ann <A@B.C>", "=?utf-8?q?Ann?= <a@b.c>", "<a@b.c>", ""}
+	rng := rand.New(rand.NewSource(6))
+	words := []string{"Ann", "Lee", "ann", "a.b", ".a", "a.", "O'Neil", "J.", "Dr.", "x!#$%&'*+/=?^_`{|}~-",
+		`"Ann Lee"`, `"Lee, Ann"`, `""`, `"a\"b"`, `"(x)"`, `"Ann`, `"é"`, "é", "Ánn", "Иван", "=?utf-8?q?a?=", "=?x",
+		"(comment)", "<", ">", "@", ",", ";", ":", "[", "]", "\\", "\"", "\x01", "\x7f", "\xff", "a@b", "<a@b.c>",
+		"<A.B@C.D>", "<.a@b.c>", "<a@b..c>", "<a@[1.2.3.4]>", "<\"a b\"@c.d>", "<a@b.c", "a@b.c>", "<>", "< a@b.c>",
+		"<a@b.c >", "a@b.c", "Ann+Tag@Example.com", "a@b", "a@-b.c", "Group:"}
+	seps := []string{" ", " ", "", "  ", "\t", ", ", "\u00a0", " (c) ", "\r"}
+	addrs := []string{"<a@b.c>", "<A.B@C.D>", "<ann+tag@example.com>", "a@b.c", "<a@b..c>", "<a@b.c", "<>"}
+	for i := 0; i < 30000; i++ {
+		v := randomText(rng, 1+rng.Intn(4), words, seps)
+		if i%2 == 0 {
+			// Mostly well-formed: a display name and an address.
+			v = seps[rng.Intn(7)] + randomText(rng, rng.Intn(4), words[:20], []string{" ", " ", "", "\t"}) +
+				addrs[rng.Intn(len(addrs))] + seps[rng.Intn(7)]
+		}
+		values = append(values, v)
+	}
+	fast := 0
+	for _, v := range values {
+		name, addr := forwardedAddress(v)
+		wantName, wantAddr := parseAddress(v)
+		if name != wantName || addr != wantAddr {
+			t.Fatalf("forwardedAddress(%q) = %q, %q; parseAddress %q, %q", v, name, addr, wantName, wantAddr)
+		}
+		if _, _, ok := simpleAddress(strings.TrimSpace(v)); ok && !strings.Contains(v, "=?") {
+			fast++
+		}
+	}
+	t.Logf("%d of %d took the shortcut", fast, len(values))
+	if fast < 3000 {
+		t.Errorf("only %d of the values took the shortcut", fast)
+	}
+}
+
+// tidyTextPlain is tidyText as it was first written, over a string.
+func tidyTextPlain(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := 0
+	for _, l := range lines {
+		l = strings.TrimRight(strings.TrimSpace(l), "\t")
+		l = strings.TrimSpace(l)
+		if l == "" {
+			blank++
+			if blank > 1 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+// TestTidyTextMatchesSplitJoin checks tidyText, which works in place,
+// against tidyTextPlain on the fixtures' HTML made text and on generated
+// text: lines of words, blank lines in runs, white space of every kind
+// (tabs, CRs, no-break and ideographic spaces) at their ends, bytes that
+// are not UTF-8, text that starts or ends with a line break.
+func TestTidyTextMatchesSplitJoin(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, string(readFixture(t, name)))
+	}
+	rng := rand.New(rand.NewSource(7))
+	words := []string{"Name", "Ana", "é", "预约", "-", "\t", " ", "  ", "\n", "\n", "\n\n", "\r", "\u00a0", "\u3000",
+		"\u0085", "\u2028", "\xff", "\xc2", "\v", ""}
+	for i := 0; i < 30000; i++ {
+		texts = append(texts, randomText(rng, rng.Intn(12), words, []string{"", " ", "\n", "\t", "\n \n"}))
+	}
+	for _, s := range texts {
+		buf := []byte(s)
+		if got, want := tidyText(buf), tidyTextPlain(s); got != want {
+			t.Fatalf("tidyText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestTrimMarksMatchesTrim checks trimMarks against strings.Trim with its
+// two cutsets on generated text: marks, spaces and other bytes at both
+// ends and inside, text of marks only, runes that are not ASCII.
+func TestTrimMarksMatchesTrim(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	words := []string{"*", "_", " ", "**", "__", "\t", "Name", "a", "é", "\u00a0", "\xff", "-", ""}
+	for i := 0; i < 30000; i++ {
+		s := randomText(rng, rng.Intn(8), words, []string{"", "", " ", "*"})
+		if got, want := trimMarks(s, true), strings.Trim(s, "*_ "); got != want {
+			t.Fatalf("trimMarks(%q, true) = %q, want %q", s, got, want)
+		}
+		if got, want := trimMarks(s, false), strings.Trim(s, "*_"); got != want {
+			t.Fatalf("trimMarks(%q, false) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestJoinMessageMatchesJoin checks joinMessage against the concatenation
+// and join it replaces, on generated values and lines: empty ones, white
+// space of every kind at their ends, none or many lines.
+func TestJoinMessageMatchesJoin(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	words := []string{"Lower", "back", "pain", "é", "预约", " ", "\t", "\n", "\u00a0", "\u3000", "\xff", ""}
+	for i := 0; i < 30000; i++ {
+		value := randomText(rng, rng.Intn(4), words, []string{"", " "})
+		var more []string
+		for n := rng.Intn(4) * rng.Intn(8); len(more) < n; {
+			more = append(more, randomText(rng, rng.Intn(4), words, []string{"", " "}))
+		}
+		if got, want := joinMessage(value, more), strings.TrimSpace(value+"\n"+strings.Join(more, "\n")); got != want {
+			t.Fatalf("joinMessage(%q, %q) = %q, want %q", value, more, got, want)
+		}
+	}
+}
+
+// mayBeAttributionPlain is mayBeAttribution as it was first written, with
+// strings.ToLower.
+func mayBeAttributionPlain(t string) bool {
+	switch {
+	case strings.HasSuffix(t, ":"):
+		tail := t
+		if len(tail) > 32 {
+			tail = tail[len(tail)-32:]
+		}
+		tail = strings.TrimRight(strings.TrimSuffix(strings.ToLower(tail), ":"), " \t\n\f\r")
+		for _, w := range attributionWords {
+			if strings.HasSuffix(tail, w) {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(t, "__"):
+		return true
+	case strings.HasPrefix(t, "--"):
+		return strings.Contains(strings.ToLower(t), "original")
+	}
+	return false
+}
+
+// TestMayBeAttributionMatchesToLower checks mayBeAttribution against
+// mayBeAttributionPlain on generated lines: attribution words in any case
+// and script (ESCRIBIÓ, ПИШЕТ, VIẾT), long lines whose last 32 bytes start
+// inside a character, white space and colons before the end, bytes that
+// are not UTF-8, label lines.
+func TestMayBeAttributionMatchesToLower(t *testing.T) {
+	rng := rand.New(rand.NewSource(10))
+	words := append([]string{"On", "Mon", "Ann", "<a@b.c>", "Name", "Message", "ÉCRIT", "ESCRIBIÓ", "ПИШЕТ", "VIẾT",
+		"WROTE", "Schrieb", "é", "预约", "\xff", "\xe2\x82", " ", "\t", "\f", ":", "::", "__", "--", "Original", "ORİGINAL"},
+		attributionWords...)
+	trues := 0
+	for i := 0; i < 30000; i++ {
+		s := randomText(rng, rng.Intn(10), words, []string{"", " ", " ", "\t"})
+		if rng.Intn(2) == 0 {
+			s += []string{":", " :", "\t:", "::", ": "}[rng.Intn(5)]
+		}
+		got, want := mayBeAttribution(s), mayBeAttributionPlain(s)
+		if got != want {
+			t.Fatalf("mayBeAttribution(%q) = %v, want %v", s, got, want)
+		}
+		if got {
+			trues++
+		}
+	}
+	if trues < 2000 {
+		t.Errorf("only %d generated lines may be attributions", trues)
+	}
+}
+
+// findForwardedPlain is findForwarded as it was first written: keys
+// lower-cased by strings.ToLower, the body's lines collected and joined,
+// the sender read by parseAddress.
+func findForwardedPlain(text string, lower []byte, subject string) (forwardedBlock, bool) {
+	// forwardMarker matches only a line of dashes around words, or "Begin
+	// forwarded message:" ("forwarded" has no letter with a case variant
+	// outside ASCII): a text with neither "--" nor "forwarded" has none,
+	// and two searches rule that out sooner than the triggers' eight.
+	if !strings.Contains(text, "--") && !bytes.Contains(lower, []byte("forwarded")) {
+		return forwardedBlock{}, false
+	}
+	if !containsAnyBytes(lower, forwardTriggers) {
+		return forwardedBlock{}, false
+	}
+	loc := findForwardMarker(text)
+	if loc == nil {
+		return forwardedBlock{}, false
+	}
+	marker := strings.ToLower(text[loc[0]:loc[1]])
+	if strings.Contains(marker, "original message") && !forwardSubject.MatchString(subject) {
+		return forwardedBlock{}, false // a reply's quoted history, not a forward
+	}
+	rest := strings.TrimLeft(text[loc[1]:], "\r\n")
+	lines := strings.Split(rest, "\n")
+	var fb forwardedBlock
+	i := 0
+	for ; i < len(lines) && i < 30; i++ {
+		line := strings.TrimSpace(strings.TrimLeft(lines[i], "> "))
+		if line == "" {
+			if fb.email != "" || fb.name != "" {
+				i++
+				break
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			break
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "from", "de", "von", "от", "发件人", "từ", "expéditeur":
+			fb.name, fb.email = parseAddress(v)
+		}
+	}
+	if i > len(lines) {
+		i = len(lines)
+	}
+	var body []string
+	for _, l := range lines[i:] {
+		body = append(body, strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+	}
+	fb.body = strings.Join(body, "\n")
+	return fb, fb.email != "" || fb.name != ""
+}
+
+// TestFindForwardedMatchesPlain checks findForwarded against
+// findForwardedPlain on the fixtures' texts and on generated forwards:
+// markers of each language, header keys in any case and script, quoted
+// and blank lines between and after them, bodies of none to many lines.
+func TestFindForwardedMatchesPlain(t *testing.T) {
+	var texts []string
+	for _, name := range fixtureNames(t) {
+		texts = append(texts, ParseRequest(readFixture(t, name), testParseOptions).BodyText)
+	}
+	rng := rand.New(rand.NewSource(11))
+	markers := []string{"---------- Forwarded message ---------", "Begin forwarded message:", "-----Original Message-----",
+		"-------- Mensaje reenviado --------", "-------- Message transféré --------", "-------- Пересылаемое сообщение --------",
+		"---- 转发的邮件 ----", "-------- Weitergeleitete Nachricht --------", "-- not a marker --", ""}
+	keys := []string{"From", "FROM", "from", "De", "Von", "От", "ОТ", "发件人", "Từ", "TỪ", "Expéditeur", "EXPÉDITEUR",
+		"Date", "Subject", "To", "Fecha", "> From", " From ", "Frоm", strings.Repeat("K", 70), "İ"}
+	values := []string{"Ann Lee <ann@example.com>", "ann@example.com", `"Lee, Ann" <A@B.C>`, "Mon, 7 Dec 2026", "Hi",
+		"=?utf-8?q?Ann?= <a@b.c>", "", "x:y"}
+	bodyLines := []string{"Hello", "> quoted", ">> deep", "> ", ">", "", "Name: Ann", "  indented", "é预约", "\xff"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		b.WriteString(randomText(rng, rng.Intn(3), bodyLines, []string{"\n"}))
+		b.WriteString(markers[rng.Intn(len(markers))] + []string{"\n", "\r\n", "\n\n", ""}[rng.Intn(4)])
+		for n := rng.Intn(6); n > 0; n-- {
+			prefix := []string{"", "> ", ">", " "}[rng.Intn(4)]
+			b.WriteString(prefix + keys[rng.Intn(len(keys))] + ":" + []string{" ", "", "  "}[rng.Intn(3)] +
+				values[rng.Intn(len(values))] + "\n")
+			if rng.Intn(5) == 0 {
+				b.WriteString("\n")
+			}
+		}
+		b.WriteString(randomText(rng, rng.Intn(8), bodyLines, []string{"\n", "\n", "\r\n"}))
+		texts = append(texts, b.String())
+	}
+	found := 0
+	for i, text := range texts {
+		lower := appendLower(nil, text)
+		// A forward's subject, or a reply's ("original message" markers
+		// are forwards only under the first).
+		for _, subject := range []string{[]string{"Fwd: visit", "Re: visit"}[i%2]} {
+			got, gotOK := findForwarded(text, lower, subject)
+			want, wantOK := findForwardedPlain(text, lower, subject)
+			if got != want || gotOK != wantOK {
+				t.Fatalf("findForwarded(%q, %q) = %+v, %v; want %+v, %v", text, subject, got, gotOK, want, wantOK)
+			}
+			if gotOK {
+				found++
+			}
+		}
+	}
+	if found < 3000 {
+		t.Errorf("only %d generated texts were forwards", found)
 	}
 }
