@@ -937,3 +937,39 @@ func testSyncBeyondTheBudget(t *testing.T, dateField string, n, lines int) {
 		}
 	}
 }
+
+// Messages of ~5 MB, with LargeMessageBytes above them, come whole: a few
+// of them fill the pipeline's budget, and the fetcher waits for room that
+// the saver frees only by writing what it has saved.
+func TestSyncMessagesFillingTheBudgetComeWhole(t *testing.T) {
+	m, a := startTestServer(t, nil)
+	filler := strings.Repeat("I have had low back pain for months and would like an appointment.\r\n", (5<<20)/68)
+	var msgs [][]byte
+	for i := 0; i < 6; i++ {
+		msgs = append(msgs, fmt.Appendf(nil, "From: Pat Doe <pat%d@example.com>\r\nSubject: booking %d\r\nMessage-ID: <big-%d@example.com>\r\n"+
+			"Date: Tue, 24 Nov 2026 09:00:00 +0000\r\n\r\nName: Pat Doe\r\nPhone: 503-555-%04d\r\n%s", i, i, i, i, filler))
+	}
+	appendAll(t, m, a, msgs)
+	st := newMemState()
+	done := make(chan error, 1)
+	var rep SyncReport
+	go func() {
+		var err error
+		rep, err = Sync(context.Background(), a, st, SyncOptions{LargeMessageBytes: 6 << 20})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil || rep.New != len(msgs) || len(st.requests) != len(msgs) {
+			t.Fatalf("sync = %+v, %v; %d saved of %d", rep, err, len(st.requests), len(msgs))
+		}
+	case <-time.After(60 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("the import hangs:\n%s", buf[:runtime.Stack(buf, true)])
+	}
+	for i, raw := range st.raws {
+		if !bytes.Equal(raw, msgs[i]) {
+			t.Errorf("message %d was not kept whole (%d bytes of %d)", i, len(raw), len(msgs[i]))
+		}
+	}
+}
