@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -298,13 +299,22 @@ func readMessage(raw []byte) (*message.Entity, topFields, error) {
 
 // readMessageBody is readMessage for ParseRequest, also giving the raw
 // body (the bytes after the header) when the header was read here
-// (fast). A message of one part with a usual header gets an entity made
+// (fast). When the header is one textproto.ReadHeader refuses, e is nil
+// and err is errHeaderRefused rather than go-message's error. A message of one part with a usual header gets an entity made
 // without a header (singlePartEntity): what walk reads of its header is
 // then t; otherwise t is nil. p, when not nil, lends singlePartEntity
 // its buffers (qpSource).
 func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
 	top, ent, body, ok := readTopFields(raw, nil)
 	if !ok {
+		if _, _, _, refused := scanHeaderRefusing(raw, func([]byte, int, int) {}); refused {
+			// What message.ReadWithOptions gives but for its error's
+			// text, which parse does not read, without its 4 KiB
+			// bufio.Reader and the fields read up to the refused line:
+			// a third of the instructions parsing a short message
+			// that is not an email takes.
+			return nil, nil, top, nil, false, errHeaderRefused
+		}
 		e, err = message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 		if e != nil {
 			top = topFieldsOf(&e.Header.Header)
@@ -321,6 +331,10 @@ func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, t
 	e, err = message.New(message.Header{Header: h}, bytes.NewReader(body))
 	return e, nil, top, body, true, err
 }
+
+// errHeaderRefused is readMessageBody's error for a header go-message
+// would not read (parse only notes that e is nil).
+var errHeaderRefused = errors.New("mailbox: the message's header is malformed")
 
 // entityType is what walk reads of an entity's header: its media type and
 // charset (partType) and whether its disposition is attachment.
@@ -754,14 +768,25 @@ var topHeaderKeys = func() []string {
 // (not the end of raw). ok is false when ReadHeader would refuse the
 // header, or it nears go-message's size limit.
 func scanHeader(raw []byte, field func(key []byte, start, end int)) (body int, blank, ok bool) {
+	body, blank, ok, _ = scanHeaderRefusing(raw, field)
+	return body, blank, ok
+}
+
+// scanHeaderRefusing is scanHeader also saying, when ok is false, whether
+// ReadHeader refuses the header for certain (refused): a line it would
+// refuse comes before go-message's size limit is near. (A line
+// textproto.ReadHeader refuses is refused whatever follows it, and
+// scanHeader stops at the first one, before which both read the same
+// fields.)
+func scanHeaderRefusing(raw []byte, field func(key []byte, start, end int)) (body int, blank, ok, refused bool) {
 	if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') {
-		return 0, false, false // ReadHeader's "malformed initial line"
+		return 0, false, false, true // ReadHeader's "malformed initial line"
 	}
 	i := 0
 	for i < len(raw) {
 		line, next := headerLine(raw, i)
 		if len(line) == 0 {
-			return next, true, true // the blank line ending the header
+			return next, true, true, false // the blank line ending the header
 		}
 		start := i
 		i = next
@@ -769,21 +794,24 @@ func scanHeader(raw []byte, field func(key []byte, start, end int)) (body int, b
 			_, i = headerLine(raw, i)
 		}
 		if i > maxHeaderBytes/2 {
-			return 0, false, false // go-message's size limit is near
+			return 0, false, false, false // go-message's size limit is near
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return 0, false, false // no colon on the field's first line
+			// No colon on the field's first line: ReadHeader refuses
+			// it too, as a line without one or, finding the colon on
+			// a continuation line, as a key with a CR or LF in it.
+			return 0, false, false, true
 		}
 		key := bytes.Trim(line[:colon], " \t")
 		for _, c := range key {
 			if c < 33 || c > 126 {
-				return 0, false, false // ReadHeader's "malformed MIME header key"
+				return 0, false, false, true // ReadHeader's "malformed MIME header key"
 			}
 		}
 		field(key, start, i)
 	}
-	return i, false, true
+	return i, false, true, false
 }
 
 // headerLine returns the line of raw starting at i without its LF or CRLF
