@@ -197,34 +197,44 @@ func (p *parser) problem(format string, args ...any) {
 }
 
 func (p *parser) parse(raw []byte) {
-	e, t, top, body, fast, err := readMessageBody(raw, p)
-	if e == nil {
+	var stack [16]partSpan
+	var split []partSpan // where readTopMessage may split a multipart
+	if walkShortcuts {
+		split = stack[:0]
+	}
+	m, parts := readTopMessage(raw, p, split)
+	if m.e == nil && parts == nil && !m.tooDeep {
 		p.problem("The message's header could not be read, so the sender and subject are unknown.")
 		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
 		p.req.NeedsReview = true
 		return
 	}
-	p.noteEntityError(err)
+	p.noteEntityError(m.err)
 	p.raw = raw
-	p.readHeader(&top)
-	if fast && t == nil && walkShortcuts {
-		if deepest, ok := nestedTooDeeply(e.Header.Header, body); ok {
-			// What walk does: it goes down the first parts, notes the
-			// decoding error message.New gives the part past the depth
-			// limit (multiparts, the parts above it, have none) and
-			// stops there.
-			p.parts = maxMIMEDepth + 2
-			_, err := message.New(message.Header{Header: deepest}, strings.NewReader(""))
-			p.noteEntityError(err)
-			p.tooDeep()
-			return
-		}
+	p.readHeader(&m.top)
+	if m.tooDeep {
+		// What walk does: it goes down the first parts, notes the
+		// decoding error message.New gives the part past the depth
+		// limit (multiparts, the parts above it, have none) and stops
+		// there.
+		p.parts = maxMIMEDepth + 2
+		_, err := message.New(message.Header{Header: m.deepest}, strings.NewReader(""))
+		p.noteEntityError(err)
+		p.tooDeep()
+		return
+	}
+	if parts != nil {
+		// What walkEntity does with the message, the first part at
+		// depth 0, when multipartParts splits it.
+		p.parts++
+		p.walkParts(m.body, parts, 1)
+		return
 	}
 	var known []byte // e's undecoded body, for walkEntity's multipartParts
-	if fast && t == nil {
-		known = body
+	if m.fast && m.t == nil {
+		known = m.body
 	}
-	p.walkEntity(e, 0, t, known)
+	p.walkEntity(m.e, 0, m.t, known)
 }
 
 // walkShortcuts lets tests turn off the walk's shortcuts
@@ -305,6 +315,37 @@ func readMessage(raw []byte) (*message.Entity, topFields, error) {
 // then t; otherwise t is nil. p, when not nil, lends singlePartEntity
 // its buffers (qpSource).
 func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
+	m, _ := readTopMessage(raw, p, nil)
+	return m.e, m.t, m.top, m.body, m.fast, m.err
+}
+
+// topMessage is what readTopMessage read of a message: readMessageBody's
+// results, the first Content-Type's value when fast (as
+// e.Header.Get("Content-Type") gives it), and whether nestedTooDeeply
+// found it too deep.
+type topMessage struct {
+	e           *message.Entity
+	t           *entityType
+	top         topFields
+	body        []byte
+	fast        bool
+	err         error
+	contentType string
+	tooDeep     bool             // nestedTooDeeply: e is nil, err nil
+	deepest     textproto.Header // nestedTooDeeply's, when tooDeep
+}
+
+// readTopMessage is readMessageBody, but when split is not nil (the
+// walk's shortcuts are on) it makes no entity for a multipart that
+// nestedTooDeeply finds too deep (tooDeep) or that multipartParts splits
+// (appending to split, giving parts apart from m, which escapes, so
+// that split may be on the caller's stack). walk reads nothing then of
+// the entity but its Content-Type (walkEntity), and message.New sets no
+// error for a multipart, so none is made: its header
+// (entityFields.header, a map and a slice for each field) and
+// message.New's parsing of the Content-Type (mime.ParseMediaType's map
+// of parameters) cost about 6,000 instructions a message.
+func readTopMessage(raw []byte, p *parser, split []partSpan) (m topMessage, parts []partSpan) {
 	top, ent, body, ok := readTopFields(raw, nil)
 	if !ok {
 		if _, _, _, refused := scanHeaderRefusing(raw, func([]byte, int, int) {}); refused {
@@ -313,23 +354,36 @@ func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, t
 			// bufio.Reader and the fields read up to the refused line:
 			// nearly all the memory parsing a short message that is
 			// not an email took (5.2 KB of 5.5).
-			return nil, nil, top, nil, false, errHeaderRefused
+			return topMessage{top: top, err: errHeaderRefused}, nil
 		}
-		e, err = message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 		if e != nil {
 			top = topFieldsOf(&e.Header.Header)
 		}
-		return e, nil, top, nil, false, err
+		return topMessage{e: e, top: top, err: err}, nil
 	}
+	m = topMessage{top: top, body: body, fast: true, contentType: ent.vals[entityContentType]}
 	if e, t, ok := singlePartEntity(&ent, body, p); ok {
-		return e, t, top, body, true, nil
+		m.e, m.t = e, t
+		return m, nil
+	}
+	if split != nil {
+		// Before multipartParts, which would scan the whole of a
+		// message nesting parts too deeply.
+		if deepest, ok := nestedTooDeeply(m.contentType, body); ok {
+			m.tooDeep, m.deepest = true, deepest
+			return m, nil
+		}
+		if parts, ok := multipartParts(m.contentType, body, split); ok {
+			return m, parts
+		}
 	}
 	h, ok := ent.header()
 	if !ok {
 		h, _, _, _ = readTopHeader(raw) // a field repeated: all of them, in order
 	}
-	e, err = message.New(message.Header{Header: h}, bytes.NewReader(body))
-	return e, nil, top, body, true, err
+	m.e, m.err = message.New(message.Header{Header: h}, bytes.NewReader(body))
+	return m, nil
 }
 
 // errHeaderRefused is readMessageBody's error for a header go-message
@@ -1605,8 +1659,8 @@ func (p *parser) tooDeep() {
 }
 
 // nestedTooDeeply reports whether walk would stop at the depth limit
-// before reading any part: whether the message, of header h and raw body
-// body, nests maxMIMEDepth+1 multiparts, each the first part of the one
+// before reading any part: whether the message, of Content-Type
+// topContentType (its first one's value) and raw body body, nests maxMIMEDepth+1 multiparts, each the first part of the one
 // around it. deepest is then the header of the part found below them,
 // whose decoding error walk notes before it stops. Messages made to wear
 // parsers out look so (hostile-nested.eml: 200 levels), and go-message
@@ -1635,7 +1689,7 @@ func (p *parser) tooDeep() {
 // over 200 bytes or RFC 2047-encoded, too little data after the deepest
 // header) gives ok false, and walk reads the message.
 // TestNestedTooDeeplyMatchesWalk compares the two.
-func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header, ok bool) {
+func nestedTooDeeply(topContentType string, body []byte) (deepest textproto.Header, ok bool) {
 	var dashes [maxMIMEDepth + 1]string // "--" and each level's boundary
 	var starts [maxMIMEDepth + 1]int    // where the body of each level's first part starts
 	// The dashes are made in one buffer and made strings together at the
@@ -1645,14 +1699,14 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	allDashes := dashBuf[:0]
 	var dashEnds [maxMIMEDepth + 1]int // where each level's dash ends in allDashes
 	var buf [128]byte
-	contentType := append(buf[:0], h.Get("Content-Type")...)
+	contentType := append(buf[:0], topContentType...)
 	if !isMultipartType(contentType) || !isMultipartType(firstPartType(contentType[len(contentType):], body)) {
-		return h, false // nearly all messages
+		return textproto.Header{}, false // nearly all messages
 	}
 	pos, margin := 0, 0
 	for d := range dashes {
 		if !isMultipartType(contentType) {
-			return h, false
+			return textproto.Header{}, false
 		}
 		// The boundary, as message.New and Entity.MultipartReader read it
 		// (parseHeaderWithParams also decodes encoded words, "=?").
@@ -1661,11 +1715,11 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 			mediaType, params, err := mime.ParseMediaType(string(contentType))
 			boundary = []byte(params["boundary"])
 			if err != nil || !strings.HasPrefix(mediaType, "multipart/") {
-				return h, false
+				return textproto.Header{}, false
 			}
 		}
 		if len(boundary) == 0 || len(boundary) > 200 || bytes.Contains(boundary, []byte("=?")) {
-			return h, false
+			return textproto.Header{}, false
 		}
 		// Copied before contentType, which boundary may be in, is reused.
 		allDashes = append(append(allDashes, "--"...), boundary...)
@@ -1673,7 +1727,7 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 		for {
 			nl := bytes.IndexByte(body[pos:], '\n')
 			if nl < 0 || nl > 1000 {
-				return h, false // no delimiter line, or a line near bufio's size
+				return textproto.Header{}, false // no delimiter line, or a line near bufio's size
 			}
 			line := body[pos : pos+nl+1]
 			pos += nl + 1
@@ -1682,7 +1736,7 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 				if len(rest) == 1 || len(rest) == 2 && rest[0] == '\r' {
 					break // the delimiter line
 				}
-				return h, false // a closing delimiter, a longer boundary, ...
+				return textproto.Header{}, false // a closing delimiter, a longer boundary, ...
 			}
 		}
 		// The part's header: only its Content-Type is needed, until the
@@ -1695,10 +1749,10 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 			}
 		})
 		if !ok || !blank {
-			return h, false
+			return textproto.Header{}, false
 		}
 		if d == maxMIMEDepth {
-			h, _, _, _ = readTopHeader(body[pos:])
+			deepest, _, _, _ = readTopHeader(body[pos:])
 		}
 		pos += n
 		dashEnds[d], starts[d] = len(allDashes), pos
@@ -1706,16 +1760,16 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	}
 	end := pos + margin
 	if end > len(body) {
-		return h, false
+		return textproto.Header{}, false
 	}
 	all, from := string(allDashes), 0
 	for d, e := range dashEnds {
 		dashes[d], from = all[from:e], e
 	}
 	if anyDelimiter(body[:end], starts[:], dashes[:]) {
-		return h, false
+		return textproto.Header{}, false
 	}
-	return h, true
+	return deepest, true
 }
 
 // simpleMultipartBoundary reads a Content-Type value of the form
