@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -196,34 +197,44 @@ func (p *parser) problem(format string, args ...any) {
 }
 
 func (p *parser) parse(raw []byte) {
-	e, t, top, body, fast, err := readMessageBody(raw, p)
-	if e == nil {
+	var stack [16]partSpan
+	var split []partSpan // where readTopMessage may split a multipart
+	if walkShortcuts {
+		split = stack[:0]
+	}
+	m, parts := readTopMessage(raw, p, split)
+	if m.e == nil && parts == nil && !m.tooDeep {
 		p.problem("The message's header could not be read, so the sender and subject are unknown.")
 		p.plain = append(p.plain, validText(capBytes(raw, p.opts.MaxPartBytes)))
 		p.req.NeedsReview = true
 		return
 	}
-	p.noteEntityError(err)
+	p.noteEntityError(m.err)
 	p.raw = raw
-	p.readHeader(&top)
-	if fast && t == nil && walkShortcuts {
-		if deepest, ok := nestedTooDeeply(e.Header.Header, body); ok {
-			// What walk does: it goes down the first parts, notes the
-			// decoding error message.New gives the part past the depth
-			// limit (multiparts, the parts above it, have none) and
-			// stops there.
-			p.parts = maxMIMEDepth + 2
-			_, err := message.New(message.Header{Header: deepest}, strings.NewReader(""))
-			p.noteEntityError(err)
-			p.tooDeep()
-			return
-		}
+	p.readHeader(&m.top)
+	if m.tooDeep {
+		// What walk does: it goes down the first parts, notes the
+		// decoding error message.New gives the part past the depth
+		// limit (multiparts, the parts above it, have none) and stops
+		// there.
+		p.parts = maxMIMEDepth + 2
+		_, err := message.New(message.Header{Header: m.deepest}, strings.NewReader(""))
+		p.noteEntityError(err)
+		p.tooDeep()
+		return
+	}
+	if parts != nil {
+		// What walkEntity does with the message, the first part at
+		// depth 0, when multipartParts splits it.
+		p.parts++
+		p.walkParts(m.body, parts, 1)
+		return
 	}
 	var known []byte // e's undecoded body, for walkEntity's multipartParts
-	if fast && t == nil {
-		known = body
+	if m.fast && m.t == nil {
+		known = m.body
 	}
-	p.walkEntity(e, 0, t, known)
+	p.walkEntity(m.e, 0, m.t, known)
 }
 
 // walkShortcuts lets tests turn off the walk's shortcuts
@@ -298,29 +309,86 @@ func readMessage(raw []byte) (*message.Entity, topFields, error) {
 
 // readMessageBody is readMessage for ParseRequest, also giving the raw
 // body (the bytes after the header) when the header was read here
-// (fast). A message of one part with a usual header gets an entity made
+// (fast). When the header is one textproto.ReadHeader refuses, e is nil
+// and err is errHeaderRefused rather than go-message's error. A message of one part with a usual header gets an entity made
 // without a header (singlePartEntity): what walk reads of its header is
 // then t; otherwise t is nil. p, when not nil, lends singlePartEntity
 // its buffers (qpSource).
 func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
+	m, _ := readTopMessage(raw, p, nil)
+	return m.e, m.t, m.top, m.body, m.fast, m.err
+}
+
+// topMessage is what readTopMessage read of a message: readMessageBody's
+// results, the first Content-Type's value when fast (as
+// e.Header.Get("Content-Type") gives it), and whether nestedTooDeeply
+// found it too deep.
+type topMessage struct {
+	e           *message.Entity
+	t           *entityType
+	top         topFields
+	body        []byte
+	fast        bool
+	err         error
+	contentType string
+	tooDeep     bool             // nestedTooDeeply: e is nil, err nil
+	deepest     textproto.Header // nestedTooDeeply's, when tooDeep
+}
+
+// readTopMessage is readMessageBody, but when split is not nil (the
+// walk's shortcuts are on) it makes no entity for a multipart that
+// nestedTooDeeply finds too deep (tooDeep) or that multipartParts splits
+// (appending to split, giving parts apart from m, which escapes, so
+// that split may be on the caller's stack). walk reads nothing then of
+// the entity but its Content-Type (walkEntity), and message.New sets no
+// error for a multipart, so none is made: its header
+// (entityFields.header, a map and a slice for each field) and
+// message.New's parsing of the Content-Type (mime.ParseMediaType's map
+// of parameters) cost about 6,000 instructions a message.
+func readTopMessage(raw []byte, p *parser, split []partSpan) (m topMessage, parts []partSpan) {
 	top, ent, body, ok := readTopFields(raw, nil)
 	if !ok {
-		e, err = message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		if _, _, _, refused := scanHeaderRefusing(raw, func([]byte, int, int) {}); refused {
+			// What message.ReadWithOptions gives but for its error's
+			// text, which parse does not read, without its 4 KiB
+			// bufio.Reader and the fields read up to the refused line:
+			// nearly all the memory parsing a short message that is
+			// not an email took (5.2 KB of 5.5).
+			return topMessage{top: top, err: errHeaderRefused}, nil
+		}
+		e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 		if e != nil {
 			top = topFieldsOf(&e.Header.Header)
 		}
-		return e, nil, top, nil, false, err
+		return topMessage{e: e, top: top, err: err}, nil
 	}
+	m = topMessage{top: top, body: body, fast: true, contentType: ent.vals[entityContentType]}
 	if e, t, ok := singlePartEntity(&ent, body, p); ok {
-		return e, t, top, body, true, nil
+		m.e, m.t = e, t
+		return m, nil
+	}
+	if split != nil {
+		// Before multipartParts, which would scan the whole of a
+		// message nesting parts too deeply.
+		if deepest, ok := nestedTooDeeply(m.contentType, body); ok {
+			m.tooDeep, m.deepest = true, deepest
+			return m, nil
+		}
+		if parts, ok := multipartParts(m.contentType, body, split); ok {
+			return m, parts
+		}
 	}
 	h, ok := ent.header()
 	if !ok {
 		h, _, _, _ = readTopHeader(raw) // a field repeated: all of them, in order
 	}
-	e, err = message.New(message.Header{Header: h}, bytes.NewReader(body))
-	return e, nil, top, body, true, err
+	m.e, m.err = message.New(message.Header{Header: h}, bytes.NewReader(body))
+	return m, nil
 }
+
+// errHeaderRefused is readMessageBody's error for a header go-message
+// would not read (parse only notes that e is nil).
+var errHeaderRefused = errors.New("mailbox: the message's header is malformed")
 
 // entityType is what walk reads of an entity's header: its media type and
 // charset (partType) and whether its disposition is attachment.
@@ -754,14 +822,25 @@ var topHeaderKeys = func() []string {
 // (not the end of raw). ok is false when ReadHeader would refuse the
 // header, or it nears go-message's size limit.
 func scanHeader(raw []byte, field func(key []byte, start, end int)) (body int, blank, ok bool) {
+	body, blank, ok, _ = scanHeaderRefusing(raw, field)
+	return body, blank, ok
+}
+
+// scanHeaderRefusing is scanHeader also saying, when ok is false, whether
+// ReadHeader refuses the header for certain (refused): a line it would
+// refuse comes before go-message's size limit is near. (A line
+// textproto.ReadHeader refuses is refused whatever follows it, and
+// scanHeader stops at the first one, before which both read the same
+// fields.)
+func scanHeaderRefusing(raw []byte, field func(key []byte, start, end int)) (body int, blank, ok, refused bool) {
 	if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') {
-		return 0, false, false // ReadHeader's "malformed initial line"
+		return 0, false, false, true // ReadHeader's "malformed initial line"
 	}
 	i := 0
 	for i < len(raw) {
 		line, next := headerLine(raw, i)
 		if len(line) == 0 {
-			return next, true, true // the blank line ending the header
+			return next, true, true, false // the blank line ending the header
 		}
 		start := i
 		i = next
@@ -769,21 +848,24 @@ func scanHeader(raw []byte, field func(key []byte, start, end int)) (body int, b
 			_, i = headerLine(raw, i)
 		}
 		if i > maxHeaderBytes/2 {
-			return 0, false, false // go-message's size limit is near
+			return 0, false, false, false // go-message's size limit is near
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return 0, false, false // no colon on the field's first line
+			// No colon on the field's first line: ReadHeader refuses
+			// it too, as a line without one or, finding the colon on
+			// a continuation line, as a key with a CR or LF in it.
+			return 0, false, false, true
 		}
 		key := bytes.Trim(line[:colon], " \t")
 		for _, c := range key {
 			if c < 33 || c > 126 {
-				return 0, false, false // ReadHeader's "malformed MIME header key"
+				return 0, false, false, true // ReadHeader's "malformed MIME header key"
 			}
 		}
 		field(key, start, i)
 	}
-	return i, false, true
+	return i, false, true, false
 }
 
 // headerLine returns the line of raw starting at i without its LF or CRLF
@@ -1577,8 +1659,8 @@ func (p *parser) tooDeep() {
 }
 
 // nestedTooDeeply reports whether walk would stop at the depth limit
-// before reading any part: whether the message, of header h and raw body
-// body, nests maxMIMEDepth+1 multiparts, each the first part of the one
+// before reading any part: whether the message, of Content-Type
+// topContentType (its first one's value) and raw body body, nests maxMIMEDepth+1 multiparts, each the first part of the one
 // around it. deepest is then the header of the part found below them,
 // whose decoding error walk notes before it stops. Messages made to wear
 // parsers out look so (hostile-nested.eml: 200 levels), and go-message
@@ -1607,7 +1689,7 @@ func (p *parser) tooDeep() {
 // over 200 bytes or RFC 2047-encoded, too little data after the deepest
 // header) gives ok false, and walk reads the message.
 // TestNestedTooDeeplyMatchesWalk compares the two.
-func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header, ok bool) {
+func nestedTooDeeply(topContentType string, body []byte) (deepest textproto.Header, ok bool) {
 	var dashes [maxMIMEDepth + 1]string // "--" and each level's boundary
 	var starts [maxMIMEDepth + 1]int    // where the body of each level's first part starts
 	// The dashes are made in one buffer and made strings together at the
@@ -1617,14 +1699,14 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	allDashes := dashBuf[:0]
 	var dashEnds [maxMIMEDepth + 1]int // where each level's dash ends in allDashes
 	var buf [128]byte
-	contentType := append(buf[:0], h.Get("Content-Type")...)
+	contentType := append(buf[:0], topContentType...)
 	if !isMultipartType(contentType) || !isMultipartType(firstPartType(contentType[len(contentType):], body)) {
-		return h, false // nearly all messages
+		return textproto.Header{}, false // nearly all messages
 	}
 	pos, margin := 0, 0
 	for d := range dashes {
 		if !isMultipartType(contentType) {
-			return h, false
+			return textproto.Header{}, false
 		}
 		// The boundary, as message.New and Entity.MultipartReader read it
 		// (parseHeaderWithParams also decodes encoded words, "=?").
@@ -1633,11 +1715,11 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 			mediaType, params, err := mime.ParseMediaType(string(contentType))
 			boundary = []byte(params["boundary"])
 			if err != nil || !strings.HasPrefix(mediaType, "multipart/") {
-				return h, false
+				return textproto.Header{}, false
 			}
 		}
 		if len(boundary) == 0 || len(boundary) > 200 || bytes.Contains(boundary, []byte("=?")) {
-			return h, false
+			return textproto.Header{}, false
 		}
 		// Copied before contentType, which boundary may be in, is reused.
 		allDashes = append(append(allDashes, "--"...), boundary...)
@@ -1645,7 +1727,7 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 		for {
 			nl := bytes.IndexByte(body[pos:], '\n')
 			if nl < 0 || nl > 1000 {
-				return h, false // no delimiter line, or a line near bufio's size
+				return textproto.Header{}, false // no delimiter line, or a line near bufio's size
 			}
 			line := body[pos : pos+nl+1]
 			pos += nl + 1
@@ -1654,7 +1736,7 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 				if len(rest) == 1 || len(rest) == 2 && rest[0] == '\r' {
 					break // the delimiter line
 				}
-				return h, false // a closing delimiter, a longer boundary, ...
+				return textproto.Header{}, false // a closing delimiter, a longer boundary, ...
 			}
 		}
 		// The part's header: only its Content-Type is needed, until the
@@ -1667,10 +1749,10 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 			}
 		})
 		if !ok || !blank {
-			return h, false
+			return textproto.Header{}, false
 		}
 		if d == maxMIMEDepth {
-			h, _, _, _ = readTopHeader(body[pos:])
+			deepest, _, _, _ = readTopHeader(body[pos:])
 		}
 		pos += n
 		dashEnds[d], starts[d] = len(allDashes), pos
@@ -1678,16 +1760,16 @@ func nestedTooDeeply(h textproto.Header, body []byte) (deepest textproto.Header,
 	}
 	end := pos + margin
 	if end > len(body) {
-		return h, false
+		return textproto.Header{}, false
 	}
 	all, from := string(allDashes), 0
 	for d, e := range dashEnds {
 		dashes[d], from = all[from:e], e
 	}
 	if anyDelimiter(body[:end], starts[:], dashes[:]) {
-		return h, false
+		return textproto.Header{}, false
 	}
-	return h, true
+	return deepest, true
 }
 
 // simpleMultipartBoundary reads a Content-Type value of the form
@@ -2342,8 +2424,14 @@ func isHTMLStub(s string) bool {
 		return bytes.Contains(l, []byte("html")) && (bytes.Contains(l, []byte("view")) ||
 			bytes.Contains(l, []byte("enable")) || bytes.Contains(l, []byte("support")))
 	}
-	l := strings.ToLower(s)
-	return strings.Contains(l, "html") && (strings.Contains(l, "view") || strings.Contains(l, "enable") || strings.Contains(l, "support"))
+	// strings.ToLower(s) (appendLower), on the stack too: it cost a
+	// string and a rune at a time through strings.Map, ~8,000
+	// instructions for a 200-byte stub. A byte of s lower-cases to 3 at
+	// most (an invalid one to U+FFFD).
+	var buf [3 * 200]byte
+	l := appendLower(buf[:0], s)
+	return bytes.Contains(l, []byte("html")) && (bytes.Contains(l, []byte("view")) ||
+		bytes.Contains(l, []byte("enable")) || bytes.Contains(l, []byte("support")))
 }
 
 // lowerASCII appends to b the ASCII text s with its upper-case letters
