@@ -175,15 +175,15 @@ func syncFolder(ctx context.Context, a Account, st State, opts SyncOptions) (Syn
 	// 2. Download, parse and save as a pipeline, so the network, the
 	// parsing and the saving overlap. A fetcher goroutine downloads the
 	// new messages (FETCH commands of fetchChunk UIDs, one after the
-	// other) and hands each to parse workers; this goroutine saves them
-	// in UID order and writes them in batches with the sync position
-	// (Flush, on its own goroutine while the next batch is saved). Large
-	// messages are not downloaded in the stream: their text parts are
-	// fetched after it, as are the internal dates of requests without a
-	// date, and the saver keeps going meanwhile. The messages saved are
-	// marked (and moved) in one command at the end. Memory stays bounded:
-	// the messages held (downloaded, not yet written) never exceed
-	// pipelineBytes.
+	// other) and hands them to parse workers, jobGroup at a time; this
+	// goroutine saves them in UID order and writes them in batches with
+	// the sync position (Flush, on its own goroutine while the next batch
+	// is saved). Large messages are not downloaded in the stream: their
+	// text parts are fetched after it, as are the internal dates of
+	// requests without a date, and the saver keeps going meanwhile. The
+	// messages saved are marked (and moved) in one command at the end.
+	// Memory stays bounded: the messages held (downloaded, not yet
+	// written) never exceed pipelineBytes.
 	defer relaxGCForImport()()
 	p := &pipeline{
 		s: s, a: a, opts: opts, known: known,
@@ -355,24 +355,44 @@ func (p *pipeline) needsDate(it *syncItem) {
 // large ones, then the internal dates of those without a date.
 func (p *pipeline) fetch(todo []newMessage) (err error) {
 	s, opts := p.s, p.opts
-	jobs := make(chan *syncItem, 64)
+	jobs := make(chan []*syncItem, 16)
 	var workers sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for it := range jobs {
-				it.req, it.parsed = ParseRequest(it.raw, opts.Parse), true
-				if it.req.Received.IsZero() && it.dated == nil {
-					p.needsDate(it)
+			for group := range jobs {
+				for _, it := range group {
+					it.req, it.parsed = ParseRequest(it.raw, opts.Parse), true
+					if it.req.Received.IsZero() && it.dated == nil {
+						p.needsDate(it)
+					}
+					close(it.done)
 				}
-				close(it.done)
 			}
 		}()
+	}
+	// group gathers messages for the parse workers: they are handed over
+	// jobGroup at a time, and whenever the fetcher is about to wait for
+	// the saver (which may be waiting for one of them) and after each
+	// FETCH command.
+	group := make([]*syncItem, 0, jobGroup)
+	sendGroup := func() bool {
+		if len(group) == 0 {
+			return true
+		}
+		select {
+		case jobs <- group:
+			group = make([]*syncItem, 0, jobGroup)
+			return true
+		case <-p.budget.stopped:
+			return false
+		}
 	}
 	jobsOpen := true
 	closeJobs := func() {
 		if jobsOpen {
+			sendGroup()
 			close(jobs)
 			workers.Wait()
 			jobsOpen = false
@@ -397,6 +417,15 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 	// next is the first message of todo not yet handed to the saver.
 	next := 0
 	handOn := func(it *syncItem) bool {
+		select {
+		case p.items <- it:
+			return true
+		default:
+		}
+		// The saver is behind: it may be waiting for a message of the group.
+		if !sendGroup() {
+			return false
+		}
 		select {
 		case p.items <- it:
 			return true
@@ -446,9 +475,8 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 				undated = append(undated, it)
 				p.budget.pin(it.held)
 			}
-			select {
-			case jobs <- it:
-			case <-p.budget.stopped:
+			group = append(group, it)
+			if len(group) == jobGroup && !sendGroup() {
 				return false
 			}
 		default:
@@ -494,7 +522,11 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 				if msg == nil {
 					return nil
 				}
-				it, err := p.readMessage(msg, &stopped)
+				it, err := p.readMessage(msg, &stopped, func() {
+					if !sendGroup() {
+						stopped = true
+					}
+				})
 				// The message is in; what follows waits for the parse
 				// workers and the saver, not for the server: no deadline
 				// until the next message is asked for.
@@ -516,7 +548,11 @@ func (p *pipeline) fetch(todo []newMessage) (err error) {
 				if stopped {
 					return nil
 				}
-				if err := fetchOne(uids); err != nil {
+				err := fetchOne(uids)
+				if !sendGroup() {
+					stopped = true
+				}
+				if err != nil {
 					return err
 				}
 				if !stopped {
@@ -665,7 +701,8 @@ func isClosed(ch chan struct{}) bool {
 // LargeMessageBytes+1, from the length of the partial body) and, unless it
 // is large or the pass stopped, its body, in room taken from the budget. A
 // body not read is dropped by go-imap when the next item is asked for.
-func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) (*syncItem, error) {
+// flush hands on what the fetcher holds before it waits for room.
+func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool, flush func()) (*syncItem, error) {
 	s, limit := p.s, p.opts.LargeMessageBytes
 	it := &syncItem{done: make(chan struct{})}
 	for item := msg.Next(); item != nil; item = msg.Next() {
@@ -690,9 +727,15 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 			// announced first. Waiting for the saver is not waiting for
 			// the server: no deadline meanwhile.
 			n := it.m.size
-			s.disarm()
-			ok := p.budget.acquire(n)
-			s.arm()
+			ok := p.budget.tryAcquire(n)
+			if !ok {
+				// The saver frees room by writing, and it may be
+				// waiting for a message the fetcher holds.
+				flush()
+				s.disarm()
+				ok = p.budget.acquire(n)
+				s.arm()
+			}
 			if !ok {
 				*stopped = true
 				if err := skipLiteral(d.Literal); err != nil {
@@ -710,6 +753,11 @@ func (p *pipeline) readMessage(msg *imapclient.FetchMessageData, stopped *bool) 
 	}
 	return it, nil
 }
+
+// jobGroup is how many messages the fetcher hands the parse workers at a
+// time. One hand-over per message, each of which may wake a worker, cost
+// ~6% of an import's CPU (2,000 messages, two cores).
+const jobGroup = 8
 
 // fetchChunk is how many messages one FETCH command asks for.
 const fetchChunk = 1000
@@ -811,6 +859,23 @@ func newByteBudget(n int64) *byteBudget {
 	b := &byteBudget{free: n, total: n, wait: make(chan struct{}, 1), stopped: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
 	return b
+}
+
+// tryAcquire takes n bytes of room if acquire would take them without
+// waiting.
+func (b *byteBudget) tryAcquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-b.stopped:
+		return false
+	default:
+	}
+	if b.free >= n || b.free >= b.total-b.pinned {
+		b.free -= n
+		return true
+	}
+	return false
 }
 
 // acquire waits for n bytes of room; false once the budget is closed. A
