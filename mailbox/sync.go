@@ -866,16 +866,24 @@ func newByteBudget(n int64) *byteBudget {
 func (b *byteBudget) tryAcquire(n int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	ok, _ := b.take(n)
+	return ok
+}
+
+// take takes n bytes of room if there is enough: n, or (for a message
+// larger than the whole budget) all of it but the pinned room. closed is
+// true once the budget is closed. b.mu must be held.
+func (b *byteBudget) take(n int64) (ok, closed bool) {
 	select {
 	case <-b.stopped:
-		return false
+		return false, true
 	default:
 	}
 	if b.free >= n || b.free >= b.total-b.pinned {
 		b.free -= n
-		return true
+		return true, false
 	}
-	return false
+	return false, false
 }
 
 // acquire waits for n bytes of room; false once the budget is closed. A
@@ -885,14 +893,8 @@ func (b *byteBudget) acquire(n int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
-		select {
-		case <-b.stopped:
-			return false
-		default:
-		}
-		if b.free >= n || b.free >= b.total-b.pinned {
-			b.free -= n
-			return true
+		if ok, closed := b.take(n); ok || closed {
+			return ok
 		}
 		select {
 		case b.wait <- struct{}{}: // the saver writes what waits
