@@ -307,20 +307,9 @@ func readMessage(raw []byte) (*message.Entity, topFields, error) {
 	return e, top, err
 }
 
-// readMessageBody is readMessage for ParseRequest, also giving the raw
-// body (the bytes after the header) when the header was read here
-// (fast). When the header is one textproto.ReadHeader refuses, e is nil
-// and err is errHeaderRefused rather than go-message's error. A message of one part with a usual header gets an entity made
-// without a header (singlePartEntity): what walk reads of its header is
-// then t; otherwise t is nil. p, when not nil, lends singlePartEntity
-// its buffers (qpSource).
-func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
-	m, _ := readTopMessage(raw, p, nil)
-	return m.e, m.t, m.top, m.body, m.fast, m.err
-}
-
-// topMessage is what readTopMessage read of a message: readMessageBody's
-// results, the first Content-Type's value when fast (as
+// topMessage is what readTopMessage read of a message: the entity, what
+// walk reads of its header (t) and its raw body when the header was read
+// here (fast), the first Content-Type's value when fast (as
 // e.Header.Get("Content-Type") gives it), and whether nestedTooDeeply
 // found it too deep.
 type topMessage struct {

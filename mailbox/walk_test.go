@@ -625,3 +625,14 @@ func TestSinglePartEntityMatchesGoMessage(t *testing.T) {
 		t.Errorf("%d of %d messages were made without a header: the test no longer tells", fast, n)
 	}
 }
+
+// readMessageBody is readTopMessage's results as the tests read them: the
+// entity, what walk reads of its header (t, for a message of one part
+// with a usual header), the top fields, and the raw body (the bytes
+// after the header) when the header was read here (fast). When the
+// header is one textproto.ReadHeader refuses, e is nil and err is
+// errHeaderRefused. p, when not nil, lends singlePartEntity its buffers.
+func readMessageBody(raw []byte, p *parser) (e *message.Entity, t *entityType, top topFields, body []byte, fast bool, err error) {
+	m, _ := readTopMessage(raw, p, nil)
+	return m.e, m.t, m.top, m.body, m.fast, m.err
+}
