@@ -1567,13 +1567,6 @@ func rulesFor(cc int, region string) *phoneRules {
 	return got.(*phoneRules)
 }
 
-// validUS is phonenumbers.IsValidNumberForRegion(n, "US") for the national
-// significant number of a +1 number. TestValidUSMatchesPhonenumbers checks
-// them against each other.
-func validUS(nsn string) bool {
-	return rulesFor(1, "US").valid(nsn)
-}
-
 // NormalizePhone returns the phone number in E.164 form (+15551234567) when
 // it can be read as a valid number for region, else its digits only.
 func NormalizePhone(s, region string) string {
@@ -1787,15 +1780,10 @@ func hasSuffixFold(s, suffix string) bool {
 	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
-// stripQuoted removes quoted reply history: lines starting with ">" and
-// everything after an "On … wrote:" attribution. It returns the text left
-// and its lines (strings.Split(kept, "\n"), which it has at hand).
-func stripQuoted(text string) (kept string, lines []string) {
-	return stripQuotedLines(text, splitLines(nil, text))
-}
-
-// stripQuotedLines is stripQuoted for text already split into lines (the
-// lines returned may be a prefix of lines, or a fresh slice).
+// stripQuotedLines removes quoted reply history from text, already split
+// into lines: lines starting with ">" and everything after an "On …
+// wrote:" attribution. It returns the text left and its lines (those of
+// lines kept, a prefix of lines or a fresh slice).
 func stripQuotedLines(text string, lines []string) (kept string, _ []string) {
 	var out []string // the lines kept, once one is not
 	cut := false
@@ -1837,7 +1825,7 @@ func stripQuotedLines(text string, lines []string) (kept string, _ []string) {
 }
 
 // splitLines is strings.Split(s, "\n"), into buf: ParseRequest splits
-// every text into lines (stripQuoted), a slice of thousands of strings the
+// every text into lines (stripQuotedLines), a slice of thousands of strings the
 // garbage collector must scan, thrown away once the text is read.
 // TestSplitLinesMatchesSplit checks it.
 func splitLines(buf []string, s string) []string {

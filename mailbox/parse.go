@@ -280,33 +280,6 @@ func topFieldsOf(h *textproto.Header) (top topFields) {
 	return top
 }
 
-// readMessage is message.ReadWithOptions(raw) with a header of only
-// topHeaderFields, those of topFields given apart (ParseRequest reads
-// messages with readMessageBody, which makes the entity without a header
-// when it can). go-message reads a header field by field into fresh
-// memory (a 256-byte line, the value, the key, a 4 KiB bufio buffer for
-// the message), a tenth of all the parsing time, for the dozens of
-// Received, DKIM and ARC fields real mail has and nothing reads. The
-// fields are found here in raw as textproto.ReadHeader finds them (lines
-// end in LF or CRLF, a line starting with a space or tab continues the
-// field, a blank line or the end ends the header), and those wanted are
-// added last first, as ReadHeader lists them, each with the value
-// ReadHeader gives it (see readTopHeader). A header ReadHeader would
-// refuse, or near its size limit, is left to go-message itself.
-// TestReadMessageMatchesGoMessage compares the two.
-func readMessage(raw []byte) (*message.Entity, topFields, error) {
-	h, top, body, ok := readTopHeader(raw)
-	if !ok {
-		e, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
-		if e != nil {
-			top = topFieldsOf(&e.Header.Header)
-		}
-		return e, top, err
-	}
-	e, err := message.New(message.Header{Header: h}, bytes.NewReader(body))
-	return e, top, err
-}
-
 // topMessage is what readTopMessage read of a message: the entity, what
 // walk reads of its header (t) and its raw body when the header was read
 // here (fast), the first Content-Type's value when fast (as

@@ -525,3 +525,10 @@ func TestE164MatchesFormat(t *testing.T) {
 		}
 	}
 }
+
+// validUS is phonenumbers.IsValidNumberForRegion(n, "US") for the national
+// significant number of a +1 number. TestValidUSMatchesPhonenumbers checks
+// them against each other.
+func validUS(nsn string) bool {
+	return rulesFor(1, "US").valid(nsn)
+}

@@ -1581,3 +1581,10 @@ func TestFindForwardedMatchesPlain(t *testing.T) {
 		t.Errorf("only %d generated texts were forwards", found)
 	}
 }
+
+// stripQuoted removes quoted reply history: lines starting with ">" and
+// everything after an "On … wrote:" attribution. It returns the text left
+// and its lines (strings.Split(kept, "\n"), which it has at hand).
+func stripQuoted(text string) (kept string, lines []string) {
+	return stripQuotedLines(text, splitLines(nil, text))
+}
