@@ -14,6 +14,7 @@ var (
 	ErrConflict     = errors.New("storage: changed by someone else")
 	ErrInvalid      = errors.New("storage: some details need fixing")
 	ErrHasIntakes   = errors.New("storage: the patient has intake forms")
+	ErrHasRequests  = errors.New("storage: booking requests are linked to the patient")
 	ErrNewerSchema  = errors.New("storage: the clinic database is from a newer Front Desk")
 	ErrUnreadable   = errors.New("storage: a record could not be read")
 	ErrImportFailed = errors.New("storage: nothing was imported")

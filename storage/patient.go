@@ -315,12 +315,21 @@ func (s *Store) UpdatePatient(p *Patient) error {
 }
 
 // DeletePatient removes a patient. A patient with intake forms is never
-// deleted: the error wraps ErrHasIntakes.
+// deleted: the error wraps ErrHasIntakes. Nor is one that booking requests
+// are linked to (linked, done or declined with that patient): the error
+// wraps ErrHasRequests, and the requests must be linked to someone else
+// or moved back to new first, so that no request points at nobody.
 func (s *Store) DeletePatient(id uint64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.RLock()
 	n := len(s.idx.patientIntakes(id))
+	var withPatient []uint64 // requests that may name a patient
+	for rid, st := range s.reqs.status {
+		if st != RequestNew && st != RequestNeedsReview {
+			withPatient = append(withPatient, rid)
+		}
+	}
 	s.mu.RUnlock()
 	if n > 0 {
 		forms := "intake forms"
@@ -335,6 +344,26 @@ func (s *Store) DeletePatient(id uint64) error {
 		b := tx.Bucket(bucketPatients)
 		if b.Get(itob(id)) == nil {
 			return notFound("patient", id)
+		}
+		linked := 0
+		for _, rid := range withPatient {
+			r, err := s.unsafeGetRequest(tx, rid)
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if r.PatientID == id {
+				linked++
+			}
+		}
+		if linked > 0 {
+			requests := "a booking request is"
+			if linked > 1 {
+				requests = fmt.Sprintf("%d booking requests are", linked)
+			}
+			return &Error{Msg: fmt.Sprintf("%s linked to this patient, so their record cannot be deleted; link them to another patient or move them back to new first", requests), Kind: ErrHasRequests}
 		}
 		if err := b.Delete(itob(id)); err != nil {
 			return err

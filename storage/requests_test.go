@@ -787,3 +787,54 @@ func TestImportBookingRequestsLargeValues(t *testing.T) {
 		})
 	}
 }
+
+// A patient that booking requests are linked to (linked, done or declined
+// with that patient) is not deleted: the requests would point at nobody.
+// Once they are linked to someone else or moved back to new, it is.
+func TestDeletePatientWithLinkedRequests(t *testing.T) {
+	s := openTestStore(t, Options{Plaintext: true})
+	maria := mustCreate(t, s, Patient{GivenName: "Maria", FamilyName: "Lopez", DateOfBirth: "1984-06-02"})
+	other := mustCreate(t, s, Patient{GivenName: "Maria", FamilyName: "López", DateOfBirth: "1984-06-02"})
+	first := saveRequest(t, s, mariaRequest(), rawMaria)
+	second := mariaRequest()
+	second.MessageID, second.UID = "<form-2@clinic.example>", 8
+	second = saveRequest(t, s, second, strings.Replace(rawMaria, "form-1@", "form-2@", 1))
+	if err := s.LinkBookingRequest(first.ID, maria.ID, first.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkBookingRequest(second.ID, maria.ID, second.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBookingRequestStatus(second.ID, RequestDone, second.Version+1); err != nil {
+		t.Fatal(err)
+	}
+
+	err := s.DeletePatient(maria.ID)
+	if !errors.Is(err, ErrHasRequests) || !strings.Contains(err.Error(), "2 booking requests are linked to this patient") {
+		t.Fatalf("deleting a patient two requests are linked to: %v", err)
+	}
+	if _, err := s.Patient(maria.ID); err != nil {
+		t.Fatalf("refused delete removed the patient: %v", err)
+	}
+
+	// One request goes to the other patient, the other back to new.
+	if err := s.LinkBookingRequest(first.ID, other.ID, first.Version+1); err != nil {
+		t.Fatal(err)
+	}
+	err = s.DeletePatient(maria.ID)
+	if !errors.Is(err, ErrHasRequests) || !strings.Contains(err.Error(), "a booking request is linked") {
+		t.Fatalf("deleting a patient one done request names: %v", err)
+	}
+	if err := s.SetBookingRequestStatus(second.ID, RequestNew, second.Version+2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePatient(maria.ID); err != nil {
+		t.Fatalf("deleting a patient no request names: %v", err)
+	}
+	if _, err := s.Patient(maria.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted patient still readable: %v", err)
+	}
+	if err := s.DeletePatient(other.ID); !errors.Is(err, ErrHasRequests) {
+		t.Errorf("deleting the patient the first request is now linked to: %v", err)
+	}
+}
