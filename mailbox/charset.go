@@ -36,17 +36,13 @@ const maxWordBytes = 4 << 10
 // into a bytes.Reader that io.Copy copies without a buffer. Bodies are
 // converted as they are read (decodingReader).
 func charsetReader(label string, input io.Reader) (io.Reader, error) {
-	br, ok := input.(*bytes.Reader)
-	if !ok || br.Len() > maxWordBytes {
-		enc, err := charsetEncoding(label)
-		if err != nil {
-			return nil, err
-		}
-		return newDecodingReader(input, enc.NewDecoder()), nil
-	}
 	enc, err := charsetEncoding(label)
 	if err != nil {
 		return nil, err
+	}
+	br, ok := input.(*bytes.Reader)
+	if !ok || br.Len() > maxWordBytes {
+		return newDecodingReader(input, enc.NewDecoder()), nil
 	}
 	src := make([]byte, br.Len())
 	n, _ := br.Read(src)
