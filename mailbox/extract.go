@@ -2700,14 +2700,15 @@ func (p *parser) isOwn(addr string) bool {
 }
 
 // subjectNamesForm is containsAny(strings.ToLower(subject),
-// formSubjectWords), an ASCII subject (at most 200 bytes) lower-cased on the
-// stack. TestSubjectNamesFormMatchesToLower checks it.
+// formSubjectWords), a subject of at most 200 bytes lower-cased on the
+// stack (appendLower; a byte lower-cases to 3 at most).
+// TestSubjectNamesFormMatchesToLower checks it.
 func subjectNamesForm(subject string) bool {
-	if len(subject) > 200 || !isASCII(subject) {
+	if len(subject) > 200 {
 		return containsAny(strings.ToLower(subject), formSubjectWords)
 	}
-	var buf [200]byte
-	l := lowerASCII(buf[:0], subject)
+	var buf [3 * 200]byte
+	l := appendLower(buf[:0], subject)
 	for _, w := range formSubjectWords {
 		if bytes.Contains(l, []byte(w)) {
 			return true

@@ -2379,34 +2379,14 @@ func isHTMLStub(s string) bool {
 	if len(s) > 200 {
 		return false
 	}
-	if isASCII(s) {
-		// strings.ToLower of ASCII text, on the stack.
-		var buf [200]byte
-		l := lowerASCII(buf[:0], s)
-		return bytes.Contains(l, []byte("html")) && (bytes.Contains(l, []byte("view")) ||
-			bytes.Contains(l, []byte("enable")) || bytes.Contains(l, []byte("support")))
-	}
-	// strings.ToLower(s) (appendLower), on the stack too: it cost a
-	// string and a rune at a time through strings.Map, ~8,000
-	// instructions for a 200-byte stub. A byte of s lower-cases to 3 at
-	// most (an invalid one to U+FFFD).
+	// strings.ToLower(s) (appendLower), on the stack: it cost a string
+	// and a rune at a time through strings.Map, ~8,000 instructions for a
+	// 200-byte stub. A byte of s lower-cases to 3 at most (an invalid one
+	// to U+FFFD).
 	var buf [3 * 200]byte
 	l := appendLower(buf[:0], s)
 	return bytes.Contains(l, []byte("html")) && (bytes.Contains(l, []byte("view")) ||
 		bytes.Contains(l, []byte("enable")) || bytes.Contains(l, []byte("support")))
-}
-
-// lowerASCII appends to b the ASCII text s with its upper-case letters
-// lower-cased: strings.ToLower(s), for ASCII s.
-func lowerASCII(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return b
 }
 
 // validText returns b as a valid UTF-8 string without NUL bytes.
