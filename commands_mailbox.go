@@ -459,6 +459,14 @@ func runRequests(env *cmdEnv, o any, args []string) error {
 	}
 	out := make([]requestJSON, 0, len(list))
 	for _, r := range list {
+		// The email's text, made from the stored email, where it is
+		// printed: in JSON, and for a request needing review with no
+		// message read from it.
+		if *opts.json || (r.Status == storage.RequestNeedsReview && r.Message == "") {
+			if r.BodyText, err = mailbox.RequestText(st, r); err != nil {
+				return fmt.Errorf("booking request #%d: its original email could not be read: %w", r.ID, err)
+			}
+		}
 		rj := requestJSON{BookingRequest: r, Candidates: []candidateJSON{}}
 		for _, m := range mailbox.Candidates(st, r, "") {
 			rj.Candidates = append(rj.Candidates, candidateJSON{PatientID: m.PatientID, Name: m.Name, Reasons: m.Reasons, Confidence: m.Confidence})

@@ -68,6 +68,7 @@ func TestSyncIntoStoreOnceThenMatch(t *testing.T) {
 		originals[lines(raw)] = true
 	}
 	var gen3, gen5 storage.BookingRequest
+	texts := 0
 	for _, r := range all {
 		raw, err := st.BookingRequestRaw(r.ID)
 		// go-imap's in-memory server sends an empty body for the one
@@ -81,12 +82,26 @@ func TestSyncIntoStoreOnceThenMatch(t *testing.T) {
 		if r.Folder != "INBOX" || r.UID == 0 || r.UIDValidity != validity {
 			t.Errorf("request %d: imported from %q UID %d/%d", r.ID, r.Folder, r.UIDValidity, r.UID)
 		}
+		// The email's text is stored once, in the raw email, and read
+		// from it as the import read it.
+		text, err := RequestText(st, r)
+		want := ParseRequest(raw, ParseOptions{}).BodyText
+		if r.BodyText != "" || err != nil || text != want {
+			t.Errorf("request %d (%s): stored text %q; RequestText = %q, %v; want %q", r.ID, r.Subject, r.BodyText, text, err, want)
+		}
+		if text != "" {
+			texts++
+		}
 		switch r.MessageID {
 		case "gen-3@acuclinic.example":
 			gen3 = r
 		case "gen-5@acuclinic.example":
 			gen5 = r
 		}
+	}
+
+	if texts < len(msgs)/2 {
+		t.Errorf("only %d of %d requests have a text to show", texts, len(msgs))
 	}
 
 	// Re-running finds nothing, in this process or after reopening the store.
@@ -288,6 +303,39 @@ func TestWatchStoreFollowsTheAccount(t *testing.T) {
 	}
 	if n := st.BookingRequestCounts(); n[storage.RequestNew]+n[storage.RequestNeedsReview] != want {
 		t.Errorf("counts after the watched import = %v", n)
+	}
+}
+
+// A request stored with its text (as before the import stored the email
+// once) shows that text; one without shows the text of its raw email.
+func TestRequestText(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	raw := []byte("From: Ana <ana@example.com>\r\nSubject: Appointment\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCould I come on Tuesday? Thank you, Ana\r\n")
+	older := storage.BookingRequest{Status: storage.RequestNew, MessageID: "older@example.com", BodyText: "the text stored with it"}
+	newer := storage.BookingRequest{Status: storage.RequestNew, MessageID: "newer@example.com"}
+	for _, r := range []*storage.BookingRequest{&older, &newer} {
+		if err := st.SaveBookingRequest(r, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		r    storage.BookingRequest
+		want string
+	}{
+		{"text stored", older, "the text stored with it"},
+		{"text made from the email", newer, "Could I come on Tuesday? Thank you, Ana"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := RequestText(st, tt.r); err != nil || strings.TrimSpace(got) != tt.want {
+				t.Errorf("RequestText = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := RequestText(st, storage.BookingRequest{ID: 99}); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("RequestText of a request not in the store: %v, want ErrNotFound", err)
 	}
 }
 

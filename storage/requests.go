@@ -57,7 +57,7 @@ type BookingRequest struct {
 	Requested     time.Time `json:"requested,omitzero"`       // the date and time asked for; zero when none could be read
 	RequestedText string    `json:"requested_text,omitempty"` // the same, as written
 	Message       string    `json:"message,omitempty"`        // reason for the visit, in the patient's words
-	BodyText      string    `json:"body_text,omitempty"`      // the email's whole readable text
+	BodyText      string    `json:"body_text,omitempty"`      // the email's whole readable text; the mailbox import leaves it empty and makes it from the raw email when shown
 	Problems      []string  `json:"problems,omitempty"`       // why it needs review, in plain words
 
 	Folder      string `json:"folder,omitempty"` // mailbox folder it was imported from

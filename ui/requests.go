@@ -30,6 +30,8 @@ type Requests interface {
 // background. NewMailbox backs it with the store and the mailbox package.
 type Mailbox interface {
 	Candidates(r storage.BookingRequest) []mailbox.Match
+	// Text is the readable text of the request's email.
+	Text(r storage.BookingRequest) (string, error)
 	// Watch starts background checks when a mailbox is set up (stopping any
 	// earlier ones), calling onStatus (from any goroutine) after each;
 	// checkNow asks for one at once.
@@ -65,6 +67,10 @@ type storeMailbox struct {
 
 func (m *storeMailbox) Candidates(r storage.BookingRequest) []mailbox.Match {
 	return mailbox.Candidates(m.st, r, m.st.Region())
+}
+
+func (m *storeMailbox) Text(r storage.BookingRequest) (string, error) {
+	return mailbox.RequestText(m.st, r)
 }
 
 func (m *storeMailbox) Watch(onStatus func(mailbox.Status)) (func(), bool) {
@@ -351,16 +357,23 @@ func (s *requestsScreen) onSelected(id widget.ListItemID) {
 	s.show(r)
 }
 
-// show opens a request with its candidates (ranked off the UI goroutine).
+// show opens a request with its email's text (read from the stored email)
+// and its candidates (ranked), both off the UI goroutine.
 func (s *requestsScreen) show(r storage.BookingRequest) {
 	v := newRequestView(s, r)
 	s.open = v
 	s.detail.Objects = []fyne.CanvasObject{v.content}
 	s.detail.Refresh()
 	if s.ui.deps.Mailbox == nil {
+		v.setText(r.BodyText)
 		return
 	}
 	s.ui.background(func() {
+		text, err := s.ui.deps.Mailbox.Text(r)
+		if err != nil {
+			text = fmt.Sprintf("The original message could not be read: %v", err)
+		}
+		fyne.Do(func() { v.setText(text) })
 		cands := s.ui.deps.Mailbox.Candidates(r)
 		fyne.Do(func() { v.setCandidates(cands) })
 	})
@@ -373,6 +386,8 @@ type requestView struct {
 	content fyne.CanvasObject
 	req     storage.BookingRequest
 
+	original   *widget.Entry // the email's text
+	text       string
 	candidates *fyne.Container
 	actions    *fyne.Container
 	newPatient *widget.Button
@@ -408,10 +423,11 @@ func newRequestView(s *requestsScreen, r storage.BookingRequest) *requestView {
 		problems = &widget.Label{Text: "Needs review: " + strings.Join(r.Problems, "; "), Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance}
 	}
 	original := widget.NewMultiLineEntry()
-	original.SetText(r.BodyText)
+	original.SetPlaceHolder("Reading the message…")
 	original.Wrapping = fyne.TextWrapWord
 	original.SetMinRowsVisible(8)
-	original.OnChanged = func(string) { original.SetText(r.BodyText) } // read-only, but selectable and copyable
+	original.OnChanged = func(string) { original.SetText(v.text) } // read-only, but selectable and copyable
+	v.original = original
 
 	v.candidates = container.NewVBox(&widget.Label{Text: "Looking for matching patients…", TextStyle: fyne.TextStyle{Italic: true}})
 	v.newPatient = &widget.Button{Text: "New patient from this request", Icon: theme.ContentAddIcon(), OnTapped: v.onNewPatient}
@@ -438,6 +454,15 @@ func fromLine(r storage.BookingRequest) string {
 		return ""
 	}
 	return " (" + r.From + ")"
+}
+
+// setText shows the email's text.
+func (v *requestView) setText(text string) {
+	v.text = text
+	if text == "" {
+		v.original.SetPlaceHolder("This message has no readable text.")
+	}
+	v.original.SetText(text)
 }
 
 // setCandidates lists the ranked patients with their reasons; linking is the

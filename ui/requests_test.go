@@ -169,3 +169,27 @@ func TestDemoMailboxFromSettingsFillsTheInbox(t *testing.T) {
 		t.Fatalf("an empty host reads %q", ms.result.Text)
 	}
 }
+
+// An imported request keeps its email once, raw: the view shows the text
+// read from it.
+func TestRequestShowsTheTextOfItsEmail(t *testing.T) {
+	h := newHarness(t)
+	r := storage.BookingRequest{Status: storage.RequestNew, MessageID: "mei@example.com", Name: "Mei Chen", Email: "mei@example.com", Subject: "Booking"}
+	raw := "From: Mei Chen <mei@example.com>\r\nSubject: Booking\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMy lower back hurts since the move; could I come on Thursday morning?\r\n"
+	if err := h.store.SaveBookingRequest(&r, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	rs := h.ui.requests
+	rs.reload()
+	h.ui.tabs.Select(h.ui.reqTab)
+	rs.list.Select(0)
+	if rs.open == nil || rs.open.req.ID != r.ID {
+		t.Fatal("selecting the request did not open it")
+	}
+	if got := rs.open.original.Text; !strings.Contains(got, "could I come on Thursday morning?") {
+		t.Errorf("the original message reads %q", got)
+	}
+	if m := h.markup(); !strings.Contains(m, "My lower back hurts since the move") {
+		t.Errorf("the email's text is not on screen:\n%s", m)
+	}
+}
