@@ -175,14 +175,19 @@ func demoMessage(id string, date time.Time, from, replyTo, subject, contentType,
 // in the days before now and asking for days after it.
 func DemoMessages(now time.Time) [][]byte {
 	day := func(d int) time.Time { return now.AddDate(0, 0, d).Truncate(time.Hour) }
+	// at is o'clock hour, d days from now, where the desk is.
+	at := func(d, hour int) time.Time {
+		y, m, dd := now.Date()
+		return time.Date(y, m, dd+d, hour, 0, 0, 0, now.Location())
+	}
 	wanted := day(5)
 	wantedDate := wanted.Format("01/02/2006")
 	ics := strings.Join([]string{
 		"BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Demo Scheduling//EN", "METHOD:REQUEST",
 		"BEGIN:VEVENT", "UID:demo-sched-1@demo.frontdesk.example",
 		"DTSTAMP:" + day(-1).UTC().Format("20060102T150405Z"),
-		"DTSTART:" + day(7).Add(10*time.Hour).UTC().Format("20060102T150405Z"),
-		"DTEND:" + day(7).Add(11*time.Hour).UTC().Format("20060102T150405Z"),
+		"DTSTART:" + at(7, 10).UTC().Format("20060102T150405Z"),
+		"DTEND:" + at(7, 11).UTC().Format("20060102T150405Z"),
 		"SUMMARY:Initial evaluation (60 min) - Tom Nguyen",
 		"ORGANIZER;CN=Front Desk:mailto:frontdesk@clinic.example",
 		"ATTENDEE;CN=Tom Nguyen;RSVP=TRUE:mailto:tom.nguyen@example.com",

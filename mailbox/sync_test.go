@@ -660,6 +660,27 @@ func TestStartDemo(t *testing.T) {
 	}
 }
 
+// The demo's scheduling-service invitation asks for 10:00 at the desk a
+// week ahead, whatever the time of day the demo starts.
+func TestDemoInvitationAsksForTenOClock(t *testing.T) {
+	for _, now := range []time.Time{
+		time.Date(2026, 11, 27, 17, 28, 0, 0, time.Local),
+		time.Date(2026, 11, 27, 0, 5, 0, 0, time.Local),
+		time.Date(2026, 3, 2, 23, 59, 0, 0, time.Local),
+	} {
+		var got *Request
+		for _, raw := range DemoMessages(now) {
+			if r := ParseRequest(raw, ParseOptions{}); r.Name == "Tom Nguyen" {
+				got = &r
+			}
+		}
+		want := time.Date(now.Year(), now.Month(), now.Day()+7, 10, 0, 0, 0, time.Local)
+		if got == nil || !got.Requested.Equal(want) {
+			t.Errorf("demo started at %v: Tom Nguyen's request = %+v, want it for %v", now, got, want)
+		}
+	}
+}
+
 func pemCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
